@@ -1,0 +1,198 @@
+"""Checks shared by the model's validators and its ``from_dict`` readers.
+
+Each ``check_*`` function takes a value and the field path it sits at, and
+returns the value (possibly normalised) or raises
+:class:`~loopkit.errors.ValidationError` naming that path. They never put
+personal data in a message.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
+
+from loopkit.errors import BusinessTimeError, ValidationError, describe
+
+T = TypeVar("T")
+
+MAX_ID_LENGTH: Final = 200
+"""Longest id accepted for customers, touchpoints, responses, cases and employees."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SLUG = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
+
+JsonScalar = str | int | float | bool | None
+"""A value allowed in free ``attributes``: JSON scalars, or tuples of them."""
+
+
+def check_id(value: object, path: str) -> str:
+    """A non-empty identifier of at most 200 characters with no control characters."""
+    if not isinstance(value, str):
+        raise ValidationError(path, "a string id", describe(value))
+    if not value or not value.strip():
+        raise ValidationError(path, "a non-empty id", describe(value))
+    if len(value) > MAX_ID_LENGTH:
+        raise ValidationError(path, f"an id of at most {MAX_ID_LENGTH} characters", f"{len(value)}")
+    if _CONTROL.search(value):
+        raise ValidationError(path, "an id without control characters", "one with a control character")
+    return value
+
+
+def check_optional_id(value: object, path: str) -> str | None:
+    return None if value is None else check_id(value, path)
+
+
+def check_slug(value: object, path: str, what: str) -> str:
+    """A lowercase name such as ``support_contact`` or ``email`` (custom values allowed)."""
+    if not isinstance(value, str) or not _SLUG.match(value):
+        raise ValidationError(
+            path, f"{what}: lowercase letters, digits, '_' or '-', starting with a letter",
+            describe(value),
+        )
+    return value
+
+
+def check_text(value: object, path: str, *, max_length: int, personal: bool) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(path, "a string", describe(value, personal=personal))
+    if len(value) > max_length:
+        raise ValidationError(
+            path, f"at most {max_length} characters", f"{len(value)} characters"
+        )
+    return value
+
+
+def check_int(value: object, path: str) -> int:
+    """An ``int`` proper: bools, floats (even 3.0), NaN and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(path, "an integer", describe(value))
+    return value
+
+
+def check_number(value: object, path: str) -> int | float:
+    """A finite int or float (bools, NaN and infinities are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(path, "a number", describe(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(path, "a finite number", describe(value))
+    return value
+
+
+def check_aware(value: object, path: str) -> datetime:
+    """A timezone-aware datetime; naive ones are refused, never guessed."""
+    if not isinstance(value, datetime):
+        raise ValidationError(path, "a timezone-aware datetime", describe(value))
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise BusinessTimeError(
+            path,
+            "a timezone-aware datetime",
+            "a naive datetime",
+            hint="attach a zone, e.g. datetime(..., tzinfo=ZoneInfo('Europe/Stockholm'))",
+        )
+    return value
+
+
+def parse_instant(value: object, path: str) -> datetime:
+    """An ISO 8601 string with a UTC offset (``2026-11-20T15:30:00+01:00``)."""
+    if isinstance(value, datetime):
+        return check_aware(value, path)
+    if not isinstance(value, str):
+        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe(value))
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            path, "an ISO 8601 timestamp with offset", describe(value)
+        ) from None
+    if parsed.tzinfo is None:
+        raise BusinessTimeError(
+            path, "an ISO 8601 timestamp with an offset such as +01:00 or Z", describe(value)
+        )
+    return parsed
+
+
+def format_instant(value: datetime) -> str:
+    """The ISO 8601 form used by ``to_dict``: keeps the offset, microseconds if any."""
+    return value.isoformat()
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def check_timezone(value: object, path: str) -> str:
+    """An IANA time zone name that ``zoneinfo`` knows, such as ``Europe/Stockholm``."""
+    if not isinstance(value, str) or not value or _CONTROL.search(value):
+        raise ValidationError(path, "an IANA time zone name", describe(value))
+    if _zone(value) is None:
+        raise ValidationError(
+            path, "an IANA time zone name such as 'Europe/Stockholm'", describe(value)
+        )
+    return value
+
+
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The ``ZoneInfo`` for a name already checked by :func:`check_timezone`."""
+    found = _zone(name)
+    if found is None:
+        raise ValidationError("timezone", "an IANA time zone name", describe(name))
+    return found
+
+
+def check_attributes(value: object, path: str) -> Mapping[str, Any]:
+    """Free attributes: a mapping of string keys to JSON scalars or lists of them.
+
+    Returned as a read-only mapping; lists become tuples.
+    """
+    if not isinstance(value, Mapping):
+        raise ValidationError(path, "a mapping of names to values", describe(value))
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise ValidationError(path, "string keys", describe(key))
+        item_path = f"{path}.{key}"
+        if isinstance(item, list | tuple):
+            out[key] = tuple(_check_scalar(x, f"{item_path}[{i}]") for i, x in enumerate(item))
+        else:
+            out[key] = _check_scalar(item, item_path)
+    return MappingProxyType(out)
+
+
+def _check_scalar(value: object, path: str) -> JsonScalar:
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float):
+        return check_number(value, path)
+    raise ValidationError(path, "a string, number, boolean or null", describe(value))
+
+
+def attributes_to_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+
+
+def validator(check: Callable[[object, str], Any]) -> Callable[[Any, Any, Any], None]:
+    """Turn a ``check_*`` function into an attrs validator naming ``Class.field``."""
+
+    def run(instance: Any, attribute: Any, value: Any) -> None:
+        check(value, f"{type(instance).__name__}.{attribute.name}")
+
+    return run
+
+
+def optional(check: Callable[[object, str], Any]) -> Callable[[Any, Any, Any], None]:
+    def run(instance: Any, attribute: Any, value: Any) -> None:
+        if value is not None:
+            check(value, f"{type(instance).__name__}.{attribute.name}")
+
+    return run

@@ -1,0 +1,77 @@
+"""Daily wall-clock windows such as quiet hours ``"20:00-08:00"``."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+
+import attrs
+
+from loopkit.errors import ValidationError, describe
+
+__all__ = ["DailyWindow"]
+
+_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _minutes(h: str, m: str) -> int | None:
+    hours, minutes = int(h), int(m)
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+        return None
+    return hours * 60 + minutes
+
+
+@attrs.frozen
+class DailyWindow:
+    """A window of wall-clock time that recurs every day, given in minutes
+    after midnight. ``end`` may be smaller than ``start``: the window then
+    crosses midnight (quiet hours ``20:00-08:00``). ``end == 1440`` is 24:00.
+
+    >>> quiet = DailyWindow.parse("20:00-08:00")
+    >>> quiet.contains(time(23, 0)), quiet.contains(time(12, 0))
+    (True, False)
+    >>> str(quiet)
+    '20:00-08:00'
+    """
+
+    start: int
+    end: int
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1440:
+                raise ValidationError(
+                    f"DailyWindow.{name}", "minutes after midnight from 0 to 1440", describe(value)
+                )
+        if self.start == self.end or self.start == 1440:
+            raise ValidationError(
+                "DailyWindow", "a window with different start and end", str(self)
+            )
+
+    @classmethod
+    def parse(cls, text: object, path: str = "window") -> DailyWindow:
+        """Parse ``"HH:MM-HH:MM"``; ``24:00`` is allowed as an end."""
+        match = _WINDOW.match(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValidationError(path, 'a window such as "20:00-08:00"', describe(text))
+        start, end = _minutes(*match.group(1, 2)), _minutes(*match.group(3, 4))
+        if start is None or end is None or start == 1440 or start == end:
+            raise ValidationError(
+                path, 'a window of valid, different times such as "20:00-08:00"', describe(text)
+            )
+        return cls(start=start, end=end)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end < self.start
+
+    def contains(self, at: time) -> bool:
+        """Whether a wall-clock time falls inside (start inclusive, end exclusive)."""
+        minute = at.hour * 60 + at.minute + (at.second + at.microsecond / 1e6) / 60
+        if self.crosses_midnight:
+            return minute >= self.start or minute < self.end
+        return self.start <= minute < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
