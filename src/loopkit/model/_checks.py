@@ -40,7 +40,9 @@ def check_id(value: object, path: str) -> str:
     if len(value) > MAX_ID_LENGTH:
         raise ValidationError(path, f"an id of at most {MAX_ID_LENGTH} characters", f"{len(value)}")
     if _CONTROL.search(value):
-        raise ValidationError(path, "an id without control characters", "one with a control character")
+        raise ValidationError(
+            path, "an id without control characters", "one with a control character"
+        )
     return value
 
 
@@ -52,7 +54,8 @@ def check_slug(value: object, path: str, what: str) -> str:
     """A lowercase name such as ``support_contact`` or ``email`` (custom values allowed)."""
     if not isinstance(value, str) or not _SLUG.match(value):
         raise ValidationError(
-            path, f"{what}: lowercase letters, digits, '_' or '-', starting with a letter",
+            path,
+            f"{what}: lowercase letters, digits, '_' or '-', starting with a letter",
             describe(value),
         )
     return value
@@ -62,9 +65,7 @@ def check_text(value: object, path: str, *, max_length: int, personal: bool) -> 
     if not isinstance(value, str):
         raise ValidationError(path, "a string", describe(value, personal=personal))
     if len(value) > max_length:
-        raise ValidationError(
-            path, f"at most {max_length} characters", f"{len(value)} characters"
-        )
+        raise ValidationError(path, f"at most {max_length} characters", f"{len(value)} characters")
     return value
 
 
@@ -108,9 +109,7 @@ def parse_instant(value: object, path: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(
-            path, "an ISO 8601 timestamp with offset", describe(value)
-        ) from None
+        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe(value)) from None
     if parsed.tzinfo is None:
         raise BusinessTimeError(
             path, "an ISO 8601 timestamp with an offset such as +01:00 or Z", describe(value)
@@ -175,6 +174,15 @@ def _check_scalar(value: object, path: str) -> JsonScalar:
     if isinstance(value, int | float):
         return check_number(value, path)
     raise ValidationError(path, "a string, number, boolean or null", describe(value))
+
+
+def convert_attributes(value: object) -> Mapping[str, Any]:
+    """An attrs converter that checks free attributes (path ``attributes``)."""
+    return check_attributes(value, "attributes")
+
+
+def empty_attributes() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
 def attributes_to_dict(value: Mapping[str, Any]) -> dict[str, Any]:

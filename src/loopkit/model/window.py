@@ -45,9 +45,7 @@ class DailyWindow:
                     f"DailyWindow.{name}", "minutes after midnight from 0 to 1440", describe(value)
                 )
         if self.start == self.end or self.start == 1440:
-            raise ValidationError(
-                "DailyWindow", "a window with different start and end", str(self)
-            )
+            raise ValidationError("DailyWindow", "a window with different start and end", str(self))
 
     @classmethod
     def parse(cls, text: object, path: str = "window") -> DailyWindow:
@@ -74,4 +72,6 @@ class DailyWindow:
         return self.start <= minute < self.end
 
     def __str__(self) -> str:
-        return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        return (
+            f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        )

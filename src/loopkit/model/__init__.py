@@ -1,0 +1,32 @@
+"""The domain model: immutable values only (no I/O, no clock)."""
+
+from .case import CaseEvent, CaseOrigin, CaseState, FollowUpCase, Transition
+from .customer import ContactPoint, ContactPreferences, Customer
+from .response import MAX_COMMENT_LENGTH, Response, SurveyKind
+from .scales import CES5, CES7, CSAT, NPS, Category, Scale
+from .touchpoint import CHANNELS, TOUCHPOINT_KINDS, Touchpoint
+from .window import DailyWindow
+
+__all__ = [
+    "CES5",
+    "CES7",
+    "CHANNELS",
+    "CSAT",
+    "MAX_COMMENT_LENGTH",
+    "NPS",
+    "TOUCHPOINT_KINDS",
+    "CaseEvent",
+    "CaseOrigin",
+    "CaseState",
+    "Category",
+    "ContactPoint",
+    "ContactPreferences",
+    "Customer",
+    "DailyWindow",
+    "FollowUpCase",
+    "Response",
+    "Scale",
+    "SurveyKind",
+    "Touchpoint",
+    "Transition",
+]

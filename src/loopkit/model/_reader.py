@@ -1,0 +1,128 @@
+"""Reading untrusted mappings into model values, collecting every problem.
+
+``from_dict`` methods use a :class:`Reader`: it checks each key's type, notes
+each problem with its full path, rejects unknown keys with a suggestion, and
+raises one :class:`~loopkit.errors.ValidationError` listing them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
+
+from loopkit.errors import Problem, ValidationError, describe, join_path, suggest
+
+from ._checks import check_int, check_number
+
+T = TypeVar("T")
+
+REQUIRED: Final = object()
+
+_NAMES: Final[Mapping[type, str]] = {
+    str: "a string",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table (mapping)",
+}
+
+
+class Reader:
+    """Reads one mapping found at ``path`` in the input."""
+
+    def __init__(self, data: object, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self._seen: set[str] = set()
+        if isinstance(data, Mapping):
+            self.data: Mapping[str, Any] = data
+        else:
+            self.data = {}
+            self.problems.append(Problem(path, "a table (mapping)", describe(data)))
+
+    def at(self, key: str) -> str:
+        return join_path(self.path, key)
+
+    def note(self, err: ValidationError) -> None:
+        self.problems.extend(err.problems)
+
+    def get(
+        self,
+        key: str,
+        kind: type[T] | Callable[[Any, str], T],
+        *,
+        default: Any = REQUIRED,
+        personal: bool = False,
+    ) -> Any:
+        """The value at ``key`` checked against ``kind`` (a type or a
+        ``check(value, path)`` function); ``default`` when absent or null."""
+        self._seen.add(key)
+        path = self.at(key)
+        value = self.data.get(key)
+        if value is None:
+            if default is REQUIRED:
+                if not self.problems or self.data:
+                    self.problems.append(Problem(path, "a value (this field is required)"))
+                return None
+            return default
+        try:
+            if kind is int:
+                return check_int(value, path)
+            if kind is float:
+                return check_number(value, path)
+            if isinstance(kind, type):
+                ok = isinstance(value, Mapping) if kind is dict else isinstance(value, kind)
+                if kind is list:
+                    ok = isinstance(value, list | tuple)
+                if not ok or (kind is not bool and isinstance(value, bool)):
+                    expected = _NAMES.get(kind, kind.__name__)
+                    raise ValidationError(path, expected, describe(value, personal=personal))
+                return value
+            return kind(value, path)
+        except ValidationError as err:
+            self.note(err)
+            return None
+
+    def items(self, key: str, read: Callable[[Any, str], T], *, default: Any = ()) -> tuple[T, ...]:
+        """A list at ``key`` whose entries are read with ``read(value, path)``."""
+        values = self.get(key, list, default=None)
+        if values is None:
+            return default if default is not REQUIRED else ()
+        out: list[T] = []
+        for i, value in enumerate(values):
+            try:
+                out.append(read(value, f"{self.at(key)}[{i}]"))
+            except ValidationError as err:
+                self.note(err)
+        return tuple(out)
+
+    def finish(self) -> None:
+        """Note every key that was not read as unknown, with a suggestion."""
+        for key in self.data:
+            if key in self._seen:
+                continue
+            name = key if isinstance(key, str) else repr(key)
+            near = suggest(name, self._seen)
+            self.problems.append(
+                Problem(
+                    self.at(name),
+                    f"one of the known keys {sorted(self._seen)}",
+                    "an unknown key",
+                    hint=f"did you mean {near!r}?" if near else None,
+                )
+            )
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ValidationError.of(self.problems)
+
+    def build(self, cls: Callable[..., T], kwargs: Mapping[str, Any]) -> T:
+        """Construct ``cls(**kwargs)``, or raise every problem noted so far.
+
+        Problems found by the class's own validators are re-pathed from
+        ``ClassName.field`` to where the field sat in the input.
+        """
+        self.raise_if_any()
+        try:
+            return cls(**kwargs)
+        except ValidationError as err:
+            raise err.under(self.path, strip=getattr(cls, "__name__", None)) from None

@@ -1,0 +1,458 @@
+"""Follow-up cases: a lifecycle state machine with an append-only event log."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from loopkit.errors import IllegalTransition, MissingStepError, ValidationError, describe
+
+from ._checks import (
+    attributes_to_dict,
+    check_attributes,
+    check_aware,
+    check_id,
+    check_int,
+    check_slug,
+    check_text,
+    convert_attributes,
+    empty_attributes,
+    format_instant,
+    optional,
+    parse_instant,
+    validator,
+)
+from ._reader import Reader
+from .customer import REDACTED
+
+__all__ = ["CaseEvent", "CaseOrigin", "CaseState", "FollowUpCase", "Transition"]
+
+MAX_NOTE_LENGTH: Final = 10_000
+
+
+class CaseState(enum.StrEnum):
+    """Where a case is in its life. See :class:`Transition` for the moves."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    CONTACTED = "contacted"
+    RESOLVED = "resolved"
+    UNRESOLVED = "unresolved"
+    CLOSED = "closed"
+
+
+class Transition(enum.StrEnum):
+    """The moves a case can make. ``escalate`` keeps the state and raises the
+    escalation level; the others change state:
+
+    ===============  ===========================================  ============
+    transition       from                                         to
+    ===============  ===========================================  ============
+    start            open                                         in_progress
+    contact          open, in_progress, contacted                 contacted
+    resolve          contacted                                    resolved
+    fail             open, in_progress, contacted                 unresolved
+    close            resolved, unresolved                         closed
+    reopen           resolved, unresolved, closed                 open
+    escalate         open, in_progress, contacted                 (unchanged)
+    ===============  ===========================================  ============
+    """
+
+    START = "start"
+    CONTACT = "contact"
+    RESOLVE = "resolve"
+    FAIL = "fail"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    ESCALATE = "escalate"
+
+
+_S = CaseState
+_ACTIVE: Final = frozenset({_S.OPEN, _S.IN_PROGRESS, _S.CONTACTED})
+_MOVES: Final[Mapping[Transition, tuple[frozenset[CaseState], CaseState | None]]] = {
+    Transition.START: (frozenset({_S.OPEN}), _S.IN_PROGRESS),
+    Transition.CONTACT: (_ACTIVE, _S.CONTACTED),
+    Transition.RESOLVE: (frozenset({_S.CONTACTED}), _S.RESOLVED),
+    Transition.FAIL: (_ACTIVE, _S.UNRESOLVED),
+    Transition.CLOSE: (frozenset({_S.RESOLVED, _S.UNRESOLVED}), _S.CLOSED),
+    Transition.REOPEN: (frozenset({_S.RESOLVED, _S.UNRESOLVED, _S.CLOSED}), _S.OPEN),
+    Transition.ESCALATE: (_ACTIVE, None),
+}
+
+
+class CaseOrigin(enum.StrEnum):
+    """Why a case exists: a policy matched a response, an employee opened it
+    (at the counter), or a promise was broken."""
+
+    RESPONSE = "response"
+    EMPLOYEE = "employee"
+    BROKEN_PROMISE = "broken_promise"
+
+
+def _check_note(value: object, path: str) -> str:
+    return check_text(value, path, max_length=MAX_NOTE_LENGTH, personal=True)
+
+
+def _check_event_kind(value: object, path: str) -> str:
+    return check_slug(value, path, "an event kind such as 'contact'")
+
+
+@attrs.frozen(kw_only=True)
+class CaseEvent:
+    """One entry in a case's append-only log: who did what, when.
+
+    ``kind`` is a transition name (``"contact"``, ``"close"``…), ``"opened"``,
+    ``"note"``, ``"step"`` (a required step such as an apology was done), or a
+    name the engine or host chose. ``note`` is free text and personal data:
+    never shown in ``repr``. ``details`` holds small JSON-safe facts.
+    """
+
+    at: datetime = attrs.field(validator=validator(check_aware))
+    actor: str = attrs.field(validator=validator(check_id))
+    kind: str = attrs.field(validator=validator(_check_event_kind))
+    note: str | None = attrs.field(
+        default=None,
+        validator=optional(_check_note),
+        repr=lambda v: "None" if v is None else REDACTED,
+    )
+    details: Mapping[str, Any] = attrs.field(
+        factory=empty_attributes,
+        converter=convert_attributes,
+        hash=False,
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": format_instant(self.at),
+            "actor": self.actor,
+            "kind": self.kind,
+            "note": self.note,
+            "details": attributes_to_dict(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "event") -> CaseEvent:
+        r = Reader(data, path)
+        kwargs = {
+            "at": r.get("at", parse_instant),
+            "actor": r.get("actor", check_id),
+            "kind": r.get("kind", _check_event_kind),
+            "note": r.get("note", _check_note, default=None, personal=True),
+            "details": r.get("details", check_attributes, default={}),
+        }
+        r.finish()
+        return r.build(cls, kwargs)
+
+
+def _enum(kind: type[enum.StrEnum]) -> Any:
+    def convert(value: object) -> object:
+        try:
+            return kind(value) if isinstance(value, str) else value
+        except ValueError:
+            return value
+
+    return convert
+
+
+def _to_state(value: object) -> Any:
+    return _enum(CaseState)(value)
+
+
+def _to_origin(value: object) -> Any:
+    return _enum(CaseOrigin)(value)
+
+
+def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _to_frozenset(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+def _check_enum(kind: type[enum.StrEnum]) -> Any:
+    def check(value: object, path: str) -> Any:
+        if not isinstance(value, kind):
+            raise ValidationError(path, f"one of {[k.value for k in kind]}", describe(value))
+        return value
+
+    return check
+
+
+def _check_steps(value: object, path: str) -> frozenset[str]:
+    if not isinstance(value, frozenset):
+        raise ValidationError(path, "a set of step names", describe(value))
+    for step in value:
+        check_slug(step, path, "a step name such as 'apology'")
+    return value
+
+
+def _check_events(value: object, path: str) -> tuple[CaseEvent, ...]:
+    if not isinstance(value, tuple) or not all(isinstance(e, CaseEvent) for e in value):
+        raise ValidationError(path, "a tuple of CaseEvent", describe(value))
+    for i in range(1, len(value)):
+        if value[i].at < value[i - 1].at:
+            raise ValidationError(f"{path}[{i}].at", "events in time order", "an earlier time")
+    return value
+
+
+def _check_owner(value: object, path: str) -> str:
+    return check_id(value, path)
+
+
+def _check_level(value: object, path: str) -> int:
+    level = check_int(value, path)
+    if level < 0:
+        raise ValidationError(path, "an escalation level >= 0", describe(value))
+    return level
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpCase:
+    """A follow-up owed to one customer, with its lifecycle and its history.
+
+    Change a case only through its methods; each returns a new case with one
+    more event, and refuses (:class:`~loopkit.IllegalTransition`) a move the
+    lifecycle does not allow. A case whose policy requires steps (for example
+    ``{"apology"}``) cannot be resolved until each was recorded with
+    :meth:`complete_step` (:class:`~loopkit.MissingStepError`).
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)
+    >>> case = FollowUpCase.open(id="k-1", customer_id="c-1", at=t, by="system",
+    ...                          required_steps={"apology"})
+    >>> case = case.contact(at=t, by="emp-7").complete_step("apology", at=t, by="emp-7")
+    >>> case.resolve(at=t, by="emp-7").close(at=t, by="emp-7").state
+    <CaseState.CLOSED: 'closed'>
+    """
+
+    id: str = attrs.field(validator=validator(check_id))
+    customer_id: str = attrs.field(validator=validator(check_id))
+    opened_at: datetime = attrs.field(validator=validator(check_aware))
+    state: CaseState = attrs.field(
+        default=CaseState.OPEN,
+        converter=_to_state,
+        validator=validator(_check_enum(CaseState)),
+    )
+    origin: CaseOrigin = attrs.field(
+        default=CaseOrigin.RESPONSE,
+        converter=_to_origin,
+        validator=validator(_check_enum(CaseOrigin)),
+    )
+    policy: str | None = attrs.field(default=None, validator=optional(check_id))
+    topic: str | None = attrs.field(default=None, validator=optional(check_id))
+    owner: str | None = attrs.field(default=None, validator=optional(_check_owner))
+    channel: str | None = attrs.field(default=None, validator=optional(check_id))
+    due_at: datetime | None = attrs.field(default=None, validator=optional(check_aware))
+    warn_at: datetime | None = attrs.field(default=None, validator=optional(check_aware))
+    escalation_level: int = attrs.field(default=0, validator=validator(_check_level))
+    response_ids: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
+    required_steps: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_to_frozenset, validator=validator(_check_steps)
+    )
+    events: tuple[CaseEvent, ...] = attrs.field(
+        default=(), converter=_to_tuple, validator=validator(_check_events)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for i, rid in enumerate(self.response_ids):
+            check_id(rid, f"FollowUpCase.response_ids[{i}]")
+
+    # -- reading -----------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state is CaseState.CLOSED
+
+    @property
+    def is_active(self) -> bool:
+        """Open, in progress or contacted: someone still has work to do."""
+        return self.state in _ACTIVE
+
+    @property
+    def completed_steps(self) -> frozenset[str]:
+        """Required steps recorded since the case was last (re)opened."""
+        done: set[str] = set()
+        for event in self.events:
+            if event.kind == Transition.REOPEN:
+                done.clear()
+            elif event.kind == "step":
+                done.add(str(event.details.get("step")))
+        return frozenset(done)
+
+    @property
+    def missing_steps(self) -> frozenset[str]:
+        return self.required_steps - self.completed_steps
+
+    @staticmethod
+    def allowed_from(state: CaseState) -> tuple[Transition, ...]:
+        """The transitions a case in ``state`` may make."""
+        return tuple(t for t, (sources, _) in _MOVES.items() if state in sources)
+
+    # -- changing ----------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: str,
+        customer_id: str,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> FollowUpCase:
+        """A new case in state ``open`` whose log starts with an ``opened`` event."""
+        event = CaseEvent(at=at, actor=by, kind="opened", note=note, details=details or {})
+        return cls(id=id, customer_id=customer_id, opened_at=at, events=(event,), **fields)
+
+    def record(
+        self,
+        kind: str,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> FollowUpCase:
+        """Append an event (and apply ``changes`` to the case's fields)."""
+        event = CaseEvent(at=at, actor=by, kind=kind, note=note, details=details or {})
+        if self.events and event.at < self.events[-1].at:
+            raise ValidationError(
+                "at", "a time not before the case's last event", "an earlier time"
+            )
+        return attrs.evolve(self, events=(*self.events, event), **changes)
+
+    def apply(
+        self,
+        transition: Transition | str,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> FollowUpCase:
+        """Make ``transition``, or raise :class:`~loopkit.IllegalTransition`."""
+        try:
+            move = Transition(transition)
+        except ValueError:
+            raise ValidationError(
+                "transition", f"one of {[t.value for t in Transition]}", describe(transition)
+            ) from None
+        sources, target = _MOVES[move]
+        if self.state not in sources:
+            raise IllegalTransition(
+                self.state.value, move.value, [t.value for t in self.allowed_from(self.state)]
+            )
+        if move is Transition.RESOLVE and self.missing_steps:
+            raise MissingStepError(self.state.value, move.value, sorted(self.missing_steps))
+        changes: dict[str, Any] = {}
+        info = dict(details or {})
+        if target is None:
+            changes["escalation_level"] = self.escalation_level + 1
+            info["level"] = changes["escalation_level"]
+        else:
+            changes["state"] = target
+            info.update({"from": self.state.value, "to": target.value})
+        return self.record(move.value, at=at, by=by, note=note, details=info, **changes)
+
+    def start(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
+        return self.apply(Transition.START, at=at, by=by, note=note)
+
+    def contact(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
+        return self.apply(Transition.CONTACT, at=at, by=by, note=note)
+
+    def resolve(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
+        return self.apply(Transition.RESOLVE, at=at, by=by, note=note)
+
+    def fail(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
+        """Mark the case unresolved (the customer could not be helped or reached)."""
+        return self.apply(Transition.FAIL, at=at, by=by, note=note)
+
+    def close(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
+        return self.apply(Transition.CLOSE, at=at, by=by, note=note)
+
+    def reopen(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
+        return self.apply(Transition.REOPEN, at=at, by=by, note=note)
+
+    def escalate(
+        self, *, at: datetime, by: str, to: str | None = None, note: str | None = None
+    ) -> FollowUpCase:
+        """Raise the escalation level; ``to`` becomes the new owner if given."""
+        case = self.apply(
+            Transition.ESCALATE, at=at, by=by, note=note, details={"to": to} if to else None
+        )
+        return attrs.evolve(case, owner=to) if to else case
+
+    def complete_step(
+        self, step: str, *, at: datetime, by: str, note: str | None = None
+    ) -> FollowUpCase:
+        """Record that a step (``"apology"``…) was done."""
+        check_slug(step, "step", "a step name such as 'apology'")
+        if self.is_closed:
+            raise IllegalTransition(self.state.value, "record a step on", ["reopen"])
+        return self.record("step", at=at, by=by, note=note, details={"step": step})
+
+    def add_note(self, note: str, *, at: datetime, by: str) -> FollowUpCase:
+        return self.record("note", at=at, by=by, note=note)
+
+    # -- plain data --------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` turns it back into an equal case."""
+        return {
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "opened_at": format_instant(self.opened_at),
+            "state": self.state.value,
+            "origin": self.origin.value,
+            "policy": self.policy,
+            "topic": self.topic,
+            "owner": self.owner,
+            "channel": self.channel,
+            "due_at": None if self.due_at is None else format_instant(self.due_at),
+            "warn_at": None if self.warn_at is None else format_instant(self.warn_at),
+            "escalation_level": self.escalation_level,
+            "response_ids": list(self.response_ids),
+            "required_steps": sorted(self.required_steps),
+            "events": [e.to_dict() for e in self.events],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "case") -> FollowUpCase:
+        """Read and validate a case (with its whole log) from JSON-like input."""
+        r = Reader(data, path)
+
+        def steps(value: Any, p: str) -> frozenset[str]:
+            if not isinstance(value, list | tuple):
+                raise ValidationError(p, "a list of step names", describe(value))
+            return _check_steps(frozenset(value), p)
+
+        def state(kind: type[enum.StrEnum]) -> Any:
+            return lambda v, p: _check_enum(kind)(_enum(kind)(v), p)
+
+        kwargs = {
+            "id": r.get("id", check_id),
+            "customer_id": r.get("customer_id", check_id),
+            "opened_at": r.get("opened_at", parse_instant),
+            "state": r.get("state", state(CaseState)),
+            "origin": r.get("origin", state(CaseOrigin), default=CaseOrigin.RESPONSE),
+            "policy": r.get("policy", check_id, default=None),
+            "topic": r.get("topic", check_id, default=None),
+            "owner": r.get("owner", check_id, default=None),
+            "channel": r.get("channel", check_id, default=None),
+            "due_at": r.get("due_at", parse_instant, default=None),
+            "warn_at": r.get("warn_at", parse_instant, default=None),
+            "escalation_level": r.get("escalation_level", _check_level, default=0),
+            "response_ids": r.items("response_ids", check_id),
+            "required_steps": r.get("required_steps", steps, default=frozenset()),
+            "events": r.items("events", CaseEvent.from_dict),
+        }
+        r.finish()
+        return r.build(cls, kwargs)

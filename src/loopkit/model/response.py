@@ -1,0 +1,148 @@
+"""Responses: what a customer answered about a touchpoint."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from loopkit.errors import ValidationError, describe
+
+from ._checks import (
+    check_aware,
+    check_id,
+    check_slug,
+    check_text,
+    format_instant,
+    optional,
+    parse_instant,
+    validator,
+)
+from ._reader import Reader
+from .customer import REDACTED
+from .scales import NPS, Category, Scale
+from .touchpoint import Touchpoint
+
+__all__ = ["MAX_COMMENT_LENGTH", "Response", "SurveyKind"]
+
+MAX_COMMENT_LENGTH: Final = 10_000
+"""Longest free-text comment accepted, in characters."""
+
+
+class SurveyKind(enum.StrEnum):
+    """Transactional surveys ask about one touchpoint; relationship surveys
+    about the whole relationship, regularly."""
+
+    TRANSACTIONAL = "transactional"
+    RELATIONSHIP = "relationship"
+
+
+def _check_comment(value: object, path: str) -> str:
+    return check_text(value, path, max_length=MAX_COMMENT_LENGTH, personal=True)
+
+
+def _check_source(value: object, path: str) -> str:
+    return check_slug(value, path, "a source name such as 'sms_survey' or 'employee'")
+
+
+def _check_scale(value: object, path: str) -> Scale:
+    if not isinstance(value, Scale):
+        raise ValidationError(path, "a Scale such as loopkit.NPS", describe(value))
+    return value
+
+
+def _check_touchpoint(value: object, path: str) -> Touchpoint:
+    if not isinstance(value, Touchpoint):
+        raise ValidationError(path, "a Touchpoint", describe(value))
+    return value
+
+
+def _to_survey(value: object) -> object:
+    try:
+        return SurveyKind(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
+def _check_survey(value: object, path: str) -> SurveyKind:
+    if not isinstance(value, SurveyKind):
+        raise ValidationError(path, f"one of {[k.value for k in SurveyKind]}", describe(value))
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class Response:
+    """A customer's answer: a score on a scale, maybe a comment, about a
+    touchpoint (transactional) or the whole relationship.
+
+    The score is checked against the scale (an ``int``: bools, floats, NaN and
+    out-of-range values are refused) and classified once into ``category``.
+    The comment is personal data: it never shows in ``repr``, and is at most
+    :data:`MAX_COMMENT_LENGTH` characters.
+
+    >>> from datetime import datetime, timezone
+    >>> at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    >>> r = Response(id="r-1", customer_id="c-1", scale=NPS, score=3,
+    ...              comment="Nobody called back", answered_at=at)
+    >>> r.category
+    <Category.DETRACTOR: 'detractor'>
+    >>> "Nobody" in repr(r)
+    False
+    """
+
+    id: str = attrs.field(validator=validator(check_id))
+    customer_id: str = attrs.field(validator=validator(check_id))
+    score: int
+    answered_at: datetime = attrs.field(validator=validator(check_aware))
+    scale: Scale = attrs.field(default=NPS, validator=validator(_check_scale))
+    touchpoint: Touchpoint | None = attrs.field(default=None, validator=optional(_check_touchpoint))
+    comment: str | None = attrs.field(
+        default=None,
+        validator=optional(_check_comment),
+        repr=lambda v: "None" if v is None else REDACTED,
+    )
+    survey: SurveyKind = attrs.field(
+        default=SurveyKind.TRANSACTIONAL, converter=_to_survey, validator=validator(_check_survey)
+    )
+    source: str | None = attrs.field(default=None, validator=optional(_check_source))
+    category: Category = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        score = self.scale.check_score(self.score, "Response.score")
+        object.__setattr__(self, "category", self.scale.classify(score))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` turns it back into an equal response."""
+        return {
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "scale": self.scale.to_dict(),
+            "score": self.score,
+            "comment": self.comment,
+            "answered_at": format_instant(self.answered_at),
+            "survey": self.survey.value,
+            "source": self.source,
+            "touchpoint": None if self.touchpoint is None else self.touchpoint.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "response") -> Response:
+        """Read and validate a response from untrusted, JSON-like input."""
+        r = Reader(data, path)
+        kwargs = {
+            "id": r.get("id", check_id),
+            "customer_id": r.get("customer_id", check_id),
+            "scale": r.get("scale", Scale.from_dict, default=NPS),
+            "score": r.get("score", int),
+            "comment": r.get("comment", _check_comment, default=None, personal=True),
+            "answered_at": r.get("answered_at", parse_instant),
+            "survey": r.get(
+                "survey", lambda v, p: _check_survey(_to_survey(v), p), default="transactional"
+            ),
+            "source": r.get("source", _check_source, default=None),
+            "touchpoint": r.get("touchpoint", Touchpoint.from_dict, default=None),
+        }
+        r.finish()
+        return r.build(cls, kwargs)
