@@ -144,5 +144,10 @@ class Response:
             "source": r.get("source", _check_source, default=None),
             "touchpoint": r.get("touchpoint", Touchpoint.from_dict, default=None),
         }
+        if kwargs["scale"] is not None and kwargs["score"] is not None:
+            try:
+                kwargs["scale"].check_score(kwargs["score"], r.at("score"))
+            except ValidationError as err:
+                r.note(err)
         r.finish()
         return r.build(cls, kwargs)

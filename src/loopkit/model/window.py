@@ -21,7 +21,7 @@ def _minutes(h: str, m: str) -> int | None:
     return hours * 60 + minutes
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class DailyWindow:
     """A window of wall-clock time that recurs every day, given in minutes
     after midnight. ``end`` may be smaller than ``start``: the window then
@@ -70,6 +70,9 @@ class DailyWindow:
         if self.crosses_midnight:
             return minute >= self.start or minute < self.end
         return self.start <= minute < self.end
+
+    def __repr__(self) -> str:
+        return f"DailyWindow.parse({str(self)!r})"
 
     def __str__(self) -> str:
         return (
