@@ -12,7 +12,7 @@ import math
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -117,6 +117,25 @@ def parse_instant(value: object, path: str) -> datetime:
     return parsed
 
 
+_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
+
+
+def instant_key(value: datetime | None) -> timedelta | None:
+    """The instant an aware datetime names, for comparing and ordering.
+
+    Python compares two datetimes sharing one ``tzinfo`` by wall clock (a
+    fall-back hour's second 02:10 sorts before its first 02:50), and never
+    finds a zone-aware datetime in a DST fold or gap equal to the same instant
+    with a fixed offset (what ``from_dict`` reads back). Comparing this key
+    instead gives the real order and makes the ``to_dict`` round trip exact.
+    Works for every aware datetime, ``datetime.min`` included.
+    """
+    if value is None:
+        return None
+    offset = value.utcoffset()
+    return value.replace(tzinfo=None) - _NAIVE_EPOCH - (offset or timedelta(0))
+
+
 def format_instant(value: datetime) -> str:
     """The ISO 8601 form used by ``to_dict``: keeps the offset, microseconds if any."""
     return value.isoformat()
@@ -179,6 +198,18 @@ def _check_scalar(value: object, path: str) -> JsonScalar:
 def convert_attributes(value: object) -> Mapping[str, Any]:
     """An attrs converter that checks free attributes (path ``attributes``)."""
     return check_attributes(value, "attributes")
+
+
+def freeze_attributes(value: object) -> object:
+    """An attrs converter that makes free attributes read-only (lists become
+    tuples); pair it with ``validator(check_attributes)``, which checks them and
+    names the path ``Class.field.key``. Anything not a mapping is left for the
+    validator to refuse."""
+    if not isinstance(value, Mapping):
+        return value
+    return MappingProxyType(
+        {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in value.items()}
+    )
 
 
 def empty_attributes() -> Mapping[str, Any]:

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
-from loopkit.errors import Problem, ValidationError, describe, join_path, suggest
+from loopkit.errors import (
+    BusinessTimeError,
+    Problem,
+    ValidationError,
+    describe,
+    join_path,
+    suggest,
+)
 
 from ._checks import check_int, check_number
 
@@ -33,6 +40,7 @@ class Reader:
         self.path = path
         self.problems: list[Problem] = []
         self._seen: set[str] = set()
+        self._time_problems = 0
         if isinstance(data, Mapping):
             self.data: Mapping[str, Any] = data
         else:
@@ -44,6 +52,8 @@ class Reader:
 
     def note(self, err: ValidationError) -> None:
         self.problems.extend(err.problems)
+        if isinstance(err, BusinessTimeError):
+            self._time_problems += len(err.problems)
 
     def get(
         self,
@@ -112,8 +122,11 @@ class Reader:
             )
 
     def raise_if_any(self) -> None:
+        """Raise every problem noted; a :class:`BusinessTimeError` when they all
+        are (a timestamp without an offset), so callers can tell the two apart."""
         if self.problems:
-            raise ValidationError.of(self.problems)
+            only_time = self._time_problems == len(self.problems)
+            raise (BusinessTimeError if only_time else ValidationError).of(self.problems)
 
     def build(self, cls: Callable[..., T], kwargs: Mapping[str, Any]) -> T:
         """Construct ``cls(**kwargs)``, or raise every problem noted so far.

@@ -19,9 +19,10 @@ from ._checks import (
     check_int,
     check_slug,
     check_text,
-    convert_attributes,
     empty_attributes,
     format_instant,
+    freeze_attributes,
+    instant_key,
     optional,
     parse_instant,
     validator,
@@ -111,7 +112,7 @@ class CaseEvent:
     never shown in ``repr``. ``details`` holds small JSON-safe facts.
     """
 
-    at: datetime = attrs.field(validator=validator(check_aware))
+    at: datetime = attrs.field(validator=validator(check_aware), eq=instant_key)
     actor: str = attrs.field(validator=validator(check_id))
     kind: str = attrs.field(validator=validator(_check_event_kind))
     note: str | None = attrs.field(
@@ -121,7 +122,8 @@ class CaseEvent:
     )
     details: Mapping[str, Any] = attrs.field(
         factory=empty_attributes,
-        converter=convert_attributes,
+        converter=freeze_attributes,
+        validator=validator(check_attributes),
         hash=False,
     )
 
@@ -167,11 +169,13 @@ def _to_origin(value: object) -> Any:
 
 
 def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(value)
+    # A lone string is left for the validator to refuse, not split into characters.
+    return value if isinstance(value, str) else tuple(value)  # type: ignore[return-value]
 
 
 def _to_frozenset(value: Iterable[str]) -> frozenset[str]:
-    return frozenset(value)
+    # A lone string is left for the validator to refuse, not split into characters.
+    return value if isinstance(value, str) else frozenset(value)  # type: ignore[return-value]
 
 
 def _check_enum(kind: type[enum.StrEnum]) -> Any:
@@ -195,7 +199,7 @@ def _check_events(value: object, path: str) -> tuple[CaseEvent, ...]:
     if not isinstance(value, tuple) or not all(isinstance(e, CaseEvent) for e in value):
         raise ValidationError(path, "a tuple of CaseEvent", describe(value))
     for i in range(1, len(value)):
-        if value[i].at < value[i - 1].at:
+        if instant_key(value[i].at) < instant_key(value[i - 1].at):  # type: ignore[operator]
             raise ValidationError(f"{path}[{i}].at", "events in time order", "an earlier time")
     return value
 
@@ -232,7 +236,7 @@ class FollowUpCase:
 
     id: str = attrs.field(validator=validator(check_id))
     customer_id: str = attrs.field(validator=validator(check_id))
-    opened_at: datetime = attrs.field(validator=validator(check_aware))
+    opened_at: datetime = attrs.field(validator=validator(check_aware), eq=instant_key)
     state: CaseState = attrs.field(
         default=CaseState.OPEN,
         converter=_to_state,
@@ -247,8 +251,12 @@ class FollowUpCase:
     topic: str | None = attrs.field(default=None, validator=optional(check_id))
     owner: str | None = attrs.field(default=None, validator=optional(_check_owner))
     channel: str | None = attrs.field(default=None, validator=optional(check_id))
-    due_at: datetime | None = attrs.field(default=None, validator=optional(check_aware))
-    warn_at: datetime | None = attrs.field(default=None, validator=optional(check_aware))
+    due_at: datetime | None = attrs.field(
+        default=None, validator=optional(check_aware), eq=instant_key
+    )
+    warn_at: datetime | None = attrs.field(
+        default=None, validator=optional(check_aware), eq=instant_key
+    )
     escalation_level: int = attrs.field(default=0, validator=validator(_check_level))
     response_ids: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
     required_steps: frozenset[str] = attrs.field(
@@ -323,7 +331,7 @@ class FollowUpCase:
     ) -> FollowUpCase:
         """Append an event (and apply ``changes`` to the case's fields)."""
         event = CaseEvent(at=at, actor=by, kind=kind, note=note, details=details or {})
-        if self.events and event.at < self.events[-1].at:
+        if self.events and instant_key(event.at) < instant_key(self.events[-1].at):  # type: ignore[operator]
             raise ValidationError(
                 "at", "a time not before the case's last event", "an earlier time"
             )

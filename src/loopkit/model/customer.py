@@ -17,8 +17,8 @@ from ._checks import (
     check_slug,
     check_text,
     check_timezone,
-    convert_attributes,
     empty_attributes,
+    freeze_attributes,
     optional,
     validator,
 )
@@ -83,7 +83,9 @@ def _check_points(value: object, path: str) -> tuple[ContactPoint, ...]:
 def _window_or_none(value: object, path: str) -> DailyWindow | None:
     if value is None or isinstance(value, DailyWindow):
         return value
-    raise ValidationError(path, "a DailyWindow or None", describe(value))
+    raise ValidationError(
+        path, 'a DailyWindow, a window such as "20:00-08:00", or None', describe(value)
+    )
 
 
 def _to_points(value: Iterable[ContactPoint]) -> tuple[ContactPoint, ...]:
@@ -91,7 +93,11 @@ def _to_points(value: Iterable[ContactPoint]) -> tuple[ContactPoint, ...]:
 
 
 def _to_window(value: object) -> object:
-    return DailyWindow.parse(value) if isinstance(value, str) else value
+    # A string that does not parse is left for the validator, which names the field.
+    try:
+        return DailyWindow.parse(value) if isinstance(value, str) else value
+    except ValidationError:
+        return value
 
 
 @attrs.frozen(kw_only=True)
@@ -218,7 +224,8 @@ class Customer:
     contact: ContactPreferences = attrs.field(factory=ContactPreferences)
     attributes: Mapping[str, Any] = attrs.field(
         factory=empty_attributes,
-        converter=convert_attributes,
+        converter=freeze_attributes,
+        validator=validator(check_attributes),
         repr=lambda v: f"<keys: {sorted(v)}>",
         hash=False,
     )

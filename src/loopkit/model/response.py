@@ -16,6 +16,7 @@ from ._checks import (
     check_slug,
     check_text,
     format_instant,
+    instant_key,
     optional,
     parse_instant,
     validator,
@@ -95,7 +96,7 @@ class Response:
     id: str = attrs.field(validator=validator(check_id))
     customer_id: str = attrs.field(validator=validator(check_id))
     score: int
-    answered_at: datetime = attrs.field(validator=validator(check_aware))
+    answered_at: datetime = attrs.field(validator=validator(check_aware), eq=instant_key)
     scale: Scale = attrs.field(default=NPS, validator=validator(_check_scale))
     touchpoint: Touchpoint | None = attrs.field(default=None, validator=optional(_check_touchpoint))
     comment: str | None = attrs.field(
@@ -112,6 +113,13 @@ class Response:
     def __attrs_post_init__(self) -> None:
         score = self.scale.check_score(self.score, "Response.score")
         object.__setattr__(self, "category", self.scale.classify(score))
+
+    def reclassified(self, category: Category) -> Response:
+        """The same response placed in another category (a
+        ``loopkit_classify_response`` plugin's verdict for a custom scale)."""
+        copy = attrs.evolve(self)
+        object.__setattr__(copy, "category", Category(category))
+        return copy
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; :meth:`from_dict` turns it back into an equal response."""

@@ -164,7 +164,11 @@ class Scale:
         }
         r.finish()
         for key in ("detractor", "passive", "promoter"):
-            kwargs[key] = _check_band(kwargs[key], f"{path}.{key}")
+            if kwargs[key] is not None:
+                try:
+                    kwargs[key] = _check_band(kwargs[key], r.at(key))
+                except ValidationError as err:
+                    r.note(err)
         return r.build(cls, kwargs)
 
 

@@ -15,9 +15,10 @@ from ._checks import (
     check_id,
     check_optional_id,
     check_slug,
-    convert_attributes,
     empty_attributes,
     format_instant,
+    freeze_attributes,
+    instant_key,
     optional,
     parse_instant,
     validator,
@@ -62,12 +63,13 @@ class Touchpoint:
     id: str = attrs.field(validator=validator(check_id))
     kind: str = attrs.field(validator=validator(_check_kind))
     channel: str = attrs.field(validator=validator(_check_channel))
-    occurred_at: datetime = attrs.field(validator=validator(check_aware))
+    occurred_at: datetime = attrs.field(validator=validator(check_aware), eq=instant_key)
     employee_id: str | None = attrs.field(default=None, validator=optional(check_id))
     reference: str | None = attrs.field(default=None, validator=optional(check_id))
     attributes: Mapping[str, Any] = attrs.field(
         factory=empty_attributes,
-        converter=convert_attributes,
+        converter=freeze_attributes,
+        validator=validator(check_attributes),
         repr=lambda v: f"<keys: {sorted(v)}>",
         hash=False,
     )
