@@ -2,6 +2,7 @@
 
 from .case import CaseEvent, CaseOrigin, CaseState, FollowUpCase, Transition
 from .customer import ContactPoint, ContactPreferences, Customer
+from .promise import Message, MessageStatus, Promise, PromiseStatus
 from .response import MAX_COMMENT_LENGTH, Response, SurveyKind
 from .scales import CES5, CES7, CSAT, NPS, Category, Scale
 from .touchpoint import CHANNELS, TOUCHPOINT_KINDS, Touchpoint
@@ -24,6 +25,10 @@ __all__ = [
     "Customer",
     "DailyWindow",
     "FollowUpCase",
+    "Message",
+    "MessageStatus",
+    "Promise",
+    "PromiseStatus",
     "Response",
     "Scale",
     "SurveyKind",

@@ -195,6 +195,14 @@ def _check_steps(value: object, path: str) -> frozenset[str]:
     return value
 
 
+def _check_tags(value: object, path: str) -> frozenset[str]:
+    if not isinstance(value, frozenset):
+        raise ValidationError(path, "a set of root-cause tags", describe(value))
+    for tag in value:
+        check_slug(tag, path, "a root-cause tag such as 'campaign_targeting'")
+    return value
+
+
 def _check_events(value: object, path: str) -> tuple[CaseEvent, ...]:
     if not isinstance(value, tuple) or not all(isinstance(e, CaseEvent) for e in value):
         raise ValidationError(path, "a tuple of CaseEvent", describe(value))
@@ -261,6 +269,9 @@ class FollowUpCase:
     response_ids: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
     required_steps: frozenset[str] = attrs.field(
         default=frozenset(), converter=_to_frozenset, validator=validator(_check_steps)
+    )
+    root_causes: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_to_frozenset, validator=validator(_check_tags)
     )
     events: tuple[CaseEvent, ...] = attrs.field(
         default=(), converter=_to_tuple, validator=validator(_check_events)
@@ -383,8 +394,20 @@ class FollowUpCase:
         """Mark the case unresolved (the customer could not be helped or reached)."""
         return self.apply(Transition.FAIL, at=at, by=by, note=note)
 
-    def close(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
-        return self.apply(Transition.CLOSE, at=at, by=by, note=note)
+    def close(
+        self,
+        *,
+        at: datetime,
+        by: str,
+        note: str | None = None,
+        root_causes: Iterable[str] = (),
+    ) -> FollowUpCase:
+        """Close a resolved or unresolved case, adding any root-cause tags."""
+        tags = frozenset(root_causes)
+        _check_tags(tags, "root_causes")
+        details = {"root_causes": tuple(sorted(tags))} if tags else None
+        case = self.apply(Transition.CLOSE, at=at, by=by, note=note, details=details)
+        return attrs.evolve(case, root_causes=self.root_causes | tags) if tags else case
 
     def reopen(self, *, at: datetime, by: str, note: str | None = None) -> FollowUpCase:
         return self.apply(Transition.REOPEN, at=at, by=by, note=note)
@@ -429,6 +452,7 @@ class FollowUpCase:
             "escalation_level": self.escalation_level,
             "response_ids": list(self.response_ids),
             "required_steps": sorted(self.required_steps),
+            "root_causes": sorted(self.root_causes),
             "events": [e.to_dict() for e in self.events],
         }
 
@@ -441,6 +465,11 @@ class FollowUpCase:
             if not isinstance(value, list | tuple):
                 raise ValidationError(p, "a list of step names", describe(value))
             return _check_steps(frozenset(value), p)
+
+        def tags(value: Any, p: str) -> frozenset[str]:
+            if not isinstance(value, list | tuple):
+                raise ValidationError(p, "a list of root-cause tags", describe(value))
+            return _check_tags(frozenset(value), p)
 
         def state(kind: type[enum.StrEnum]) -> Any:
             return lambda v, p: _check_enum(kind)(_enum(kind)(v), p)
@@ -460,6 +489,7 @@ class FollowUpCase:
             "escalation_level": r.get("escalation_level", _check_level, default=0),
             "response_ids": r.items("response_ids", check_id),
             "required_steps": r.get("required_steps", steps, default=frozenset()),
+            "root_causes": r.get("root_causes", tags, default=frozenset()),
             "events": r.items("events", CaseEvent.from_dict),
         }
         r.finish()

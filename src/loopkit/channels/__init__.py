@@ -1,0 +1,100 @@
+"""Channels deliver the loop's outgoing messages: a call task, an e-mail, an SMS.
+
+A channel is any object with ``send(message) -> None`` that raises on failure.
+Register channels from a plugin with the ``loopkit_register_channels`` hook::
+
+    class MyChannels:
+        @loopkit.hookimpl
+        def loopkit_register_channels(self, register):
+            register("sms", MySmsGateway())
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import Protocol, TextIO, runtime_checkable
+
+import attrs
+
+from loopkit.hooks import hookimpl
+from loopkit.model import Message
+
+__all__ = ["Channel", "ChannelPlugin", "ConsoleChannel", "DeliveryError", "RecordingChannel"]
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """Delivers one message. Return normally when it was handed over; raise
+    (any exception) when it was not: the loop records the error type, retries
+    with backoff and finally dead-letters the message. It is never lost."""
+
+    def send(self, message: Message) -> None: ...
+
+
+class DeliveryError(Exception):
+    """A channel may raise this (or anything else) when a message could not be sent."""
+
+
+class ConsoleChannel:
+    """Prints one line per message; personal data redacted unless asked.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+    >>> msg = Message(id="m-1", case_id="case-1", customer_id="c-1", channel="phone",
+    ...               purpose="follow_up", created_at=t, not_before=t, address="+4670123")
+    >>> ConsoleChannel(stream=out).send(msg)
+    >>> out.getvalue()
+    '[phone] follow_up for c-1 (case case-1) to <redacted>\\n'
+    """
+
+    def __init__(self, *, stream: TextIO | None = None, show_personal_data: bool = False) -> None:
+        self._stream = stream
+        self._show = show_personal_data
+
+    def send(self, message: Message) -> None:
+        address = message.address if self._show else "<redacted>"
+        stream = self._stream or sys.stdout
+        print(
+            f"[{message.channel}] {message.purpose} for {message.customer_id} "
+            f"(case {message.case_id}) to {address}",
+            file=stream,
+        )
+
+
+@attrs.define
+class RecordingChannel:
+    """Keeps every message it is given, for tests; can be told to fail.
+
+    ``fail_times`` makes the next N sends raise :class:`DeliveryError`;
+    ``always_fail`` makes every send raise.
+    """
+
+    sent: list[Message] = attrs.field(factory=list)
+    attempts: int = 0
+    fail_times: int = 0
+    always_fail: bool = False
+
+    def send(self, message: Message) -> None:
+        self.attempts += 1
+        if self.always_fail or self.fail_times > 0:
+            self.fail_times = max(0, self.fail_times - 1)
+            raise DeliveryError("recording channel told to fail")
+        self.sent.append(message)
+
+
+class ChannelPlugin:
+    """A plugin that registers the given channels by name.
+
+    >>> plugin = ChannelPlugin({"phone": ConsoleChannel(), "email": ConsoleChannel()})
+    """
+
+    def __init__(self, channels: dict[str, Channel] | Iterable[tuple[str, Channel]]) -> None:
+        self.channels = dict(channels)
+
+    @hookimpl
+    def loopkit_register_channels(self, register: Callable[[str, Channel], None]) -> None:
+        for name, channel in self.channels.items():
+            register(name, channel)

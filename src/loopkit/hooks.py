@@ -1,0 +1,171 @@
+"""loopkit's plugin hooks: every hookspec, with its contract.
+
+A plugin is any object or module with functions marked ``@loopkit.hookimpl``
+whose names are hooks below. Pass plugins to :class:`loopkit.Loop` with
+``plugins=[...]``, or publish them in the ``loopkit`` entry-point group and
+build the loop with ``load_entry_points=True``. An implementation may accept
+fewer arguments than the spec names (pluggy passes only those it asks for), so
+new arguments can be added to a hook without breaking plugins.
+
+Only the engine calls hooks. The *notification* hooks (``loopkit_case_*``,
+``loopkit_deadline_*``, ``loopkit_promise_broken``) run after the change they
+report has been committed: if one raises, the error is logged (without
+personal data) and the other implementations still run; the change stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from loopkit.channels import Channel
+    from loopkit.model import Category, Customer, FollowUpCase, Promise, Response
+    from loopkit.stores import Store
+
+__all__ = ["hookimpl", "hookspec"]
+
+PROJECT = "loopkit"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+"""Marks a hook specification (used only in this module)."""
+
+hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Marks a plugin's hook implementation: ``@loopkit.hookimpl``."""
+
+
+@hookspec
+def loopkit_register_channels(register: Callable[[str, Channel], None]) -> None:
+    """Register the channels this plugin delivers messages through.
+
+    Called once, when a :class:`~loopkit.Loop` is built. Call
+    ``register(name, channel)`` for each channel, e.g.
+    ``register("sms", MySmsChannel())``; ``channel`` has a
+    ``send(message) -> None`` method that raises on failure. Names are the ones
+    policies use (``phone``, ``email``…). Registering a name twice raises
+    :class:`~loopkit.PluginError`. The return value is ignored. If this hook
+    raises, building the loop fails with that error.
+    """
+
+
+@hookspec(firstresult=True)
+def loopkit_store() -> Store | None:
+    """Provide the store the loop keeps its state in.
+
+    Called once, when a :class:`~loopkit.Loop` is built without an explicit
+    ``store``. The first non-``None`` result wins; loopkit's in-memory store is
+    registered ``trylast`` as the default. If this hook raises, building the
+    loop fails with that error.
+    """
+
+
+@hookspec(firstresult=True)
+def loopkit_load_customer(customer_id: str) -> Customer | None:
+    """Look a customer up in the host's own systems (a CRM).
+
+    Called by :meth:`~loopkit.Loop.ingest` and :meth:`~loopkit.Loop.open_case`
+    when no customer was passed in. Return the :class:`~loopkit.Customer`, or
+    ``None`` if this plugin does not know them (the next plugin is asked). If
+    no plugin knows the customer, the call raises
+    :class:`~loopkit.UnknownCustomer` and nothing is stored. If this hook
+    raises, the error propagates and nothing is stored.
+    """
+
+
+@hookspec(firstresult=True)
+def loopkit_classify_response(response: Response) -> Category | None:
+    """Classify a response on a custom scale differently from its bands.
+
+    Called by :meth:`~loopkit.Loop.ingest` for responses whose scale is not
+    built in, before policies run. Return a :class:`~loopkit.Category` to use
+    instead of the scale's own bands, or ``None`` to keep them. The first
+    non-``None`` result wins. If this hook raises, the error propagates and
+    nothing is stored.
+    """
+
+
+@hookspec
+def loopkit_tag_root_causes(response: Response | None, case: FollowUpCase) -> Iterable[str]:
+    """Suggest root-cause tags for a case that is being closed.
+
+    Called by :meth:`~loopkit.Loop.close` with the case's most recent response
+    (``None`` for a case opened by an employee) and the case. Return tag names
+    such as ``"campaign_targeting"`` (lowercase, ``_`` or ``-``); the results of
+    all plugins are merged with the tags the employee gave. If this hook
+    raises, the error propagates and the case is not closed.
+    """
+    return ()
+
+
+@hookspec
+def loopkit_holidays(calendar: str, years: range) -> Iterable[date]:
+    """Add holidays to a business calendar from a host's source.
+
+    Called once per calendar of the playbook when a :class:`~loopkit.Loop` is
+    built, with the calendar's name and the years wanted. Return dates (in the
+    calendar's zone) that are holidays, for example from the ``holidays``
+    package or an HR system; all results are merged with the calendar's own.
+    If this hook raises, building the loop fails with that error.
+    """
+    return ()
+
+
+@hookspec
+def loopkit_case_opened(case: FollowUpCase) -> None:
+    """Notification: a case was opened (by a policy, an employee or a broken promise).
+
+    Called after the case and its messages are committed. Return value ignored.
+    If it raises, the error is logged and the case stays open.
+    """
+
+
+@hookspec
+def loopkit_deadline_warning(case: FollowUpCase) -> None:
+    """Notification: a case's deadline is near (by default 75% of its time has passed).
+
+    Called by :meth:`~loopkit.Loop.tick` once per case, after the warning event
+    is committed. Return value ignored; if it raises, the error is logged.
+    """
+
+
+@hookspec
+def loopkit_deadline_breached(case: FollowUpCase) -> None:
+    """Notification: a case passed its deadline without a first contact.
+
+    Called by :meth:`~loopkit.Loop.tick` once per case, after the breach event
+    (dated at the tick, never earlier than the deadline) is committed. Return
+    value ignored; if it raises, the error is logged.
+    """
+
+
+@hookspec
+def loopkit_case_escalated(case: FollowUpCase) -> None:
+    """Notification: a case moved one step up its escalation ladder.
+
+    Called by :meth:`~loopkit.Loop.tick` (and after a broken promise) with the
+    escalated case: ``case.escalation_level`` and ``case.owner`` are the new
+    ones. Return value ignored; if it raises, the error is logged.
+    """
+
+
+@hookspec
+def loopkit_case_closed(case: FollowUpCase) -> None:
+    """Notification: a case was closed (resolved or unresolved).
+
+    Called by :meth:`~loopkit.Loop.close` after the close is committed; the
+    case's ``root_causes`` hold the merged tags. Return value ignored; if it
+    raises, the error is logged and the case stays closed.
+    """
+
+
+@hookspec
+def loopkit_promise_broken(promise: Promise, case: FollowUpCase) -> None:
+    """Notification: a promise was not kept by its time.
+
+    Called by :meth:`~loopkit.Loop.tick` with the broken promise and the
+    recovery case that was opened or escalated for it, after both are
+    committed. Return value ignored; if it raises, the error is logged.
+    """

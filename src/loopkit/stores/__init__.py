@@ -1,0 +1,15 @@
+"""Stores: where the loop keeps cases, messages, promises and timers."""
+
+from .memory import MemoryStore
+from .protocol import Store, StoreTransaction
+from .records import IngestOutcome, IngestRecord, Timer, TimerKind
+
+__all__ = [
+    "IngestOutcome",
+    "IngestRecord",
+    "MemoryStore",
+    "Store",
+    "StoreTransaction",
+    "Timer",
+    "TimerKind",
+]

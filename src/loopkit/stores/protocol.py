@@ -1,0 +1,107 @@
+"""The store protocol every backend implements (in-memory, SQLite, PostgreSQL, yours).
+
+All access goes through a transaction: ``with store.transaction() as tx: ...``.
+Everything written inside one transaction becomes visible together when the
+block ends normally, and none of it when it raises. Backends must pass the
+shared conformance suite, :class:`loopkit.testing.StoreContract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from loopkit.model import FollowUpCase, Message, MessageStatus, Promise
+
+from .records import IngestRecord, Timer
+
+__all__ = ["Store", "StoreTransaction"]
+
+
+@runtime_checkable
+class StoreTransaction(Protocol):
+    """The operations available inside one store transaction.
+
+    Values go in and come out as loopkit's immutable model types; a backend
+    may serialise them with ``to_dict``/``from_dict``. "Save" means insert or
+    replace by id. Lists are returned in a stable order (by time, then id).
+    """
+
+    def next_number(self, sequence: str) -> int:
+        """The next number of a named sequence, starting at 1, never reused."""
+        ...
+
+    # responses
+    def get_ingest(self, response_id: str) -> IngestRecord | None: ...
+    def add_ingest(self, record: IngestRecord) -> None:
+        """Store a new record; a second record for the same response id raises
+        :class:`~loopkit.ConflictError`."""
+        ...
+
+    def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]: ...
+
+    # cases
+    def get_case(self, case_id: str) -> FollowUpCase | None: ...
+    def save_case(self, case: FollowUpCase) -> None: ...
+    def find_unclosed_case(self, customer_id: str, topic: str) -> FollowUpCase | None:
+        """The customer's case on ``topic`` that is not closed, if any."""
+        ...
+
+    def cases(self, customer_id: str | None = None) -> Sequence[FollowUpCase]:
+        """Cases ordered by ``opened_at`` then id, optionally of one customer."""
+        ...
+
+    # timers
+    def add_timer(self, timer: Timer) -> None: ...
+    def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
+        """Timers with ``due_at <= now``, earliest first."""
+        ...
+
+    def delete_timer(self, timer_id: str) -> None: ...
+    def delete_timers(self, case_id: str) -> None: ...
+    def timers(self, case_id: str) -> Sequence[Timer]: ...
+
+    # outbox
+    def save_message(self, message: Message) -> None: ...
+    def get_message(self, message_id: str) -> Message | None: ...
+    def due_messages(self, now: datetime, limit: int) -> Sequence[Message]:
+        """Pending messages whose next attempt (or ``not_before``) is due, earliest first."""
+        ...
+
+    def messages(
+        self, case_id: str | None = None, status: MessageStatus | None = None
+    ) -> Sequence[Message]: ...
+
+    # promises
+    def save_promise(self, promise: Promise) -> None: ...
+    def get_promise(self, promise_id: str) -> Promise | None: ...
+    def due_promises(self, now: datetime, limit: int) -> Sequence[Promise]:
+        """Pending promises with ``due_at <= now``, earliest first."""
+        ...
+
+    def promises(self, case_id: str | None = None) -> Sequence[Promise]: ...
+
+    # the survey-flow guard
+    def set_survey_stop(self, customer_id: str, case_id: str) -> None: ...
+    def survey_stop(self, customer_id: str) -> str | None:
+        """The case that stopped automated surveys to this customer, if any."""
+        ...
+
+    def clear_survey_stop(self, customer_id: str) -> None: ...
+
+    def add_survey_invitation(self, customer_id: str, at: datetime) -> None: ...
+    def survey_invitations(self, customer_id: str) -> Sequence[datetime]:
+        """When this customer was invited to surveys, oldest first."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A place the loop keeps its state. One store per worker process is fine;
+    backends that allow several workers must make transactions serialisable."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+
+    def close(self) -> None: ...
