@@ -1,6 +1,41 @@
-"""loopkit's test kit: tools for testing code that uses loopkit.
+"""loopkit's test kit: what you need to unit-test code that uses loopkit.
 
-``loopkit.testing.strategies`` holds hypothesis strategies for every model
-value; it needs hypothesis (``pip install 'loopkit[dev]'``), which loopkit itself
-does not depend on, so this package does not import it.
+- :class:`FakeClock`: a clock you move by hand (never backwards);
+- builders :func:`make_customer`, :func:`make_touchpoint`, :func:`make_response`;
+- :class:`RecordingChannel`: keeps what it is sent, and fails on demand;
+- :class:`StoreContract`: the conformance suite every store backend passes;
+- ``loopkit.testing.strategies``: hypothesis strategies for every model value.
+
+``StoreContract`` needs pytest and the strategies need hypothesis (loopkit's
+``dev`` extra); neither is imported until used.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from loopkit.channels import RecordingChannel
+
+from .builders import STOCKHOLM, make_customer, make_response, make_touchpoint
+from .clock import FakeClock
+
+if TYPE_CHECKING:
+    from .contracts import StoreContract
+
+__all__ = [
+    "STOCKHOLM",
+    "FakeClock",
+    "RecordingChannel",
+    "StoreContract",
+    "make_customer",
+    "make_response",
+    "make_touchpoint",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StoreContract":  # imports pytest: only when asked for
+        from .contracts import StoreContract
+
+        return StoreContract
+    raise AttributeError(f"module 'loopkit.testing' has no attribute {name!r}")

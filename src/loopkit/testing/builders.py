@@ -1,0 +1,95 @@
+"""Builders: valid model values with sensible defaults, so a test says only what matters.
+
+>>> r = make_response(score=2)
+>>> r.category.value, r.customer_id
+('detractor', 'c-1')
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from loopkit.model import (
+    NPS,
+    ContactPoint,
+    ContactPreferences,
+    Customer,
+    Response,
+    Scale,
+    Touchpoint,
+)
+
+__all__ = ["STOCKHOLM", "make_customer", "make_response", "make_touchpoint"]
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+_WHEN = datetime(2026, 11, 20, 15, 30, tzinfo=STOCKHOLM)
+
+
+def make_customer(
+    id: str = "c-1",
+    *,
+    channels: dict[str, str] | None = None,
+    quiet_hours: str | None = None,
+    **fields: Any,
+) -> Customer:
+    """A customer in Stockholm who consented to phone and e-mail (override any field).
+
+    ``channels`` maps channel names to addresses, in order of preference.
+    """
+    if channels is None:
+        channels = {"phone": "+46700000000", "email": "customer@example.com"}
+    fields.setdefault("timezone", "Europe/Stockholm")
+    fields.setdefault(
+        "contact",
+        ContactPreferences(
+            channels=[ContactPoint(channel=k, address=v) for k, v in channels.items()],
+            quiet_hours=quiet_hours,
+        ),
+    )
+    return Customer(id=id, **fields)
+
+
+def make_touchpoint(
+    kind: str = "support_contact",
+    *,
+    id: str = "t-1",
+    channel: str = "phone",
+    occurred_at: datetime | None = None,
+    employee_id: str | None = "emp-7",
+    **fields: Any,
+) -> Touchpoint:
+    """A touchpoint 40 minutes before the default answer time, served by ``emp-7``."""
+    return Touchpoint(
+        id=id,
+        kind=kind,
+        channel=channel,
+        occurred_at=occurred_at or _WHEN - timedelta(minutes=40),
+        employee_id=employee_id,
+        **fields,
+    )
+
+
+def make_response(
+    score: int = 3,
+    *,
+    id: str = "r-1",
+    customer_id: str = "c-1",
+    scale: Scale = NPS,
+    answered_at: datetime | None = None,
+    touchpoint: Touchpoint | None = None,
+    kind: str = "support_contact",
+    **fields: Any,
+) -> Response:
+    """A response answered Friday 2026-11-20 15:30 Stockholm time, about a
+    touchpoint of ``kind`` (pass ``touchpoint=`` to choose it yourself)."""
+    return Response(
+        id=id,
+        customer_id=customer_id,
+        scale=scale,
+        score=score,
+        answered_at=answered_at or _WHEN,
+        touchpoint=touchpoint or make_touchpoint(kind),
+        **fields,
+    )

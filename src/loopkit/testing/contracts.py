@@ -1,0 +1,258 @@
+"""Contract test suites that every store backend must pass — yours too.
+
+Subclass :class:`StoreContract` in your test suite and implement
+``make_store``; pytest collects the inherited tests::
+
+    from loopkit.testing import StoreContract
+
+    class TestMyStore(StoreContract):
+        def make_store(self):
+            return MyStore(dsn=...)
+
+Needs pytest (loopkit's ``dev`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from loopkit.errors import ConflictError
+from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
+from loopkit.stores import IngestOutcome, IngestRecord, Store, Timer, TimerKind
+
+from .builders import make_response
+
+__all__ = ["StoreContract"]
+
+T0 = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+
+
+def _case(
+    id: str = "case-1", customer_id: str = "c-1", topic: str = "t", at: datetime = T0
+) -> FollowUpCase:
+    return FollowUpCase.open(id=id, customer_id=customer_id, at=at, by="system", topic=topic)
+
+
+def _message(id: str, not_before: datetime, case_id: str = "case-1") -> Message:
+    return Message(
+        id=id,
+        case_id=case_id,
+        customer_id="c-1",
+        channel="email",
+        purpose="follow_up",
+        created_at=T0,
+        not_before=not_before,
+        address="someone@example.com",
+    )
+
+
+def _ingest(response_id: str = "r-1", customer_id: str = "c-1") -> IngestRecord:
+    return IngestRecord(
+        response=make_response(id=response_id, customer_id=customer_id),
+        fingerprint="f-" + response_id,
+        outcome=IngestOutcome.OPENED,
+        case_id="case-1",
+        policy="p",
+        reason="matched p",
+        ingested_at=T0,
+    )
+
+
+class _Boom(Exception):
+    pass
+
+
+class StoreContract:
+    """The behaviour loopkit's engine relies on from a store."""
+
+    def make_store(self) -> Store:
+        raise NotImplementedError("subclass StoreContract and return a fresh, empty store")
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        store = self.make_store()
+        try:
+            yield store
+        finally:
+            store.close()
+
+    # transactions --------------------------------------------------------------
+
+    def test_a_committed_transaction_is_visible_afterwards(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.save_case(_case())
+        with store.transaction() as tx:
+            assert tx.get_case("case-1") == _case()
+
+    def test_a_failed_transaction_leaves_nothing_behind(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.save_case(_case())
+        with pytest.raises(_Boom), store.transaction() as tx:
+            tx.save_case(_case().start(at=T0, by="emp"))
+            tx.save_case(_case(id="case-2", topic="other"))
+            tx.add_ingest(_ingest())
+            tx.save_message(_message("m-1", T0))
+            tx.add_timer(Timer(id="x", case_id="case-1", kind=TimerKind.BREACH, due_at=T0))
+            tx.set_survey_stop("c-1", "case-1")
+            raise _Boom
+        with store.transaction() as tx:
+            assert tx.get_case("case-1") == _case()
+            assert tx.get_case("case-2") is None
+            assert tx.get_ingest("r-1") is None
+            assert tx.get_message("m-1") is None
+            assert tx.due_timers(T0, 10) == []
+            assert tx.survey_stop("c-1") is None
+            assert tx.find_unclosed_case("c-1", "other") is None
+
+    def test_sequences_count_up_from_one(self, store: Store) -> None:
+        with store.transaction() as tx:
+            assert [tx.next_number("case") for _ in range(3)] == [1, 2, 3]
+            assert tx.next_number("message") == 1
+        with store.transaction() as tx:
+            assert tx.next_number("case") == 4
+
+    # responses -----------------------------------------------------------------
+
+    def test_an_ingest_record_round_trips(self, store: Store) -> None:
+        record = _ingest()
+        with store.transaction() as tx:
+            tx.add_ingest(record)
+        with store.transaction() as tx:
+            assert tx.get_ingest("r-1") == record
+            assert tx.get_ingest("r-1").response.comment == record.response.comment  # type: ignore[union-attr]
+            assert list(tx.ingests("c-1")) == [record]
+            assert list(tx.ingests("c-2")) == []
+
+    def test_the_same_response_id_twice_is_a_conflict(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.add_ingest(_ingest())
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            tx.add_ingest(_ingest())
+
+    # cases ---------------------------------------------------------------------
+
+    def test_an_unclosed_case_is_found_by_customer_and_topic(self, store: Store) -> None:
+        case = _case().contact(at=T0, by="emp").resolve(at=T0, by="emp")
+        with store.transaction() as tx:
+            tx.save_case(case)
+        with store.transaction() as tx:
+            assert tx.find_unclosed_case("c-1", "t") == case
+            assert tx.find_unclosed_case("c-1", "other") is None
+            assert tx.find_unclosed_case("c-2", "t") is None
+            tx.save_case(case.close(at=T0, by="emp"))
+        with store.transaction() as tx:
+            assert tx.find_unclosed_case("c-1", "t") is None
+
+    def test_cases_are_listed_oldest_first_and_by_customer(self, store: Store) -> None:
+        later = _case(id="case-2", at=T0 + timedelta(hours=1), topic="u")
+        other = _case(id="case-3", customer_id="c-2")
+        with store.transaction() as tx:
+            for case in (later, other, _case()):
+                tx.save_case(case)
+        with store.transaction() as tx:
+            assert [c.id for c in tx.cases()] == ["case-1", "case-3", "case-2"]
+            assert [c.id for c in tx.cases("c-1")] == ["case-1", "case-2"]
+
+    def test_a_case_keeps_its_whole_event_log(self, store: Store) -> None:
+        case = _case().contact(at=T0, by="emp", note="Spoke to the customer")
+        case = case.complete_step("apology", at=T0, by="emp").resolve(at=T0, by="emp")
+        case = case.close(at=T0, by="emp", root_causes=["campaign_targeting"])
+        with store.transaction() as tx:
+            tx.save_case(case)
+        with store.transaction() as tx:
+            assert tx.get_case(case.id) == case
+
+    # timers --------------------------------------------------------------------
+
+    def test_timers_come_due_in_order_and_can_be_deleted(self, store: Store) -> None:
+        timers = [
+            Timer(id="a", case_id="case-1", kind=TimerKind.BREACH, due_at=T0 + timedelta(hours=2)),
+            Timer(id="b", case_id="case-1", kind=TimerKind.WARNING, due_at=T0 + timedelta(hours=1)),
+            Timer(
+                id="c", case_id="case-2", kind=TimerKind.ESCALATION, due_at=T0, level=1, to="team:x"
+            ),
+        ]
+        with store.transaction() as tx:
+            for timer in timers:
+                tx.add_timer(timer)
+        with store.transaction() as tx:
+            assert [t.id for t in tx.due_timers(T0 + timedelta(hours=1), 10)] == ["c", "b"]
+            assert [t.id for t in tx.due_timers(T0 + timedelta(hours=5), 1)] == ["c"]
+            assert tx.due_timers(T0, 10)[0] == timers[2]
+            tx.delete_timers("case-1")
+            tx.delete_timer("c")
+        with store.transaction() as tx:
+            assert tx.due_timers(T0 + timedelta(days=1), 10) == []
+
+    # outbox --------------------------------------------------------------------
+
+    def test_due_messages_are_pending_and_due(self, store: Store) -> None:
+        first = _message("m-1", T0)
+        later = _message("m-2", T0 + timedelta(hours=3))
+        with store.transaction() as tx:
+            tx.save_message(later)
+            tx.save_message(first)
+        with store.transaction() as tx:
+            assert list(tx.due_messages(T0, 10)) == [first]
+            assert [m.id for m in tx.due_messages(T0 + timedelta(hours=3), 10)] == ["m-1", "m-2"]
+            tx.save_message(attrs.evolve(first, status=MessageStatus.SENT, attempts=1, sent_at=T0))
+            retry = attrs.evolve(later, attempts=1, next_attempt_at=T0 + timedelta(hours=4))
+            tx.save_message(retry)
+        with store.transaction() as tx:
+            assert list(tx.due_messages(T0 + timedelta(hours=3), 10)) == []
+            assert list(tx.due_messages(T0 + timedelta(hours=4), 10)) == [retry]
+            assert [m.id for m in tx.messages(status=MessageStatus.SENT)] == ["m-1"]
+            assert [m.id for m in tx.messages(case_id="case-1")] == ["m-1", "m-2"]
+            assert tx.get_message("m-2") == retry
+            assert tx.get_message("m-2").address == "someone@example.com"  # type: ignore[union-attr]
+
+    def test_a_dead_letter_is_kept_but_never_due(self, store: Store) -> None:
+        dead = attrs.evolve(_message("m-1", T0), status=MessageStatus.DEAD, attempts=5)
+        with store.transaction() as tx:
+            tx.save_message(dead)
+        with store.transaction() as tx:
+            assert list(tx.due_messages(T0 + timedelta(days=9), 10)) == []
+            assert list(tx.messages(status=MessageStatus.DEAD)) == [dead]
+
+    # promises ------------------------------------------------------------------
+
+    def test_pending_promises_come_due(self, store: Store) -> None:
+        promise = Promise(
+            id="p-1",
+            case_id="case-1",
+            customer_id="c-1",
+            kind="call_back",
+            made_by="emp",
+            made_at=T0,
+            due_at=T0 + timedelta(hours=2),
+        )
+        with store.transaction() as tx:
+            tx.save_promise(promise)
+        with store.transaction() as tx:
+            assert list(tx.due_promises(T0 + timedelta(hours=1), 10)) == []
+            assert list(tx.due_promises(T0 + timedelta(hours=2), 10)) == [promise]
+            kept = attrs.evolve(promise, status=PromiseStatus.KEPT, settled_at=T0)
+            tx.save_promise(kept)
+        with store.transaction() as tx:
+            assert list(tx.due_promises(T0 + timedelta(days=1), 10)) == []
+            assert tx.get_promise("p-1") == kept
+            assert list(tx.promises("case-1")) == [kept]
+
+    # the survey guard ----------------------------------------------------------
+
+    def test_survey_stops_and_invitations(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.set_survey_stop("c-1", "case-1")
+            tx.add_survey_invitation("c-1", T0 + timedelta(days=1))
+            tx.add_survey_invitation("c-1", T0)
+        with store.transaction() as tx:
+            assert tx.survey_stop("c-1") == "case-1"
+            assert tx.survey_stop("c-2") is None
+            assert list(tx.survey_invitations("c-1")) == [T0, T0 + timedelta(days=1)]
+            tx.clear_survey_stop("c-1")
+        with store.transaction() as tx:
+            assert tx.survey_stop("c-1") is None
