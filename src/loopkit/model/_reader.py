@@ -41,6 +41,7 @@ class Reader:
         self.problems: list[Problem] = []
         self._seen: set[str] = set()
         self._time_problems = 0
+        self._is_mapping = isinstance(data, Mapping)
         if isinstance(data, Mapping):
             self.data: Mapping[str, Any] = data
         else:
@@ -70,7 +71,7 @@ class Reader:
         value = self.data.get(key)
         if value is None:
             if default is REQUIRED:
-                if not self.problems or self.data:
+                if self._is_mapping:  # else the one problem is the input's type
                     self.problems.append(Problem(path, "a value (this field is required)"))
                 return None
             return default

@@ -278,6 +278,10 @@ class FollowUpCase:
     )
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.response_ids, tuple):
+            raise ValidationError(
+                "FollowUpCase.response_ids", "a tuple of ids", describe(self.response_ids)
+            )
         for i, rid in enumerate(self.response_ids):
             check_id(rid, f"FollowUpCase.response_ids[{i}]")
 
