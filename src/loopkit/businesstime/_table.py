@@ -42,6 +42,7 @@ MIN_YEAR: Final = 2
 MAX_YEAR: Final = 9998
 _EMPTY_YEARS: Final = 2
 _CACHE_SIZE: Final = 256
+_JOIN_YEARS: Final = 10
 
 Hours = Sequence[Sequence[tuple[int, int]]]
 """Per weekday (Monday first), ``(start, end)`` in minutes after midnight."""
@@ -129,7 +130,11 @@ def _offsets(zone: ZoneInfo, lo_s: int, hi_s: int) -> list[tuple[int, int, int]]
     """Stretches ``(start, end, offset)`` of constant UTC offset, in seconds."""
 
     def offset(at_s: int) -> int:
-        delta = (EPOCH + timedelta(seconds=at_s)).astimezone(zone).utcoffset()
+        try:
+            local = datetime.fromtimestamp(at_s, zone)
+        except (OverflowError, OSError, ValueError):  # platforms with a narrow time_t
+            local = (EPOCH + timedelta(seconds=at_s)).astimezone(zone)
+        delta = local.utcoffset()
         assert delta is not None
         return delta.days * 86_400 + delta.seconds
 
@@ -200,7 +205,13 @@ def covering(schedule: Schedule, lo_us: int, hi_us: int) -> Table:
     if table is not None and table.cov_lo <= lo_us and hi_us < table.cov_hi:
         return table
     year0, year1 = _year_of(lo_us) - 1, _year_of(hi_us) + 2
-    if table is not None:
+    if (
+        table is not None
+        and year0 <= table.year1 + _JOIN_YEARS
+        and table.year0 <= year1 + _JOIN_YEARS
+    ):
+        # Near the years already built: extend them. Far away: start afresh,
+        # so one query about 2090 does not cost a table for every year between.
         year0, year1 = min(year0, table.year0), max(year1, table.year1)
     if year0 < MIN_YEAR:
         raise _out_of_range(lo_us)

@@ -10,7 +10,7 @@ from loopkit.errors import BusinessTimeError, describe
 
 __all__ = ["format_duration", "parse_duration"]
 
-_DURATION: Final = re.compile(r"^(-)?(?:(\d{1,7})d)?(?:(\d{1,9})h)?(?:(\d{1,11})m)?$")
+_DURATION: Final = re.compile(r"^(-)?(?:(\d{1,7})d)?(?:(\d{1,9})h)?(?:(\d{1,11})m)?$", re.ASCII)
 _EXPECTED: Final = 'a duration such as "90m", "4h", "1h30m" or "30d"'
 
 
