@@ -27,7 +27,7 @@ holidays = ["2026-12-24", "2026-12-25", "2026-12-26", "2026-12-31", "2027-01-01"
 [calendars.stores]
 timezone = "Europe/Stockholm"
 hours = { mon = ["10:00-14:00", "15:00-19:00"], tue = "10:00-19:00", wed = "10:00-19:00", thu = "10:00-19:00", fri = "10:00-19:00", sat = "10:00-16:00" }
-"""
+"""  # noqa: E501
 
 
 def policy_calendar(name: str) -> BusinessCalendar:

@@ -254,15 +254,19 @@ def add_us(schedule: Schedule, start: int, duration: int) -> int:
         while True:
             target = table.pos(start) + duration
             j = bisect_left(table.cum_end, target)
-            if j < len(table.ends) and table.ends[j] < table.cov_hi:
-                return table.starts[j] + target - table.cum[j]
+            if j < len(table.ends):
+                found = table.starts[j] + target - table.cum[j]
+                if found < table.cov_hi:
+                    return found
             table = grow(schedule, table, forward=True)
     if duration < 0:
         while True:
             target = table.pos(start) + duration
             j = bisect_right(table.cum, target) - 1
-            if target >= 0 and j >= 0 and table.starts[j] > table.cov_lo:
-                return table.starts[j] + target - table.cum[j]
+            if j >= 0:
+                found = table.starts[j] + target - table.cum[j]
+                if found > table.cov_lo:
+                    return found
             table = grow(schedule, table, forward=False)
     return next_open_us(schedule, start)
 
@@ -278,24 +282,34 @@ def is_open_us(schedule: Schedule, at: int) -> bool:
     return i >= 0 and at < table.ends[i]
 
 
-def _current_or_next(schedule: Schedule, at: int) -> tuple[Table, int]:
-    """The interval containing ``at``, or the first one after it, whose end
-    is known (lies inside the table's covered span)."""
+def next_open_us(schedule: Schedule, at: int) -> int:
+    table = covering(schedule, at, at)
+    while True:
+        i = bisect_right(table.starts, at) - 1
+        if i >= 0 and at < table.ends[i]:
+            return at
+        if i + 1 < len(table.starts) and table.starts[i + 1] < table.cov_hi:
+            return table.starts[i + 1]
+        table = grow(schedule, table, forward=True)
+
+
+def next_close_us(schedule: Schedule, at: int) -> int:
     table = covering(schedule, at, at)
     while True:
         i = bisect_right(table.starts, at) - 1
         if i < 0 or at >= table.ends[i]:
             i += 1
         if i < len(table.ends) and table.ends[i] < table.cov_hi:
-            return table, i
+            return table.ends[i]
+        if (
+            i < len(table.ends)
+            and table.starts[i] <= at
+            and table.cov_hi - at > _EMPTY_YEARS * 366 * DAY_US
+        ):
+            raise BusinessTimeError(
+                "calendar",
+                "a closing time within two years",
+                "none",
+                hint="the calendar is open around the clock",
+            )
         table = grow(schedule, table, forward=True)
-
-
-def next_open_us(schedule: Schedule, at: int) -> int:
-    table, i = _current_or_next(schedule, at)
-    return max(at, table.starts[i])
-
-
-def next_close_us(schedule: Schedule, at: int) -> int:
-    table, i = _current_or_next(schedule, at)
-    return table.ends[i]
