@@ -124,6 +124,7 @@ class CaseEvent:
         factory=empty_attributes,
         converter=freeze_attributes,
         validator=validator(check_attributes),
+        repr=lambda v: f"<keys: {sorted(v)}>",
         hash=False,
     )
 
@@ -421,7 +422,7 @@ class FollowUpCase:
     ) -> FollowUpCase:
         """Raise the escalation level; ``to`` becomes the new owner if given."""
         case = self.apply(
-            Transition.ESCALATE, at=at, by=by, note=note, details={"to": to} if to else None
+            Transition.ESCALATE, at=at, by=by, note=note, details={"owner": to} if to else None
         )
         return attrs.evolve(case, owner=to) if to else case
 
