@@ -213,7 +213,7 @@ def test_a_skipped_date_has_no_business_hours() -> None:
 
 @pytest.mark.parametrize("zone", [STOCKHOLM, SANTIAGO, HAVANA, LORD_HOWE, "Pacific/Apia"])
 def test_a_whole_year_of_round_the_clock_hours_is_the_elapsed_time(zone: str) -> None:
-    every = {day: "00:00-24:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    every = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-24:00")
     cal = BusinessCalendar.weekly(zone, **every)
     start, end = utc(2011, 1, 1), utc(2027, 1, 1)
     assert cal.between(start, end) == end - start

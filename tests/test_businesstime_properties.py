@@ -11,6 +11,7 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -61,6 +62,11 @@ def ref_rule_days(rules: tuple[str, ...]) -> frozenset[tuple[int, int]]:
         parts = dict(p.split("=") for p in rule.split(";"))
         days.add((int(parts["BYMONTH"]), int(parts["BYMONTHDAY"])))
     return frozenset(days)
+
+
+def before(a: datetime) -> datetime:
+    """One microsecond earlier, in elapsed time (same-zone arithmetic is wall time)."""
+    return a.astimezone(UTC) - US
 
 
 def same(a: datetime, b: datetime) -> bool:
@@ -185,7 +191,7 @@ def test_add_lands_inside_an_opening_or_at_its_end(
     cal: BusinessCalendar, start: datetime, d: timedelta
 ) -> None:
     end = cal.add(start, d)
-    assert cal.is_open(end) or cal.is_open(end - US)
+    assert cal.is_open(end) or cal.is_open(before(end))
     if d < timedelta(0):
         assert cal.is_open(end)  # backwards ends at an opening, never at a close
     if cal.is_open(start):
@@ -219,16 +225,17 @@ def test_next_open_and_next_close(cal: BusinessCalendar, at: datetime) -> None:
     assert cal.between(at, opened) == timedelta(0)
     assert same(opened, at) is cal.is_open(at)
     if opened > at:
-        assert not cal.is_open(opened - US)
+        assert not cal.is_open(before(opened))
     try:
         closed = cal.next_close(at)
     except BusinessTimeError:  # open around the clock for two years
-        assert cal.between(opened, opened + timedelta(days=730)) == timedelta(days=730)
+        later = opened.astimezone(UTC) + timedelta(days=730)
+        assert cal.between(opened, later) == timedelta(days=730)
         return
     assert closed > opened
     assert not cal.is_open(closed)
-    assert cal.is_open(closed - US)
-    assert cal.between(opened, closed) == closed - opened
+    assert cal.is_open(before(closed))
+    assert cal.between(opened, closed) == closed.astimezone(UTC) - opened.astimezone(UTC)
 
 
 @FAST
@@ -238,7 +245,7 @@ def test_between_is_antisymmetric_and_additive(
 ) -> None:
     assert cal.between(a, b) == -cal.between(b, a)
     assert cal.between(a, a) == timedelta(0)
-    middle = a + (b - a) / 2
+    middle = a.astimezone(UTC) + (b - a) / 2
     assert cal.between(a, b) == cal.between(a, middle) + cal.between(middle, b)
 
 
@@ -289,15 +296,11 @@ def test_agrees_with_the_reference_around_clock_changes(
 @given(st.sampled_from(ZONES), instants, st.sampled_from(["FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO"]))
 def test_no_operation_runs_unboundedly(zone: str, at: datetime, rule: str) -> None:
     cal = BusinessCalendar.weekly(zone, mon="09:00-17:00", holiday_rules=[rule])
-    for call in (
-        lambda: cal.add(at, timedelta(hours=1)),
-        lambda: cal.add(at, -timedelta(hours=1)),
-        lambda: cal.next_open(at),
-        lambda: cal.next_close(at),
-    ):
-        try:
-            call()
-        except BusinessTimeError as err:
-            assert "opening time" in str(err)
-        else:  # pragma: no cover - every day is a holiday here
-            raise AssertionError("expected BusinessTimeError")
+    with pytest.raises(BusinessTimeError, match="opening time"):
+        cal.add(at, timedelta(hours=1))
+    with pytest.raises(BusinessTimeError, match="opening time"):
+        cal.add(at, -timedelta(hours=1))
+    with pytest.raises(BusinessTimeError, match="opening time"):
+        cal.next_open(at)
+    with pytest.raises(BusinessTimeError, match="opening time"):
+        cal.next_close(at)

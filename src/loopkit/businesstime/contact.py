@@ -22,10 +22,13 @@ __all__ = ["ContactWindow"]
 _DAY: Final = 1440
 
 
-def _window(value: DailyWindow | str | None) -> DailyWindow | None:
-    if value is None or isinstance(value, DailyWindow):
-        return value
-    return DailyWindow.parse(value, "ContactWindow")
+def _converter(path: str) -> Callable[[DailyWindow | str | None], DailyWindow | None]:
+    def convert(value: DailyWindow | str | None) -> DailyWindow | None:
+        if value is None or isinstance(value, DailyWindow):
+            return value
+        return DailyWindow.parse(value, path)
+
+    return convert
 
 
 def _check_window(value: object, path: str) -> None:
@@ -95,10 +98,14 @@ class ContactWindow:
 
     timezone: str = attrs.field(validator=validator(check_timezone))
     quiet_hours: DailyWindow | None = attrs.field(
-        default=None, converter=_window, validator=validator(_check_window)
+        default=None,
+        converter=_converter("ContactWindow.quiet_hours"),
+        validator=validator(_check_window),
     )
     preferred_window: DailyWindow | None = attrs.field(
-        default=None, converter=_window, validator=validator(_check_window)
+        default=None,
+        converter=_converter("ContactWindow.preferred_window"),
+        validator=validator(_check_window),
     )
     _schedule: _EveryDay = attrs.field(init=False, eq=False, repr=False)
 
