@@ -22,13 +22,16 @@ __all__ = ["ContactWindow"]
 _DAY: Final = 1440
 
 
-def _converter(path: str) -> Callable[[DailyWindow | str | None], DailyWindow | None]:
-    def convert(value: DailyWindow | str | None) -> DailyWindow | None:
-        if value is None or isinstance(value, DailyWindow):
-            return value
-        return DailyWindow.parse(value, path)
+def _to_quiet(value: DailyWindow | str | None) -> DailyWindow | None:
+    if value is None or isinstance(value, DailyWindow):
+        return value
+    return DailyWindow.parse(value, "ContactWindow.quiet_hours")
 
-    return convert
+
+def _to_preferred(value: DailyWindow | str | None) -> DailyWindow | None:
+    if value is None or isinstance(value, DailyWindow):
+        return value
+    return DailyWindow.parse(value, "ContactWindow.preferred_window")
 
 
 def _check_window(value: object, path: str) -> None:
@@ -99,12 +102,12 @@ class ContactWindow:
     timezone: str = attrs.field(validator=validator(check_timezone))
     quiet_hours: DailyWindow | None = attrs.field(
         default=None,
-        converter=_converter("ContactWindow.quiet_hours"),
+        converter=_to_quiet,
         validator=validator(_check_window),
     )
     preferred_window: DailyWindow | None = attrs.field(
         default=None,
-        converter=_converter("ContactWindow.preferred_window"),
+        converter=_to_preferred,
         validator=validator(_check_window),
     )
     _schedule: _EveryDay = attrs.field(init=False, eq=False, repr=False)
