@@ -419,3 +419,19 @@ def test_calendars_are_frozen_values() -> None:
     with pytest.raises(AttributeError):
         cal.timezone = "Europe/Stockholm"  # type: ignore[misc]
     assert "BusinessCalendar(" in repr(cal)
+
+
+def test_every_calendar_in_the_bundled_example_policy_file_loads() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
+    tables = tomllib.loads(path.read_text(encoding="utf-8"))["calendars"]
+    loaded = {
+        name: BusinessCalendar.from_dict(table, path=f"calendars.{name}")
+        for name, table in tables.items()
+    }
+    assert loaded["support"] == policy_calendar("support")
+    friday = at(2026, 11, 20, 15, 30, tz=STOCKHOLM)
+    assert loaded["support"].add(friday, parse_duration("4h")) == at(
+        2026, 11, 23, 11, 30, tz=STOCKHOLM
+    )
