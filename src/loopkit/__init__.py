@@ -7,6 +7,7 @@ from here.
 """
 
 from loopkit._version import __version__
+from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.errors import (
     BusinessTimeError,
     ConflictError,
@@ -45,6 +46,7 @@ __all__ = [
     "CSAT",
     "MAX_COMMENT_LENGTH",
     "NPS",
+    "BusinessCalendar",
     "BusinessTimeError",
     "CaseEvent",
     "CaseOrigin",
@@ -53,6 +55,7 @@ __all__ = [
     "ConflictError",
     "ContactPoint",
     "ContactPreferences",
+    "ContactWindow",
     "Customer",
     "DailyWindow",
     "FollowUpCase",
@@ -68,4 +71,6 @@ __all__ = [
     "Transition",
     "ValidationError",
     "__version__",
+    "format_duration",
+    "parse_duration",
 ]
