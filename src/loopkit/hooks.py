@@ -56,7 +56,8 @@ def loopkit_store() -> Store | None:
     """Provide the store the loop keeps its state in.
 
     Called once, when a :class:`~loopkit.Loop` is built without an explicit
-    ``store``. The first non-``None`` result wins; loopkit's in-memory store is
+    ``store``. Return a :class:`~loopkit.stores.Store`, or ``None`` to let
+    another plugin answer; the first non-``None`` result wins; loopkit's in-memory store is
     registered ``trylast`` as the default. If this hook raises, building the
     loop fails with that error.
     """

@@ -1,0 +1,246 @@
+"""Compensation as a customer-experience team writes it: money, authority
+limits, budgets and the rules that propose offers. Values only: the ledger,
+approvals and budget reservations belong to the engine."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+import attrs
+
+from loopkit.businesstime import parse_duration
+from loopkit.errors import Problem, ValidationError, describe
+from loopkit.model import Customer, Response, Touchpoint
+from loopkit.model._checks import check_id
+from loopkit.model._reader import Reader
+from loopkit.policies.conditions import Condition
+
+__all__ = [
+    "AuthorityLimits",
+    "Budget",
+    "BudgetPeriod",
+    "CompensationRule",
+    "CompensationRules",
+    "CustomerCap",
+    "Money",
+    "Offer",
+    "OfferKind",
+]
+
+_MONEY: Final = re.compile(r"^\s*(-?\d+(?:\.\d{1,4})?)\s+([A-Z]{3})\s*$")
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An amount in one currency (ISO 4217 code), exact to the ören/cent.
+
+    >>> Money.parse("200 SEK")
+    Money(amount=Decimal('200'), currency='SEK')
+    >>> Money.parse("150 SEK") <= Money.parse("200 SEK")
+    True
+    """
+
+    amount: Decimal
+    currency: str
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise ValidationError("Money.amount", "a finite Decimal", describe(self.amount))
+        if not isinstance(self.currency, str) or not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise ValidationError(
+                "Money.currency", "an ISO 4217 code such as 'SEK'", describe(self.currency)
+            )
+
+    @classmethod
+    def parse(cls, text: object, path: str = "amount") -> Money:
+        """Read ``"200 SEK"`` or ``"99.50 EUR"``."""
+        match = _MONEY.match(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValidationError(path, 'an amount such as "200 SEK"', describe(text))
+        try:
+            return cls(Decimal(match.group(1)), match.group(2))
+        except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+            raise ValidationError(path, 'an amount such as "200 SEK"', describe(text)) from None
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValidationError(
+                "currency", f"amounts in {self.currency}", describe(other.currency)
+            )
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+@attrs.frozen
+class AuthorityLimits:
+    """How much each role may grant on its own authority; above it, an approval.
+
+    >>> limits = AuthorityLimits.from_dict({"agent": "200 SEK"})
+    >>> limits.allows("agent", Money.parse("300 SEK"))
+    False
+    """
+
+    limits: Mapping[str, Money] = attrs.field(factory=dict)
+
+    def allows(self, role: str, amount: Money) -> bool:
+        """Whether ``role`` may grant ``amount`` without approval (unknown roles may not)."""
+        limit = self.limits.get(role)
+        return limit is not None and amount <= limit
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "authority") -> AuthorityLimits:
+        if not isinstance(data, Mapping):
+            raise ValidationError(path, "a table of role = amount", describe(data))
+        problems: list[Problem] = []
+        limits: dict[str, Money] = {}
+        for role, text in data.items():
+            try:
+                check_id(role, f"{path}.{role}")
+                limits[role] = Money.parse(text, f"{path}.{role}")
+            except ValidationError as err:
+                problems.extend(err.problems)
+        if problems:
+            raise ValidationError.of(problems)
+        return cls(limits)
+
+
+class BudgetPeriod(enum.StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+@attrs.frozen(kw_only=True)
+class Budget:
+    """Money a team may spend on compensation per period."""
+
+    name: str
+    amount: Money
+    per: BudgetPeriod
+
+    @classmethod
+    def from_dict(cls, name: str, data: object, path: str) -> Budget:
+        r = Reader(data, path)
+        amount = r.get("amount", Money.parse)
+        per = r.get("per", _choice(BudgetPeriod))
+        r.finish()
+        return r.build(cls, {"name": name, "amount": amount, "per": per})
+
+
+def _choice(kind: type[enum.StrEnum]) -> Any:
+    def read(value: object, path: str) -> Any:
+        try:
+            return kind(str(value)) if isinstance(value, str) else kind(value)  # type: ignore[arg-type]
+        except ValueError:
+            raise ValidationError(
+                path, f"one of {[k.value for k in kind]}", describe(value)
+            ) from None
+
+    return read
+
+
+class OfferKind(enum.StrEnum):
+    DISCOUNT_CODE = "discount_code"
+    FREE_PRODUCT = "free_product"
+    UPGRADE = "upgrade"
+    REFUND = "refund"
+    RETURN_LABEL = "return_label"
+    APOLOGY = "apology"
+
+
+@attrs.frozen(kw_only=True)
+class Offer:
+    """What may be offered: a kind, and its value in money where it has one."""
+
+    kind: OfferKind
+    value: Money | None = None
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "offer") -> Offer:
+        r = Reader(data, path)
+        kind = r.get("kind", _choice(OfferKind))
+        value = r.get("value", Money.parse, default=None)
+        r.finish()
+        return r.build(cls, {"kind": kind, "value": value})
+
+
+@attrs.frozen(kw_only=True)
+class CustomerCap:
+    """At most ``count`` grants from one rule per customer within ``per``."""
+
+    count: int
+    per: timedelta
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> CustomerCap:
+        r = Reader(data, path)
+        count = r.get("count", int)
+        per = r.get("per", parse_duration)
+        r.finish()
+        if count is not None and count < 1:
+            r.problems.append(
+                ValidationError(r.at("count"), "a count >= 1", describe(count)).problems[0]
+            )
+        return r.build(cls, {"count": count, "per": per})
+
+
+@attrs.frozen(kw_only=True)
+class CompensationRule:
+    """When a response and customer match ``when``, propose ``offer``."""
+
+    name: str
+    when: Condition
+    offer: Offer
+    max_per_customer: CustomerCap | None = None
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> CompensationRule:
+        r = Reader(data, path)
+        kwargs = {
+            "name": r.get("name", check_id),
+            "when": r.get("when", lambda v, p: Condition.parse(v, p)),
+            "offer": r.get("offer", Offer.from_dict),
+            "max_per_customer": r.get(
+                "max_per_customer", lambda v, p: CustomerCap.from_dict(v, p), default=None
+            ),
+        }
+        r.finish()
+        return r.build(cls, kwargs)
+
+
+@attrs.frozen
+class CompensationRules:
+    """The ``[[compensation]]`` rules, in order."""
+
+    rules: tuple[CompensationRule, ...] = ()
+
+    def propose(
+        self, response: Response, customer: Customer, *, touchpoint: Touchpoint | None = None
+    ) -> tuple[CompensationRule, ...]:
+        """Every rule whose condition matches, in the file's order (pure)."""
+        return tuple(
+            rule
+            for rule in self.rules
+            if rule.when.matches(response, customer, touchpoint=touchpoint)
+        )
+
+    def __iter__(self) -> Any:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)

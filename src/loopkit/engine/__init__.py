@@ -1,0 +1,20 @@
+"""The engine: the only part of loopkit that calls hooks, opens store
+transactions and sends through channels."""
+
+from .clock import Clock, SystemClock
+from .delivery import RetryPolicy
+from .loop import Loop, UnknownCase, UnknownCustomer
+from .results import ContactOutcome, IngestResult, SurveyGuard, TickReport
+
+__all__ = [
+    "Clock",
+    "ContactOutcome",
+    "IngestResult",
+    "Loop",
+    "RetryPolicy",
+    "SurveyGuard",
+    "SystemClock",
+    "TickReport",
+    "UnknownCase",
+    "UnknownCustomer",
+]

@@ -1,0 +1,768 @@
+"""The loop engine: turns decisions into cases, messages, timers and promises.
+
+This is the only place in loopkit that calls hooks, opens store transactions
+and sends through channels. Everything it decides comes from the pure domain
+(:meth:`PolicySet.decide`, the case lifecycle); everything it remembers is in
+the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from loopkit.errors import ConflictError, LoopkitError, ValidationError, describe
+from loopkit.model import (
+    CaseOrigin,
+    Customer,
+    FollowUpCase,
+    Message,
+    MessageStatus,
+    Promise,
+    PromiseStatus,
+    Response,
+)
+from loopkit.model._checks import check_aware, check_id, check_slug
+from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
+
+from ._plugins import PluginHooks, plugin_manager
+from .clock import Clock, SystemClock
+from .delivery import RetryPolicy
+from .results import STOP_MESSAGE, ContactOutcome, IngestResult, SurveyGuard, TickReport
+
+if TYPE_CHECKING:
+    from loopkit.playbook import Playbook
+    from loopkit.policies import ContactHistory, Decision
+
+__all__ = ["Loop", "UnknownCase", "UnknownCustomer"]
+
+log = logging.getLogger("loopkit")
+
+SYSTEM: Final = "loopkit"
+"""The actor named in events the engine records on its own."""
+RECOVERY_TOPIC: Final = "recovery"
+_BATCH: Final = 200
+
+
+class UnknownCustomer(LoopkitError, LookupError):
+    """No customer was given and no ``loopkit_load_customer`` plugin knew the id."""
+
+
+class UnknownCase(LoopkitError, LookupError):
+    """No case, promise or message has that id in the store."""
+
+
+def _fingerprint(response: Response) -> str:
+    text = json.dumps(response.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class Loop:
+    """Closes the loop: ingest responses, open and follow cases, keep promises.
+
+    Build one per worker with the playbook (policies, calendars, contact
+    rules) and your plugins. Time comes from ``clock`` (the real clock by
+    default; a :class:`loopkit.testing.FakeClock` in tests).
+
+    >>> from loopkit import load_policies
+    >>> from loopkit.testing import FakeClock
+    >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock())
+    """
+
+    def __init__(
+        self,
+        playbook: Playbook,
+        *,
+        plugins: Iterable[object] = (),
+        store: Store | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        load_entry_points: bool = False,
+    ) -> None:
+        self._clock = clock or SystemClock()
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+        self.hooks = PluginHooks(plugin_manager(plugins, load_entry_points=load_entry_points))
+        self.store: Store = store if store is not None else self.hooks.store()
+        self.channels = self.hooks.channels()
+        self.playbook = self._with_host_holidays(playbook)
+
+    # -- set-up ------------------------------------------------------------------
+
+    def _with_host_holidays(self, playbook: Playbook) -> Playbook:
+        year = self._clock.now().year
+        years = range(year - 1, year + 4)
+        calendars = dict(playbook.calendars)
+        changed = False
+        for name, calendar in calendars.items():
+            extra: set[date] = self.hooks.holidays(name, years)
+            if extra:
+                calendars[name] = calendar.with_holidays(extra)
+                changed = True
+        return playbook.with_calendars(calendars) if changed else playbook
+
+    # -- ingest ------------------------------------------------------------------
+
+    def ingest(self, response: Response, *, customer: Customer | None = None) -> IngestResult:
+        """Decide what a response calls for and act on it, exactly once.
+
+        Idempotent by response id: the same id with the same content returns
+        the earlier result (``replayed=True``); with different content it
+        raises :class:`~loopkit.ConflictError`. At most one case is open per
+        customer and topic (by default the policy's name): a second low score
+        is attached to it. Case, events, timers and messages are written in
+        one transaction.
+        """
+        fingerprint = _fingerprint(response)
+        with self.store.transaction() as tx:
+            earlier = tx.get_ingest(response.id)
+            if earlier is not None:
+                return self._replay(tx, earlier, fingerprint)
+        customer = self._customer(response.customer_id, customer)
+        category = None if response.scale.is_builtin else self.hooks.classify(response)
+        if category is not None and category is not response.category:
+            response = response.reclassified(category)
+        now = self._clock.now()
+        with self.store.transaction() as tx:
+            earlier = tx.get_ingest(response.id)  # another worker may have been first
+            if earlier is not None:
+                return self._replay(tx, earlier, fingerprint)
+            decision = self.playbook.policies.decide(
+                response, customer, now, history=self._history(tx, customer.id, now)
+            )
+            result, opened = self._apply(tx, response, customer, decision, now)
+            tx.add_ingest(
+                IngestRecord(
+                    response=response,
+                    fingerprint=fingerprint,
+                    outcome=result.outcome,
+                    case_id=None if result.case is None else result.case.id,
+                    policy=result.policy,
+                    reason=result.reason,
+                    ingested_at=now,
+                )
+            )
+        if opened is not None:
+            self.hooks.notify("loopkit_case_opened", case=opened)
+        return result
+
+    def _replay(
+        self, tx: StoreTransaction, earlier: IngestRecord, fingerprint: str
+    ) -> IngestResult:
+        if earlier.fingerprint != fingerprint:
+            raise ConflictError(
+                f"response {earlier.response_id!r} was ingested before with other content; "
+                "expected the same content for the same response id"
+            )
+        return IngestResult(
+            response_id=earlier.response_id,
+            outcome=earlier.outcome,
+            case=None if earlier.case_id is None else tx.get_case(earlier.case_id),
+            policy=earlier.policy,
+            reason=earlier.reason,
+            replayed=True,
+        )
+
+    def _customer(self, customer_id: str, given: Customer | None) -> Customer:
+        if given is not None:
+            if given.id != customer_id:
+                raise ValidationError(
+                    "customer.id", f"the response's customer id {customer_id!r}", describe(given.id)
+                )
+            return given
+        found = self.hooks.load_customer(customer_id)
+        if found is None:
+            raise UnknownCustomer(
+                f"customer {customer_id!r}: expected a customer passed to the call or found by "
+                "a loopkit_load_customer plugin, found none"
+            )
+        return found
+
+    def _history(self, tx: StoreTransaction, customer_id: str, now: datetime) -> ContactHistory:
+        from loopkit.policies import ContactHistory
+
+        return ContactHistory(
+            follow_ups=tuple(c.opened_at for c in tx.cases(customer_id)),
+            surveys=tuple(tx.survey_invitations(customer_id)),
+        )
+
+    def _apply(
+        self,
+        tx: StoreTransaction,
+        response: Response,
+        customer: Customer,
+        decision: Decision,
+        now: datetime,
+    ) -> tuple[IngestResult, FollowUpCase | None]:
+        policy = decision.policy
+        name = None if policy is None else policy.name
+        if policy is None or not decision.follow_up:
+            outcome = IngestOutcome.NO_FOLLOW_UP if policy is None else IngestOutcome.SUPPRESSED
+            result = IngestResult(
+                response_id=response.id,
+                outcome=outcome,
+                case=None,
+                policy=name,
+                reason=decision.reason,
+                decision=decision,
+            )
+            return result, None
+        topic = policy.topic
+        existing = tx.find_unclosed_case(customer.id, topic)
+        opened: FollowUpCase | None = None
+        if existing is not None:
+            case = existing
+            if not case.is_active:
+                case = case.reopen(at=max(now, case.events[-1].at), by=SYSTEM)
+            case = case.record(
+                "response_attached",
+                at=max(now, case.events[-1].at),
+                by=SYSTEM,
+                details={"response_id": response.id, "category": response.category.value},
+                response_ids=(*case.response_ids, response.id),
+            )
+            tx.save_case(case)
+            outcome = IngestOutcome.ATTACHED
+        else:
+            case = FollowUpCase.open(
+                id=f"case-{tx.next_number('case')}",
+                customer_id=customer.id,
+                at=now,
+                by=SYSTEM,
+                details={"response_id": response.id, "policy": policy.name},
+                origin=CaseOrigin.RESPONSE,
+                policy=policy.name,
+                topic=topic,
+                owner=decision.owner,
+                channel=decision.channel,
+                due_at=decision.due_at,
+                warn_at=decision.warn_at,
+                response_ids=(response.id,),
+                required_steps=decision.required_steps,
+            )
+            tx.save_case(case)
+            self._schedule(tx, case, decision)
+            if decision.channel is not None:
+                self._enqueue(
+                    tx,
+                    case,
+                    customer,
+                    purpose="follow_up",
+                    channel=decision.channel,
+                    now=now,
+                    not_before=decision.first_contact_at or now,
+                )
+            outcome = IngestOutcome.OPENED
+            opened = case
+        if decision.stop_survey:
+            tx.set_survey_stop(customer.id, case.id)
+        result = IngestResult(
+            response_id=response.id,
+            outcome=outcome,
+            case=case,
+            policy=name,
+            reason=decision.reason,
+            decision=decision,
+        )
+        return result, opened
+
+    def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
+        if decision.warn_at is not None:
+            tx.add_timer(
+                Timer(
+                    id=f"{case.id}/warning",
+                    case_id=case.id,
+                    kind=TimerKind.WARNING,
+                    due_at=decision.warn_at,
+                )
+            )
+        if decision.due_at is not None:
+            tx.add_timer(
+                Timer(
+                    id=f"{case.id}/breach",
+                    case_id=case.id,
+                    kind=TimerKind.BREACH,
+                    due_at=decision.due_at,
+                )
+            )
+        for step in decision.escalations:
+            tx.add_timer(
+                Timer(
+                    id=f"{case.id}/escalation/{step.level}",
+                    case_id=case.id,
+                    kind=TimerKind.ESCALATION,
+                    due_at=step.at,
+                    level=step.level,
+                    to=step.to,
+                )
+            )
+
+    def _enqueue(
+        self,
+        tx: StoreTransaction,
+        case: FollowUpCase,
+        customer: Customer | None,
+        *,
+        purpose: str,
+        channel: str,
+        now: datetime,
+        not_before: datetime,
+        data: dict[str, Any] | None = None,
+    ) -> Message:
+        address = None if customer is None else customer.contact.address_for(channel)
+        info: dict[str, Any] = {"owner": case.owner}
+        if case.due_at is not None:
+            info["due_at"] = case.due_at.isoformat()
+        info.update(data or {})
+        message = Message(
+            id=f"msg-{tx.next_number('message')}",
+            case_id=case.id,
+            customer_id=case.customer_id,
+            channel=channel,
+            purpose=purpose,
+            created_at=now,
+            not_before=not_before,
+            address=address,
+            data=info,
+        )
+        tx.save_message(message)
+        return message
+
+    # -- working a case ----------------------------------------------------------
+
+    def _now(self, at: datetime | None) -> datetime:
+        return self._clock.now() if at is None else check_aware(at, "at")
+
+    def _load(self, tx: StoreTransaction, case_id: str) -> FollowUpCase:
+        case = tx.get_case(case_id)
+        if case is None:
+            raise UnknownCase(f"case {case_id!r}: expected the id of a stored case")
+        return case
+
+    def case(self, case_id: str) -> FollowUpCase:
+        """The case as stored now."""
+        with self.store.transaction() as tx:
+            return self._load(tx, case_id)
+
+    def cases(self, customer_id: str | None = None) -> Sequence[FollowUpCase]:
+        """All cases, or one customer's, oldest first."""
+        with self.store.transaction() as tx:
+            return tx.cases(customer_id)
+
+    def messages(
+        self, case_id: str | None = None, status: MessageStatus | None = None
+    ) -> Sequence[Message]:
+        """The outbox: every message, or one case's, or those with one status."""
+        with self.store.transaction() as tx:
+            return tx.messages(case_id, status)
+
+    def promises(self, case_id: str | None = None) -> Sequence[Promise]:
+        with self.store.transaction() as tx:
+            return tx.promises(case_id)
+
+    def record_contact(
+        self,
+        case_id: str,
+        outcome: ContactOutcome | str,
+        *,
+        by: str,
+        at: datetime | None = None,
+        channel: str | None = None,
+        note: str | None = None,
+    ) -> FollowUpCase:
+        """Record a contact attempt. ``reached`` moves the case to *contacted*
+        and stops its deadline timers (the deadline is for the first contact)."""
+        try:
+            result = ContactOutcome(outcome)
+        except ValueError:
+            raise ValidationError(
+                "outcome", f"one of {[o.value for o in ContactOutcome]}", describe(outcome)
+            ) from None
+        now = self._now(at)
+        details = {"outcome": result.value, "channel": channel}
+        with self.store.transaction() as tx:
+            case = self._load(tx, case_id)
+            if result is ContactOutcome.REACHED:
+                case = case.apply("contact", at=now, by=by, note=note, details=details)
+                tx.delete_timers(case.id)
+            else:
+                if not case.is_active:
+                    case.apply("contact", at=now, by=by)  # raises IllegalTransition
+                case = case.record("contact_attempt", at=now, by=by, note=note, details=details)
+            tx.save_case(case)
+        return case
+
+    def start(self, case_id: str, *, by: str, at: datetime | None = None) -> FollowUpCase:
+        """The owner has started working on the case."""
+        return self._change(case_id, lambda c, now: c.start(at=now, by=by), at)
+
+    def complete_step(
+        self,
+        case_id: str,
+        step: str,
+        *,
+        by: str,
+        at: datetime | None = None,
+        note: str | None = None,
+    ) -> FollowUpCase:
+        """Record a step such as ``"apology"`` that the case's policy requires."""
+        return self._change(
+            case_id, lambda c, now: c.complete_step(step, at=now, by=by, note=note), at
+        )
+
+    def add_note(
+        self, case_id: str, note: str, *, by: str, at: datetime | None = None
+    ) -> FollowUpCase:
+        return self._change(case_id, lambda c, now: c.add_note(note, at=now, by=by), at)
+
+    def reopen(
+        self, case_id: str, *, by: str, at: datetime | None = None, note: str | None = None
+    ) -> FollowUpCase:
+        return self._change(case_id, lambda c, now: c.reopen(at=now, by=by, note=note), at)
+
+    def _change(self, case_id: str, change: Any, at: datetime | None) -> FollowUpCase:
+        now = self._now(at)
+        with self.store.transaction() as tx:
+            case: FollowUpCase = change(self._load(tx, case_id), now)
+            tx.save_case(case)
+        return case
+
+    def close(
+        self,
+        case_id: str,
+        *,
+        resolved: bool,
+        by: str,
+        root_causes: Iterable[str] = (),
+        at: datetime | None = None,
+        note: str | None = None,
+    ) -> FollowUpCase:
+        """Close a case as resolved (it must have been contacted, with every
+        required step such as an apology done) or unresolved. Root-cause tags
+        from the employee and from ``loopkit_tag_root_causes`` plugins are kept
+        on the case."""
+        now = self._now(at)
+        tags = {check_slug(t, "root_causes", "a root-cause tag") for t in root_causes}
+        with self.store.transaction() as tx:
+            case = self._load(tx, case_id)
+            response = None
+            if case.response_ids:
+                record = tx.get_ingest(case.response_ids[-1])
+                response = None if record is None else record.response
+        tags |= self.hooks.root_causes(response, case)
+        with self.store.transaction() as tx:
+            case = self._load(tx, case_id)
+            if case.is_active:
+                move = case.resolve if resolved else case.fail
+                case = move(at=now, by=by)
+            elif resolved != (case.state.value == "resolved"):
+                case.apply("resolve" if resolved else "fail", at=now, by=by)  # raises
+            case = case.close(at=now, by=by, note=note, root_causes=tags)
+            tx.save_case(case)
+            tx.delete_timers(case.id)
+            if tx.survey_stop(case.customer_id) == case.id:
+                tx.clear_survey_stop(case.customer_id)
+        self.hooks.notify("loopkit_case_closed", case=case)
+        return case
+
+    def open_case(
+        self,
+        customer_id: str,
+        *,
+        by: str,
+        topic: str = "employee",
+        customer: Customer | None = None,
+        owner: str | None = None,
+        channel: str | None = None,
+        required_steps: Iterable[str] = (),
+        note: str | None = None,
+        at: datetime | None = None,
+    ) -> FollowUpCase:
+        """An employee opens a case themselves — at the counter, on the phone —
+        without a survey response. The employee owns it unless ``owner`` says
+        otherwise; no message is queued (they are already talking)."""
+        check_id(customer_id, "customer_id")
+        now = self._now(at)
+        if customer is not None:
+            self._customer(customer_id, customer)
+        with self.store.transaction() as tx:
+            case = FollowUpCase.open(
+                id=f"case-{tx.next_number('case')}",
+                customer_id=customer_id,
+                at=now,
+                by=by,
+                note=note,
+                origin=CaseOrigin.EMPLOYEE,
+                topic=topic,
+                owner=owner or by,
+                channel=channel,
+                required_steps=frozenset(required_steps),
+            )
+            tx.save_case(case)
+        self.hooks.notify("loopkit_case_opened", case=case)
+        return case
+
+    # -- promises ----------------------------------------------------------------
+
+    def promise(
+        self,
+        case_id: str,
+        kind: str,
+        *,
+        due_at: datetime,
+        by: str,
+        at: datetime | None = None,
+    ) -> Promise:
+        """Record a promise made on a case: ``kind`` such as ``"call_back"``,
+        kept by :meth:`keep_promise`, broken by a :meth:`tick` after ``due_at``."""
+        now = self._now(at)
+        with self.store.transaction() as tx:
+            case = self._load(tx, case_id)
+            promise = Promise(
+                id=f"promise-{tx.next_number('promise')}",
+                case_id=case.id,
+                customer_id=case.customer_id,
+                kind=kind,
+                made_by=by,
+                made_at=now,
+                due_at=check_aware(due_at, "due_at"),
+            )
+            tx.save_promise(promise)
+            tx.save_case(
+                case.record(
+                    "promise",
+                    at=now,
+                    by=by,
+                    details={"promise_id": promise.id, "kind": kind, "due_at": due_at.isoformat()},
+                )
+            )
+        return promise
+
+    def keep_promise(self, promise_id: str, *, by: str, at: datetime | None = None) -> Promise:
+        """The promise was kept (the call was made, the offer sent)."""
+        now = self._now(at)
+        with self.store.transaction() as tx:
+            promise = tx.get_promise(promise_id)
+            if promise is None:
+                raise UnknownCase(f"promise {promise_id!r}: expected the id of a stored promise")
+            if promise.status is not PromiseStatus.PENDING:
+                raise ConflictError(
+                    f"promise {promise_id!r} is already {promise.status.value}; expected pending"
+                )
+            promise = attrs.evolve(promise, status=PromiseStatus.KEPT, settled_at=now)
+            tx.save_promise(promise)
+            case = self._load(tx, promise.case_id)
+            tx.save_case(
+                case.record(
+                    "promise_kept",
+                    at=max(now, case.events[-1].at),
+                    by=by,
+                    details={"promise_id": promise.id},
+                )
+            )
+        return promise
+
+    def _break(self, tx: StoreTransaction, promise: Promise, now: datetime) -> FollowUpCase:
+        promise = attrs.evolve(promise, status=PromiseStatus.BROKEN, settled_at=now)
+        tx.save_promise(promise)
+        origin = self._load(tx, promise.case_id)
+        details = {"promise_id": promise.id, "kind": promise.kind, "first_step": "apology"}
+        recovery = tx.find_unclosed_case(promise.customer_id, RECOVERY_TOPIC)
+        if recovery is not None:
+            if not recovery.is_active:
+                recovery = recovery.reopen(at=now, by=SYSTEM)
+            recovery = recovery.escalate(at=now, by=SYSTEM, note=None)
+            recovery = attrs.evolve(
+                recovery, required_steps=recovery.required_steps | {"apology"}
+            ).record("promise_broken", at=now, by=SYSTEM, details=details)
+        else:
+            recovery = FollowUpCase.open(
+                id=f"case-{tx.next_number('case')}",
+                customer_id=promise.customer_id,
+                at=now,
+                by=SYSTEM,
+                details=details,
+                origin=CaseOrigin.BROKEN_PROMISE,
+                policy=origin.policy,
+                topic=RECOVERY_TOPIC,
+                owner=origin.owner or promise.made_by,
+                channel=origin.channel,
+                required_steps=frozenset({"apology"}),
+            )
+        tx.save_case(recovery)
+        if recovery.channel is not None:
+            self._enqueue(
+                tx,
+                recovery,
+                None,
+                purpose="apology",
+                channel=recovery.channel,
+                now=now,
+                not_before=now,
+                data={"ask": "when_it_suits", "promise_kind": promise.kind},
+            )
+        if origin.id != recovery.id:
+            tx.save_case(
+                origin.record(
+                    "promise_broken",
+                    at=max(now, origin.events[-1].at),
+                    by=SYSTEM,
+                    details={"promise_id": promise.id, "recovery_case_id": recovery.id},
+                )
+            )
+        return recovery
+
+    # -- the survey-flow guard ---------------------------------------------------
+
+    def survey_guard(
+        self,
+        customer_id: str,
+        *,
+        customer: Customer | None = None,
+        invitation: bool = False,
+        at: datetime | None = None,
+    ) -> SurveyGuard:
+        """Ask before every automated survey question: may the flow go on?
+
+        Answers "stop" while a ``stop_survey`` policy's case is not closed for
+        this customer (the flow should send ``message`` and hand over to that
+        case), or when the customer opted out of surveys. With
+        ``invitation=True`` (the first question of a new survey) the contact
+        rules' survey cooldown also applies, and an allowed invitation is
+        recorded for the next cooldown.
+        """
+        check_id(customer_id, "customer_id")
+        now = self._now(at)
+        if customer is not None and customer.contact.surveys_opt_out:
+            return SurveyGuard(ask=False, reason="opted_out")
+        with self.store.transaction() as tx:
+            stop = tx.survey_stop(customer_id)
+            if stop is not None:
+                stopped = tx.get_case(stop)
+                if stopped is not None and not stopped.is_closed:
+                    return SurveyGuard(
+                        ask=False, reason="open_case", case_id=stop, message=STOP_MESSAGE
+                    )
+            if not invitation:
+                return SurveyGuard(ask=True, reason="no_open_case")
+            cooldown = self.playbook.contact.survey_cooldown
+            last = max(tx.survey_invitations(customer_id), default=None)
+            if cooldown is not None and last is not None and now - last < cooldown:
+                return SurveyGuard(ask=False, reason="cooldown")
+            tx.add_survey_invitation(customer_id, now)
+        return SurveyGuard(ask=True, reason="allowed")
+
+    # -- time passes -------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """Do everything that has come due by ``now`` (default: the clock's now):
+        break overdue promises, fire warnings, breaches and escalations, and
+        send due messages. Each item is its own transaction, so a crash loses
+        at most the item in hand; a message is sent at least once."""
+        now = self._now(now)
+        counts: dict[str, int] = dict.fromkeys(attrs.fields_dict(TickReport), 0)
+        self._tick_promises(now, counts)
+        self._tick_timers(now, counts)
+        self._tick_messages(now, counts)
+        return TickReport(**counts)
+
+    def _tick_promises(self, now: datetime, counts: dict[str, int]) -> None:
+        while True:
+            with self.store.transaction() as tx:
+                due = tx.due_promises(now, 1)
+                if not due:
+                    return
+                recovery = self._break(tx, due[0], now)
+                promise = tx.get_promise(due[0].id)
+            counts["broken_promises"] += 1
+            self.hooks.notify("loopkit_promise_broken", promise=promise, case=recovery)
+            hook = "loopkit_case_escalated" if recovery.escalation_level else "loopkit_case_opened"
+            self.hooks.notify(hook, case=recovery)
+
+    def _tick_timers(self, now: datetime, counts: dict[str, int]) -> None:
+        while True:
+            with self.store.transaction() as tx:
+                due = tx.due_timers(now, 1)
+                if not due:
+                    return
+                timer = due[0]
+                tx.delete_timer(timer.id)
+                case = tx.get_case(timer.case_id)
+                if case is None or not case.is_active:
+                    continue
+                at = max(now, case.events[-1].at)
+                details = {"due_at": timer.due_at.isoformat()}
+                if timer.kind is TimerKind.WARNING:
+                    case, hook, key = (
+                        case.record("deadline_warning", at=at, by=SYSTEM, details=details),
+                        "loopkit_deadline_warning",
+                        "warnings",
+                    )
+                elif timer.kind is TimerKind.BREACH:
+                    case, hook, key = (
+                        case.record("deadline_breached", at=at, by=SYSTEM, details=details),
+                        "loopkit_deadline_breached",
+                        "breaches",
+                    )
+                else:
+                    case, hook, key = (
+                        case.escalate(at=at, by=SYSTEM, to=timer.to),
+                        "loopkit_case_escalated",
+                        "escalations",
+                    )
+                tx.save_case(case)
+            counts[key] += 1
+            self.hooks.notify(hook, case=case)
+
+    def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
+        tried: set[str] = set()
+        while True:
+            with self.store.transaction() as tx:
+                batch = [m for m in tx.due_messages(now, _BATCH + len(tried)) if m.id not in tried]
+            if not batch:
+                return
+            for message in batch:
+                tried.add(message.id)
+                self._deliver(message, now, counts)
+
+    def _deliver(self, message: Message, now: datetime, counts: dict[str, int]) -> None:
+        channel = self.channels.get(message.channel)
+        error: BaseException | None = None
+        if channel is None:
+            error = LookupError(f"no channel registered as {message.channel!r}")
+        else:
+            try:
+                channel.send(message)
+            except Exception as err:  # a failing channel never stops the others
+                error = err
+        if error is None:
+            updated = attrs.evolve(
+                message,
+                status=MessageStatus.SENT,
+                attempts=message.attempts + 1,
+                sent_at=now,
+                next_attempt_at=None,
+            )
+            counts["sent"] += 1
+        else:
+            updated = self._retry.after_failure(message, error, now, self._rng)
+            dead = updated.status is MessageStatus.DEAD
+            counts["dead_lettered" if dead else "retried"] += 1
+            log.warning(
+                "channel %s failed to send message %s (attempt %d): %s%s",
+                message.channel,
+                message.id,
+                updated.attempts,
+                type(error).__name__,
+                "; dead-lettered" if dead else "",
+            )
+        with self.store.transaction() as tx:
+            tx.save_message(updated)

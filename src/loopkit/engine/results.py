@@ -1,0 +1,79 @@
+"""Values the engine returns: what an ingest, a tick or a survey-guard call did."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+import attrs
+
+from loopkit.model import FollowUpCase
+from loopkit.stores import IngestOutcome
+
+if TYPE_CHECKING:
+    from loopkit.policies import Decision
+
+__all__ = ["ContactOutcome", "IngestResult", "SurveyGuard", "TickReport"]
+
+
+class ContactOutcome(enum.StrEnum):
+    """How a contact attempt went. Only ``reached`` counts as the first contact
+    (it moves the case to *contacted* and stops its deadline timers)."""
+
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    LEFT_MESSAGE = "left_message"
+    WRONG_ADDRESS = "wrong_address"
+
+
+@attrs.frozen(kw_only=True)
+class IngestResult:
+    """What :meth:`loopkit.Loop.ingest` did with one response.
+
+    ``replayed`` is true when the response had been ingested before: the
+    result is the earlier one, and ``decision`` is ``None`` (decisions are not
+    stored; ``reason`` says what was decided).
+    """
+
+    response_id: str
+    outcome: IngestOutcome
+    case: FollowUpCase | None
+    policy: str | None
+    reason: str
+    decision: Decision | None = attrs.field(default=None, repr=False)
+    replayed: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class TickReport:
+    """What one :meth:`loopkit.Loop.tick` did (counts, for logs and dashboards)."""
+
+    sent: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    broken_promises: int = 0
+
+
+STOP_MESSAGE = (
+    "Thank you for telling us, and we are sorry it was not good enough. "
+    "Someone from our team will contact you personally."
+)
+
+
+@attrs.frozen(kw_only=True)
+class SurveyGuard:
+    """The survey-flow guard's answer: may the survey ask its next question?
+
+    When ``ask`` is false, ``reason`` says why (``"open_case"``,
+    ``"opted_out"``, ``"cooldown"``); for an open case, ``case_id`` points to
+    it and ``message`` is a fitting text to send instead of the next question
+    (never ask a detractor how likely they are to recommend you).
+    """
+
+    ask: bool
+    reason: str
+    case_id: str | None = None
+    message: str | None = None

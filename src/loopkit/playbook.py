@@ -1,0 +1,182 @@
+"""The playbook: loading — calendars, contact rules, policies, compensation — from
+a TOML file, a JSON file or a mapping, reporting every problem at once."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from loopkit.businesstime import BusinessCalendar
+from loopkit.compensation import AuthorityLimits, Budget, CompensationRule, CompensationRules
+from loopkit.errors import Problem, ValidationError, describe, suggest
+from loopkit.model._checks import check_id
+from loopkit.model._reader import Reader
+from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet
+
+__all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_policies"]
+
+SUPPORTED_VERSIONS = frozenset({1})
+"""Policy-file format versions this release reads."""
+
+
+@attrs.frozen(kw_only=True)
+class Playbook:
+    """Everything a customer-experience team configures, loaded and checked.
+
+    ``policies`` is the :class:`PolicySet` that decides follow-ups (it carries
+    the calendars and contact rules it needs); ``authority``, ``budgets`` and
+    ``compensation`` hold the compensation section.
+    """
+
+    version: int
+    policies: PolicySet
+    authority: AuthorityLimits = attrs.field(factory=AuthorityLimits)
+    budgets: Mapping[str, Budget] = attrs.field(factory=dict)
+    compensation: CompensationRules = attrs.field(factory=CompensationRules)
+
+    @property
+    def calendars(self) -> Mapping[str, BusinessCalendar]:
+        return self.policies.calendars
+
+    @property
+    def contact(self) -> ContactRules:
+        return self.policies.contact
+
+    def with_calendars(self, calendars: Mapping[str, BusinessCalendar]) -> Playbook:
+        """The same playbook with other calendars (for example with a host's holidays)."""
+        return attrs.evolve(self, policies=self.policies.with_calendars(calendars))
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "") -> Playbook:
+        """Read a whole policy document (the parsed TOML or JSON)."""
+        r = Reader(data, path)
+        version = r.get("version", _version)
+        calendars = r.get("calendars", _calendars, default={})
+        contact = r.get("contact", ContactRules.from_dict, default=ContactRules())
+        policies = r.items("policies", FollowUpPolicy.from_dict)
+        authority = r.get("authority", AuthorityLimits.from_dict, default=AuthorityLimits())
+        budgets = r.get("budgets", _budgets, default={})
+        compensation = r.items("compensation", CompensationRule.from_dict)
+        r.finish()
+        if "policies" not in r.data:
+            r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
+        _cross_check(r, policies, calendars or {})
+        r.raise_if_any()
+        try:
+            policy_set = PolicySet(policies=policies, calendars=calendars or {}, contact=contact)
+        except ValidationError as err:
+            raise err.under(path) from None
+        return cls(
+            version=version,
+            policies=policy_set,
+            authority=authority,
+            budgets=budgets,
+            compensation=CompensationRules(compensation),
+        )
+
+
+def _version(value: object, path: str) -> int:
+    if isinstance(value, bool) or value not in SUPPORTED_VERSIONS:
+        raise ValidationError(
+            path, f"a supported version {sorted(SUPPORTED_VERSIONS)}", describe(value)
+        )
+    return int(value)
+
+
+def _named_tables(value: object, path: str, read: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(path, "a table of named tables", describe(value))
+    out: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name, table in value.items():
+        try:
+            check_id(name, f"{path}.{name}")
+            out[name] = read(name, table, f"{path}.{name}")
+        except ValidationError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise ValidationError.of(problems)
+    return out
+
+
+def _calendars(value: object, path: str) -> dict[str, BusinessCalendar]:
+    def read(name: str, table: Any, at: str) -> BusinessCalendar:
+        calendar = BusinessCalendar.from_dict(table, at)
+        return calendar if calendar.name else attrs.evolve(calendar, name=name)
+
+    return _named_tables(value, path, read)
+
+
+def _budgets(value: object, path: str) -> dict[str, Budget]:
+    return _named_tables(value, path, Budget.from_dict)
+
+
+def _cross_check(
+    r: Reader, policies: tuple[FollowUpPolicy, ...], calendars: Mapping[str, BusinessCalendar]
+) -> None:
+    seen: dict[str, int] = {}
+    for i, policy in enumerate(policies):
+        at = r.at(f"policies[{i}]")
+        if policy.name in seen:
+            r.problems.append(
+                Problem(
+                    f"{at}.name",
+                    "a name no other policy has",
+                    repr(policy.name),
+                    hint=f"policies[{seen[policy.name]}] has it too",
+                )
+            )
+        seen.setdefault(policy.name, i)
+        if policy.deadline is not None and policy.deadline.calendar not in calendars:
+            near = suggest(policy.deadline.calendar, calendars)
+            r.problems.append(
+                Problem(
+                    f"{at}.deadline.calendar",
+                    f"one of the calendars {sorted(calendars)}",
+                    repr(policy.deadline.calendar),
+                    hint=f"did you mean {near!r}?" if near else None,
+                )
+            )
+
+
+def load_policies(source: str | Path | Mapping[str, Any]) -> Playbook:
+    """Load a playbook from a ``.toml`` or ``.json`` file, or from a mapping.
+
+    Every problem in the input is reported in one :class:`~loopkit.ValidationError`,
+    each with its exact path (``policies[2].when.all[1].le``) and, for a file,
+    the file's name in ``source``.
+
+    >>> playbook = load_policies("examples/policies.toml")
+    >>> [p.name for p in playbook.policies][:2]
+    ['support-detractor-callback', 'offboarding-last-impression']
+    """
+    if isinstance(source, Mapping):
+        return Playbook.from_dict(source)
+    path = Path(source)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ValidationError(
+            "", "a readable policy file", f"{type(err).__name__} ({err.strerror})", source=str(path)
+        ) from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(raw)
+        else:
+            data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValidationError(
+            "",
+            f"valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}",
+            str(err),
+            source=str(path),
+        ) from None
+    try:
+        return Playbook.from_dict(data)
+    except ValidationError as err:
+        raise err.in_source(str(path)) from None

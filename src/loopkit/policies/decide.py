@@ -1,0 +1,392 @@
+"""The decision: given a response, its customer and the time, what follow-up is owed.
+
+:meth:`PolicySet.decide` is a pure function: no I/O, no clock (``now`` is an
+argument), the same inputs always give the same :class:`Decision`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from loopkit.businesstime import BusinessCalendar, ContactWindow, parse_duration
+from loopkit.errors import ValidationError, describe
+from loopkit.model import Customer, DailyWindow, Response
+from loopkit.model._checks import check_aware, check_int
+from loopkit.model._reader import Reader
+
+from .conditions import Condition, compile_first_match
+from .policy import UNASSIGNED, FollowUpPolicy
+
+__all__ = [
+    "ContactHistory",
+    "ContactRules",
+    "Decision",
+    "Explanation",
+    "FollowUpCap",
+    "PolicySet",
+    "PolicyTrace",
+    "ScheduledEscalation",
+]
+
+
+# -- contact rules ---------------------------------------------------------------
+
+
+def _times(value: Sequence[datetime]) -> tuple[datetime, ...]:
+    return tuple(sorted(check_aware(t, "ContactHistory") for t in value))
+
+
+@attrs.frozen(kw_only=True)
+class ContactHistory:
+    """What the customer already got from us: when follow-up cases were opened
+    for them, and when they were invited to surveys. The engine fills it from
+    its store; in a unit test, write it by hand."""
+
+    follow_ups: tuple[datetime, ...] = attrs.field(default=(), converter=_times)
+    surveys: tuple[datetime, ...] = attrs.field(default=(), converter=_times)
+
+    def follow_ups_since(self, since: datetime) -> int:
+        return sum(1 for t in self.follow_ups if t >= since)
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpCap:
+    """At most ``max`` follow-ups per customer within ``per``, for the customers
+    ``when`` matches (all customers when ``when`` is ``None``)."""
+
+    max: int
+    per: timedelta
+    when: Condition | None = None
+
+    @classmethod
+    def from_dict(cls, data: object, path: str) -> FollowUpCap:
+        r = Reader(data, path)
+        kwargs = {
+            "max": r.get("max", check_int),
+            "per": r.get("per", parse_duration),
+            "when": r.get("when", Condition.parse, default=None),
+        }
+        r.finish()
+        if isinstance(kwargs["max"], int) and kwargs["max"] < 1:
+            r.note(ValidationError(r.at("max"), "a count >= 1", describe(kwargs["max"])))
+        return r.build(cls, kwargs)
+
+
+@attrs.frozen(kw_only=True)
+class ContactRules:
+    """The ``[contact]`` table: how loopkit may contact customers.
+
+    ``quiet_hours`` apply to customers who did not give their own;
+    ``survey_cooldown`` spaces survey invitations; ``follow_up_caps`` limit
+    follow-ups per customer, the first cap whose ``when`` matches applies.
+    """
+
+    quiet_hours: DailyWindow | None = None
+    survey_cooldown: timedelta | None = None
+    follow_up_caps: tuple[FollowUpCap, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "contact") -> ContactRules:
+        r = Reader(data, path)
+        kwargs = {
+            "quiet_hours": r.get("quiet_hours", DailyWindow.parse, default=None),
+            "survey_cooldown": r.get("survey_cooldown", parse_duration, default=None),
+            "follow_up_caps": r.items("follow_up_caps", FollowUpCap.from_dict),
+        }
+        r.finish()
+        return r.build(cls, kwargs)
+
+    def window_for(self, customer: Customer) -> ContactWindow:
+        """When this customer may be contacted, on their own clock."""
+        prefs = customer.contact
+        return ContactWindow(
+            timezone=customer.timezone,
+            quiet_hours=prefs.quiet_hours or self.quiet_hours,
+            preferred_window=prefs.preferred_window,
+        )
+
+    def may_survey(
+        self, customer: Customer, history: ContactHistory, now: datetime
+    ) -> tuple[bool, str]:
+        """Whether a survey invitation may go out now, and why (not)."""
+        if customer.contact.surveys_opt_out:
+            return False, "opted_out"
+        cooldown = self.survey_cooldown
+        if cooldown is not None and history.surveys and now - history.surveys[-1] < cooldown:
+            return False, "cooldown"
+        return True, "allowed"
+
+    def capped(
+        self, response: Response, customer: Customer, history: ContactHistory, now: datetime
+    ) -> str | None:
+        """Why a new follow-up would exceed a frequency cap, or ``None``."""
+        for cap in self.follow_up_caps:
+            if cap.when is None or cap.when.matches(response, customer, now=now):
+                count = history.follow_ups_since(now - cap.per)
+                if count >= cap.max:
+                    return f"frequency cap: {count} follow-up(s) within {cap.per}"
+                return None
+        return None
+
+
+# -- explanations ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PolicyTrace:
+    """One policy's verdict: matched, or the first condition that failed (at
+    which place in the policy) and the value it saw, personal data redacted."""
+
+    policy: str
+    matched: bool
+    failed: str | None = None
+    at: str | None = None
+    saw: str | None = None
+
+    def __str__(self) -> str:
+        if self.matched:
+            return f"{self.policy}: matched"
+        return f"{self.policy}: no — {self.at}: {self.failed} (saw {self.saw})"
+
+
+@attrs.frozen(kw_only=True)
+class Explanation:
+    """Why a decision was made: every policy's trace, in order, and the one
+    that decided (``None`` when none matched)."""
+
+    traces: tuple[PolicyTrace, ...]
+    decided_by: str | None
+
+    def __str__(self) -> str:
+        head = f"decided by {self.decided_by!r}" if self.decided_by else "no policy matched"
+        return "\n".join([head, *(f"  {t}" for t in self.traces)])
+
+    def __iter__(self) -> Iterator[PolicyTrace]:
+        return iter(self.traces)
+
+    def trace(self, policy: str) -> PolicyTrace:
+        """The trace of one policy by name."""
+        for t in self.traces:
+            if t.policy == policy:
+                return t
+        raise KeyError(policy)
+
+
+# -- decisions -------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ScheduledEscalation:
+    """Step ``level`` of the escalation ladder: at ``at`` the case goes to ``to``."""
+
+    at: datetime
+    to: str
+    level: int
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """What a response calls for. ``follow_up`` says whether a case is owed;
+    when a policy matched but contact rules said no, ``suppressed`` says why.
+
+    ``due_at`` and ``warn_at`` are in business time from the answer;
+    ``first_contact_at`` is the earliest instant at or after ``now`` outside the
+    customer's quiet hours; ``warnings`` lists problems a person should see
+    (such as a deadline that quiet hours make impossible). ``explanation`` is
+    computed when asked for.
+    """
+
+    response_id: str
+    customer_id: str
+    policy: FollowUpPolicy | None
+    follow_up: bool
+    reason: str
+    owner: str | None = None
+    channel: str | None = None
+    due_at: datetime | None = None
+    warn_at: datetime | None = None
+    first_contact_at: datetime | None = None
+    escalations: tuple[ScheduledEscalation, ...] = ()
+    stop_survey: bool = False
+    required_steps: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = ()
+    suppressed: str | None = None
+    _explain: Callable[[], Explanation] = attrs.field(alias="explain", repr=False, eq=False)
+
+    @property
+    def explanation(self) -> Explanation:
+        """Every policy's verdict on this response (computed on demand)."""
+        return self._explain()
+
+
+def _to_policies(value: Sequence[FollowUpPolicy]) -> tuple[FollowUpPolicy, ...]:
+    return tuple(value)
+
+
+def _check_policies(value: object, path: str) -> tuple[FollowUpPolicy, ...]:
+    if not isinstance(value, tuple) or not all(isinstance(p, FollowUpPolicy) for p in value):
+        raise ValidationError(path, "a tuple of FollowUpPolicy", describe(value))
+    names = [p.name for p in value]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ValidationError(f"{path}[{i}].name", "a name no other policy has", repr(name))
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class PolicySet:
+    """Policies in order, with the calendars and contact rules they use.
+    The first policy that matches decides.
+
+    Every calendar a policy names must be among ``calendars`` (checked here,
+    when the set is built, not when a response arrives).
+    """
+
+    policies: tuple[FollowUpPolicy, ...] = attrs.field(converter=_to_policies)
+    calendars: Mapping[str, BusinessCalendar] = attrs.field(factory=dict)
+    contact: ContactRules = attrs.field(factory=ContactRules)
+    _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_policies(self.policies, "policies")
+        for i, policy in enumerate(self.policies):
+            if policy.deadline is not None and policy.deadline.calendar not in self.calendars:
+                raise ValidationError(
+                    f"policies[{i}].deadline.calendar",
+                    f"one of the calendars {sorted(self.calendars)}",
+                    repr(policy.deadline.calendar),
+                )
+        first = compile_first_match([p.when for p in self.policies])
+        object.__setattr__(self, "_first", first)
+
+    def __iter__(self) -> Iterator[FollowUpPolicy]:
+        return iter(self.policies)
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    def __getitem__(self, name: str) -> FollowUpPolicy:
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(name)
+
+    def with_calendars(self, calendars: Mapping[str, BusinessCalendar]) -> PolicySet:
+        return PolicySet(policies=self.policies, calendars=calendars, contact=self.contact)
+
+    def match(self, response: Response, customer: Customer, now: datetime) -> FollowUpPolicy | None:
+        """The first policy that matches, or ``None`` (the hot path)."""
+        index = self._first(response, response.touchpoint, customer, now)
+        return None if index < 0 else self.policies[index]
+
+    def explain(self, response: Response, customer: Customer, now: datetime) -> Explanation:
+        """Every policy's verdict, in order, and which one decides."""
+        traces = []
+        decided: str | None = None
+        for policy in self.policies:
+            trace = policy.when.explain(response, customer, now=now)
+            traces.append(
+                PolicyTrace(
+                    policy=policy.name,
+                    matched=trace.matched,
+                    failed=trace.failed,
+                    at=trace.at,
+                    saw=trace.saw,
+                )
+            )
+            if trace.matched and decided is None:
+                decided = policy.name
+        return Explanation(traces=tuple(traces), decided_by=decided)
+
+    def decide(
+        self,
+        response: Response,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> Decision:
+        """What follow-up ``response`` calls for, as of ``now`` (pure)."""
+        policy = self.match(response, customer, now)
+
+        def explain() -> Explanation:
+            return self.explain(response, customer, now)
+
+        base: dict[str, Any] = {
+            "response_id": response.id,
+            "customer_id": customer.id,
+            "explain": explain,
+        }
+        if policy is None:
+            return Decision(
+                policy=None,
+                follow_up=False,
+                reason=(
+                    f"no follow-up: none of the {len(self.policies)} policies matched "
+                    f"this {response.category.value} response"
+                ),
+                **base,
+            )
+        base["policy"] = policy
+        channel = next(
+            (c for c in policy.channels if customer.contact.address_for(c) is not None), None
+        )
+        if channel is None:
+            why = f"the customer consented to none of the channels {list(policy.channels)}"
+            return Decision(
+                follow_up=False,
+                suppressed=why,
+                reason=f"matched {policy.name!r}, but {why}",
+                **base,
+            )
+        capped = self.contact.capped(response, customer, history or ContactHistory(), now)
+        if capped is not None:
+            return Decision(
+                follow_up=False,
+                suppressed=capped,
+                reason=f"matched {policy.name!r}, but {capped}",
+                **base,
+            )
+        warnings: list[str] = []
+        touchpoint = response.touchpoint
+        owner = policy.owner.resolve(response, touchpoint, customer)
+        if owner is None:
+            fallback = next((str(s.to) for s in policy.escalate if s.to.field is None), UNASSIGNED)
+            warnings.append(f"{policy.owner} is empty: the case goes to {fallback}")
+            owner = fallback
+        due_at = warn_at = None
+        escalations: list[ScheduledEscalation] = []
+        if policy.deadline is not None:
+            calendar = self.calendars[policy.deadline.calendar]
+            start = response.answered_at
+            due_at = calendar.add(start, policy.deadline.within)
+            warn_at = calendar.add(start, policy.deadline.within * policy.warn_at_fraction)
+            at = due_at
+            for level, step in enumerate(policy.escalate, start=1):
+                at = calendar.add(at, step.after)
+                target = step.to.resolve(response, touchpoint, customer) or owner
+                escalations.append(ScheduledEscalation(at=at, to=target, level=level))
+        first = self.contact.window_for(customer).next_allowed(max(now, response.answered_at))
+        if due_at is not None and first > due_at:
+            warnings.append(
+                "the deadline cannot be met: the customer's quiet hours or preferred window "
+                "allow the first contact only after it"
+            )
+        return Decision(
+            follow_up=True,
+            reason=f"matched policy {policy.name!r}",
+            owner=owner,
+            channel=channel,
+            due_at=due_at,
+            warn_at=warn_at,
+            first_contact_at=first,
+            escalations=tuple(escalations),
+            stop_survey=policy.stop_survey,
+            required_steps=policy.require,
+            warnings=tuple(warnings),
+            **base,
+        )
