@@ -339,3 +339,14 @@ def test_a_reopened_case_can_be_worked_again(world: World) -> None:
     assert reopened.state is loopkit.CaseState.OPEN
     with pytest.raises(loopkit.IllegalTransition):
         world.loop.close(reopened.id, resolved=True, by="emp-7")
+
+
+def test_a_case_is_not_reopened_while_another_is_open_on_its_topic(world: World) -> None:
+    customer = make_customer()
+    first = world.loop.ingest(make_response(1, scale=loopkit.CSAT), customer=customer).case
+    assert first is not None
+    world.loop.close(first.id, resolved=False, by="emp-7")
+    second = world.loop.ingest(make_response(1, id="r-2", scale=loopkit.CSAT), customer=customer)
+    assert second.outcome is loopkit.IngestOutcome.OPENED
+    with pytest.raises(loopkit.ConflictError, match=second.case.id if second.case else "x"):
+        world.loop.reopen(first.id, by="emp-7")

@@ -426,7 +426,23 @@ class Loop:
     def reopen(
         self, case_id: str, *, by: str, at: datetime | None = None, note: str | None = None
     ) -> FollowUpCase:
-        return self._change(case_id, lambda c, now: c.reopen(at=now, by=by, note=note), at)
+        """Reopen a resolved, unresolved or closed case. Refused with
+        :class:`~loopkit.ConflictError` while the customer has another unclosed
+        case on the same topic (work that one instead)."""
+        now = self._now(at)
+        with self.store.transaction() as tx:
+            case = self._load(tx, case_id)
+            other = (
+                None if case.topic is None else tx.find_unclosed_case(case.customer_id, case.topic)
+            )
+            if other is not None and other.id != case.id:
+                raise ConflictError(
+                    f"case {case.id!r} cannot be reopened: expected no other unclosed case on "
+                    f"topic {case.topic!r} for its customer, found {other.id!r}"
+                )
+            case = case.reopen(at=now, by=by, note=note)
+            tx.save_case(case)
+        return case
 
     def _change(self, case_id: str, change: Any, at: datetime | None) -> FollowUpCase:
         now = self._now(at)
