@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from datetime import timedelta
@@ -89,10 +90,8 @@ class LoopMachine(RuleBasedStateMachine):
     @rule(data=st.data(), resolved=st.booleans())
     def close(self, data: st.DataObject, resolved: bool) -> None:
         case = data.draw(st.sampled_from(self.loop.cases()))
-        try:
+        with contextlib.suppress(loopkit.IllegalTransition):
             self.loop.close(case.id, resolved=resolved, by="emp")
-        except loopkit.IllegalTransition:
-            pass
 
     @precondition(lambda self: self.loop.cases())
     @rule(data=st.data())
