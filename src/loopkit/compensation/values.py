@@ -81,6 +81,14 @@ class Money:
         self._same(other)
         return self.amount < other.amount
 
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
 
@@ -97,9 +105,23 @@ class AuthorityLimits:
     limits: Mapping[str, Money] = attrs.field(factory=dict)
 
     def allows(self, role: str, amount: Money) -> bool:
-        """Whether ``role`` may grant ``amount`` without approval (unknown roles may not)."""
+        """Whether ``role`` may grant ``amount`` without approval. Unknown roles
+        may not, and neither may anyone grant in a currency their limit is not
+        in (no exchange rates in the domain: that needs an approval).
+
+        >>> limits = AuthorityLimits.from_dict({"agent": "200 SEK"})
+        >>> sek, eur = Money.parse("200 SEK"), Money.parse("5 EUR")
+        >>> limits.allows("agent", sek), limits.allows("agent", eur)
+        (True, False)
+        """
         limit = self.limits.get(role)
-        return limit is not None and amount <= limit
+        if limit is None or limit.currency != amount.currency:
+            return False
+        return amount.amount <= limit.amount
+
+    def limit_for(self, role: str) -> Money | None:
+        """The most ``role`` may grant alone, or ``None`` for an unknown role."""
+        return self.limits.get(role)
 
     @classmethod
     def from_dict(cls, data: object, path: str = "authority") -> AuthorityLimits:

@@ -21,7 +21,7 @@ bound as a constant in the function's namespace (which has no builtins).
 ...     {"field": "touchpoint.kind", "in": ["purchase", "delivery"]},
 ... ]})
 >>> str(cond)
-"all(response.category equals 'detractor', touchpoint.kind in ('purchase', 'delivery'))"
+"all(response.category equals 'detractor', touchpoint.kind in ['purchase', 'delivery'])"
 """
 
 from __future__ import annotations
@@ -101,10 +101,16 @@ class _Leaf:
         if self.op == "within":
             tail = f" since {self.since.path}" if self.since else " before now"
             return f"{self.field.path} within {self.written!r}{tail}"
-        shown = self.written
-        if isinstance(shown, datetime):
-            shown = shown.isoformat()
-        return f"{self.field.path} {self.op} {shown!r}"
+        return f"{self.field.path} {self.op} {_written(self.written)}"
+
+
+def _written(value: object) -> str:
+    """A literal as the policy file wrote it (lists as lists, times in ISO form)."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_written(v) for v in value) + "]"
+    if isinstance(value, datetime):
+        return repr(value.isoformat())
+    return repr(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -677,9 +683,8 @@ class Condition:
 
 
 def _relative(path: str) -> str:
-    """``policies[0].when`` -> ``when``: traces name the place inside the policy."""
-    tail = path.rsplit("].", 1)[-1]
-    return tail
+    """``policies[0].when`` -> ``when``: traces name the place inside the rule."""
+    return path.rsplit("].", 1)[-1].rsplit(".", 1)[-1]
 
 
 def _freeze(data: object) -> Any:

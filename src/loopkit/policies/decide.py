@@ -6,13 +6,14 @@ argument), the same inputs always give the same :class:`Decision`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
-from loopkit.businesstime import BusinessCalendar, ContactWindow, parse_duration
+from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.errors import ValidationError, describe
 from loopkit.model import Customer, DailyWindow, Response
 from loopkit.model._checks import check_aware, check_int
@@ -103,10 +104,8 @@ class ContactRules:
     def window_for(self, customer: Customer) -> ContactWindow:
         """When this customer may be contacted, on their own clock."""
         prefs = customer.contact
-        return ContactWindow(
-            timezone=customer.timezone,
-            quiet_hours=prefs.quiet_hours or self.quiet_hours,
-            preferred_window=prefs.preferred_window,
+        return _window(
+            customer.timezone, prefs.quiet_hours or self.quiet_hours, prefs.preferred_window
         )
 
     def may_survey(
@@ -128,9 +127,19 @@ class ContactRules:
             if cap.when is None or cap.when.matches(response, customer, now=now):
                 count = history.follow_ups_since(now - cap.per)
                 if count >= cap.max:
-                    return f"frequency cap: {count} follow-up(s) within {cap.per}"
+                    return (
+                        f"frequency cap: at most {cap.max} follow-up(s) per "
+                        f"{format_duration(cap.per)}, and {count} already"
+                    )
                 return None
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _window(
+    timezone: str, quiet: DailyWindow | None, preferred: DailyWindow | None
+) -> ContactWindow:
+    return ContactWindow(timezone=timezone, quiet_hours=quiet, preferred_window=preferred)
 
 
 # -- explanations ----------------------------------------------------------------
@@ -146,24 +155,48 @@ class PolicyTrace:
     failed: str | None = None
     at: str | None = None
     saw: str | None = None
+    decided: bool = False
+
+    @property
+    def failed_condition(self) -> str | None:
+        """The first condition that failed, as text (``response.score le 6``)."""
+        return self.failed
 
     def __str__(self) -> str:
         if self.matched:
-            return f"{self.policy}: matched"
-        return f"{self.policy}: no — {self.at}: {self.failed} (saw {self.saw})"
+            verdict = (
+                "matched, and decided" if self.decided else "matched (an earlier policy decided)"
+            )
+            return f"{self.policy}: {verdict}"
+        return f"{self.policy}: no, {self.at}: {self.failed} (saw {self.saw})"
 
 
 @attrs.frozen(kw_only=True)
 class Explanation:
     """Why a decision was made: every policy's trace, in order, and the one
-    that decided (``None`` when none matched)."""
+    that decided (``None`` when none matched). Personal data never shows: a
+    comment or name is described by its length only.
+
+    >>> from loopkit.policies import FollowUpPolicy, PolicySet
+    >>> from loopkit.testing import make_customer, make_response
+    >>> policy = FollowUpPolicy.from_dict({"name": "low", "channels": ["email"],
+    ...     "owner": "team:cx", "when": {"field": "response.score", "le": 6}})
+    >>> promoter = make_response(score=10)
+    >>> print(PolicySet(policies=[policy]).explain(promoter, make_customer(), promoter.answered_at))
+    no policy matched
+      low: no, when: response.score le 6 (saw response.score = 10)
+    """
 
     traces: tuple[PolicyTrace, ...]
     decided_by: str | None
 
-    def __str__(self) -> str:
+    def explain(self) -> str:
+        """The explanation as text: one line per policy, in order."""
         head = f"decided by {self.decided_by!r}" if self.decided_by else "no policy matched"
         return "\n".join([head, *(f"  {t}" for t in self.traces)])
+
+    def __str__(self) -> str:
+        return self.explain()
 
     def __iter__(self) -> Iterator[PolicyTrace]:
         return iter(self.traces)
@@ -300,6 +333,7 @@ class PolicySet:
             )
             if trace.matched and decided is None:
                 decided = policy.name
+                traces[-1] = attrs.evolve(traces[-1], decided=True)
         return Explanation(traces=tuple(traces), decided_by=decided)
 
     def decide(
@@ -310,9 +344,63 @@ class PolicySet:
         *,
         history: ContactHistory | None = None,
     ) -> Decision:
-        """What follow-up ``response`` calls for, as of ``now`` (pure)."""
-        policy = self.match(response, customer, now)
+        """What follow-up ``response`` calls for, as of ``now`` (pure): the first
+        policy that matches decides. ``history`` (what the customer already
+        got) feeds the frequency caps. Never reads the clock, never raises for
+        valid model values.
 
+        >>> from loopkit.testing import make_customer, make_response
+        >>> policy = FollowUpPolicy.from_dict({"name": "low", "channels": ["phone", "email"],
+        ...     "owner": "touchpoint.employee_id", "when": {"field": "response.score", "le": 6}})
+        >>> r = make_response(score=3)
+        >>> d = PolicySet(policies=[policy]).decide(r, make_customer(), r.answered_at)
+        >>> d.follow_up, d.owner, d.channel
+        (True, 'emp-7', 'phone')
+        """
+        policy = self.match(response, customer, now)
+        return self._decide(policy, response, customer, now, history)
+
+    def decide_all(
+        self,
+        response: Response,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> tuple[Decision, ...]:
+        """All-match mode: one decision per matching policy, in order, skipping a
+        policy whose topic an earlier match already took (one case per topic).
+
+        >>> from loopkit.testing import make_customer, make_response
+        >>> low = FollowUpPolicy.from_dict({"name": "low", "channels": ["email"],
+        ...     "owner": "team:cx", "when": {"field": "response.score", "le": 6}})
+        >>> lower = FollowUpPolicy.from_dict({"name": "lower", "channels": ["email"],
+        ...     "owner": "team:leads", "when": {"field": "response.score", "le": 2}})
+        >>> r = make_response(score=1)
+        >>> [d.policy.name for d in PolicySet(policies=[low, lower]).decide_all(
+        ...     r, make_customer(), r.answered_at)]
+        ['low', 'lower']
+        """
+        out: list[Decision] = []
+        topics: set[str] = set()
+        t = response.touchpoint
+        for policy in self.policies:
+            if policy.topic in topics or not policy.when.matches(
+                response, customer, touchpoint=t, now=now
+            ):
+                continue
+            topics.add(policy.topic)
+            out.append(self._decide(policy, response, customer, now, history))
+        return tuple(out)
+
+    def _decide(
+        self,
+        policy: FollowUpPolicy | None,
+        response: Response,
+        customer: Customer,
+        now: datetime,
+        history: ContactHistory | None,
+    ) -> Decision:
         def explain() -> Explanation:
             return self.explain(response, customer, now)
 
@@ -376,9 +464,12 @@ class PolicySet:
                 "the deadline cannot be met: the customer's quiet hours or preferred window "
                 "allow the first contact only after it"
             )
+        reason = f"matched policy {policy.name!r}: {channel} follow-up owned by {owner}"
+        if due_at is not None:
+            reason += f", due {due_at.isoformat(timespec='minutes')}"
         return Decision(
             follow_up=True,
-            reason=f"matched policy {policy.name!r}",
+            reason=reason,
             owner=owner,
             channel=channel,
             due_at=due_at,

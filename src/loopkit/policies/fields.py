@@ -6,7 +6,7 @@ source that reads it (``expr``), written here, never taken from a policy file.
 Attribute keys (``customer.attributes.tier``) are the only part of a path that
 comes from the file, and they reach generated code as bound constants only.
 
->>> resolve_field("response.score").kind
+>>> resolve_field("response.score").kind.value
 'integer'
 >>> resolve_field("customer.attributes.tier").key
 'tier'
