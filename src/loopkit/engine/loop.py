@@ -9,7 +9,6 @@ the store.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 from collections.abc import Iterable, Sequence
@@ -60,8 +59,30 @@ class UnknownCase(LoopkitError, LookupError):
 
 
 def _fingerprint(response: Response) -> str:
-    text = json.dumps(response.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    """A digest of the response's content (never shown: it is a hash)."""
+    tp = response.touchpoint
+    key = (
+        response.id,
+        response.customer_id,
+        response.score,
+        response.scale.to_dict() if not response.scale.is_builtin else response.scale.name,
+        response.comment,
+        response.answered_at.isoformat(),
+        response.survey.value,
+        response.source,
+        None
+        if tp is None
+        else (
+            tp.id,
+            tp.kind,
+            tp.channel,
+            tp.occurred_at.isoformat(),
+            tp.employee_id,
+            tp.reference,
+            sorted(tp.attributes.items()),
+        ),
+    )
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
 
 
 class Loop:
@@ -186,9 +207,14 @@ class Loop:
             )
         return found
 
-    def _history(self, tx: StoreTransaction, customer_id: str, now: datetime) -> ContactHistory:
+    def _history(
+        self, tx: StoreTransaction, customer_id: str, now: datetime
+    ) -> ContactHistory | None:
+        """The customer's contact history, read only when a frequency cap needs it."""
         from loopkit.policies import ContactHistory
 
+        if not self.playbook.contact.follow_up_caps:
+            return None
         return ContactHistory(
             follow_ups=tuple(c.opened_at for c in tx.cases(customer_id)),
             surveys=tuple(tx.survey_invitations(customer_id)),

@@ -224,7 +224,10 @@ def validator(check: Callable[[object, str], Any]) -> Callable[[Any, Any, Any], 
     """Turn a ``check_*`` function into an attrs validator naming ``Class.field``."""
 
     def run(instance: Any, attribute: Any, value: Any) -> None:
-        check(value, f"{type(instance).__name__}.{attribute.name}")
+        try:
+            check(value, attribute.name)
+        except ValidationError as err:  # name the class only when there is an error
+            raise err.under(type(instance).__name__) from None
 
     return run
 
@@ -232,6 +235,9 @@ def validator(check: Callable[[object, str], Any]) -> Callable[[Any, Any, Any], 
 def optional(check: Callable[[object, str], Any]) -> Callable[[Any, Any, Any], None]:
     def run(instance: Any, attribute: Any, value: Any) -> None:
         if value is not None:
-            check(value, f"{type(instance).__name__}.{attribute.name}")
+            try:
+                check(value, attribute.name)
+            except ValidationError as err:
+                raise err.under(type(instance).__name__) from None
 
     return run

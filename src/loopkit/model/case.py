@@ -351,7 +351,19 @@ class FollowUpCase:
             raise ValidationError(
                 "at", "a time not before the case's last event", "an earlier time"
             )
+        if changes.keys() <= _TRUSTED:
+            return self._appended(event, changes)
         return attrs.evolve(self, events=(*self.events, event), **changes)
+
+    def _appended(self, event: CaseEvent, changes: Mapping[str, Any]) -> FollowUpCase:
+        """A copy with one more (already checked) event and lifecycle-made changes,
+        without re-validating the fields that were valid already: keeps appending
+        to a long log cheap."""
+        copy = object.__new__(FollowUpCase)
+        for name in _FIELD_NAMES:
+            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
+        object.__setattr__(copy, "events", (*self.events, event))
+        return copy
 
     def apply(
         self,
@@ -499,3 +511,8 @@ class FollowUpCase:
         }
         r.finish()
         return r.build(cls, kwargs)
+
+
+_FIELD_NAMES: Final = tuple(a.name for a in attrs.fields(FollowUpCase))
+_TRUSTED: Final = frozenset({"state", "escalation_level"})
+"""Changes only the lifecycle makes, from values it computed itself."""

@@ -37,6 +37,7 @@ class MemoryStore:
         self._ingests: dict[str, IngestRecord] = {}
         self._cases: dict[str, FollowUpCase] = {}
         self._active: dict[tuple[str, str], str] = {}
+        self._by_customer: dict[str, tuple[str, ...]] = {}
         self._timers: dict[str, Timer] = {}
         self._messages: dict[str, Message] = {}
         self._pending: dict[str, Message] = {}
@@ -107,6 +108,9 @@ class MemoryStore:
             key = (old.customer_id, old.topic)
             if self._active.get(key) == old.id:
                 self._set(self._active, key, _MISSING)
+        if old is None:
+            ids = self._by_customer.get(case.customer_id, ())
+            self._set(self._by_customer, case.customer_id, (*ids, case.id))
         self._set(self._cases, case.id, case)
         if case.topic is not None and not case.is_closed:
             self._set(self._active, (case.customer_id, case.topic), case.id)
@@ -116,9 +120,10 @@ class MemoryStore:
         return None if case_id is None else self._cases[case_id]
 
     def cases(self, customer_id: str | None = None) -> Sequence[FollowUpCase]:
-        found = [
-            c for c in self._cases.values() if customer_id is None or c.customer_id == customer_id
-        ]
+        if customer_id is None:
+            found = list(self._cases.values())
+        else:
+            found = [self._cases[i] for i in self._by_customer.get(customer_id, ())]
         return sorted(found, key=lambda c: (c.opened_at, c.id))
 
     # timers

@@ -1,0 +1,148 @@
+"""Ingest throughput: loopkit's Loop with the in-memory store against a hand-written
+loop doing the same work (classify, decide with the example policies, compute the
+business-time deadline, build the case and its message), side by side in one run.
+
+    python benchmarks/bench_ingest.py            # 20,000 responses
+    python benchmarks/bench_ingest.py --n 300    # a smoke run
+
+Prints the machine, Python, both timings per response and the ratio. Not a test:
+the figures are for reading, never for pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import loopkit
+from loopkit.testing import FakeClock, make_customer, make_response, make_touchpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ["support_contact", "purchase", "cancellation", "delivery", "store_visit"]
+
+
+def make_feed(n: int) -> list[tuple[loopkit.Response, loopkit.Customer]]:
+    rng = random.Random(1)
+    start = FakeClock().now()
+    customers = [
+        make_customer(f"c-{i}", segment=rng.choice(["gold", "silver", None]))
+        for i in range(max(1, n // 3))
+    ]
+    feed = []
+    for i in range(n):
+        at = start + timedelta(minutes=3 * i)
+        customer = rng.choice(customers)
+        feed.append(
+            (
+                make_response(
+                    rng.randint(0, 10),
+                    id=f"r-{i}",
+                    customer_id=customer.id,
+                    answered_at=at,
+                    touchpoint=make_touchpoint(rng.choice(KINDS), id=f"t-{i}", occurred_at=at),
+                    comment=rng.choice([None, "Slow delivery"]),
+                ),
+                customer,
+            )
+        )
+    return feed
+
+
+def hand_written(
+    feed: list[tuple[loopkit.Response, loopkit.Customer]], playbook: loopkit.Playbook
+) -> int:
+    """What a developer would write by hand for the example policy file."""
+    support = playbook.calendars["support"]
+    hours4, hours8, hours16 = timedelta(hours=4), timedelta(hours=8), timedelta(hours=16)
+    open_cases: dict[tuple[str, str], dict[str, object]] = {}
+    seen: set[str] = set()
+    outbox = []
+    for response, customer in feed:
+        if response.id in seen:
+            continue
+        seen.add(response.id)
+        score = response.score
+        category = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
+        kind = response.touchpoint.kind if response.touchpoint else None
+        if category == "detractor" and kind == "support_contact":
+            name, owner, channels, within = (
+                "support-detractor-callback",
+                response.touchpoint.employee_id if response.touchpoint else None,
+                ("phone", "email"),
+                hours4,
+            )
+        elif kind == "cancellation" and score <= 6:
+            name, owner, channels, within = "offboarding", "team:retention", ("phone",), hours8
+        elif category == "detractor" and kind in ("purchase", "delivery"):
+            name, owner, channels, within = "purchase", "team:ecommerce", ("email",), hours8
+        elif category == "passive" and (customer.segment == "gold" or response.comment):
+            name, owner, channels, within = "passive", "team:cx", ("email",), hours16
+        else:
+            continue
+        channel = next((c for c in channels if customer.contact.address_for(c)), None)
+        if channel is None:
+            continue
+        key = (customer.id, name)
+        if key in open_cases:
+            open_cases[key]["responses"].append(response.id)  # type: ignore[attr-defined]
+            continue
+        due = support.add(response.answered_at, within)
+        warn = support.add(response.answered_at, within * 0.75)
+        case = {
+            "id": f"case-{len(open_cases)}",
+            "owner": owner,
+            "due": due,
+            "warn": warn,
+            "channel": channel,
+            "responses": [response.id],
+        }
+        open_cases[key] = case
+        outbox.append(
+            {"case": case["id"], "channel": channel, "to": customer.contact.address_for(channel)}
+        )
+    return len(open_cases)
+
+
+def with_loopkit(
+    feed: list[tuple[loopkit.Response, loopkit.Customer]], playbook: loopkit.Playbook
+) -> int:
+    loop = loopkit.Loop(playbook, clock=FakeClock(feed[0][0].answered_at))
+    for response, customer in feed:
+        loop.ingest(response, customer=customer)
+    return len(loop.cases())
+
+
+def best_of(runs: int, fn, *args) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    best, result = float("inf"), 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn(*args)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="responses (default 20,000)")
+    parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
+    args = parser.parse_args()
+    playbook = loopkit.load_policies(ROOT / "examples" / "policies.toml")
+    feed = make_feed(args.n)
+    print(
+        f"{platform.machine()} {platform.system()}, Python {sys.version.split()[0]}, "
+        f"{args.n:,} responses, best of {args.runs}"
+    )
+    base, base_cases = best_of(args.runs, hand_written, feed, playbook)
+    ours, our_cases = best_of(args.runs, with_loopkit, feed, playbook)
+    print(f"hand-written loop : {base / args.n * 1e6:8.2f} µs/response  ({base_cases:,} cases)")
+    print(f"loopkit Loop.ingest: {ours / args.n * 1e6:8.2f} µs/response  ({our_cases:,} cases)")
+    print(f"ratio loopkit / hand-written: {ours / base:.2f}x (target: within 3x)")
+
+
+if __name__ == "__main__":
+    main()
