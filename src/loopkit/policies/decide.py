@@ -211,6 +211,25 @@ class Explanation:
 
 # -- decisions -------------------------------------------------------------------
 
+_MAX_HOPS = 64
+
+
+def _first_contact(
+    window: ContactWindow, calendar: BusinessCalendar | None, at: datetime
+) -> datetime | None:
+    """The first instant at or after ``at`` when the business is open (on the
+    deadline's calendar, if any) and the customer may be contacted; ``None``
+    when the two never meet within a few weeks of hops."""
+    if calendar is None:
+        return window.next_allowed(at)
+    for _ in range(_MAX_HOPS):
+        opened = calendar.next_open(at)
+        allowed = window.next_allowed(opened)
+        if allowed == opened:
+            return allowed
+        at = allowed
+    return None
+
 
 @attrs.frozen(kw_only=True)
 class ScheduledEscalation:
@@ -227,10 +246,12 @@ class Decision:
     when a policy matched but contact rules said no, ``suppressed`` says why.
 
     ``due_at`` and ``warn_at`` are in business time from the answer;
-    ``first_contact_at`` is the earliest instant at or after ``now`` outside the
-    customer's quiet hours; ``warnings`` lists problems a person should see
-    (such as a deadline that quiet hours make impossible). ``explanation`` is
-    computed when asked for.
+    ``first_contact_at`` is the earliest instant at or after ``now`` when the
+    business is open (on the deadline's calendar, when the policy has a
+    deadline) and the customer may be contacted (outside their quiet hours,
+    inside their preferred window, on their own clock); ``warnings`` lists
+    problems a person should see (such as a deadline that quiet hours make
+    impossible). ``explanation`` is computed when asked for.
     """
 
     response_id: str
@@ -458,8 +479,19 @@ class PolicySet:
                 at = calendar.add(at, step.after)
                 target = step.to.resolve(response, touchpoint, customer) or owner
                 escalations.append(ScheduledEscalation(at=at, to=target, level=level))
-        first = self.contact.window_for(customer).next_allowed(max(now, response.answered_at))
-        if due_at is not None and first > due_at:
+        window = self.contact.window_for(customer)
+        start_at = max(now, response.answered_at)
+        calendar_open = (
+            None if policy.deadline is None else self.calendars[policy.deadline.calendar]
+        )
+        first = _first_contact(window, calendar_open, start_at)
+        if first is None:
+            first = window.next_allowed(start_at)
+            warnings.append(
+                "the customer may never be contacted while the business is open: "
+                "their quiet hours or preferred window cover every opening hour"
+            )
+        elif due_at is not None and first > due_at:
             warnings.append(
                 "the deadline cannot be met: the customer's quiet hours or preferred window "
                 "allow the first contact only after it"
