@@ -280,7 +280,7 @@ def _scalar(spec: FieldSpec, value: object, path: str) -> Any:
     """One literal compared with a field by equals / in / lt / ... ."""
     kind = spec.kind
     if kind in (FieldKind.INTEGER, FieldKind.NUMBER):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
             raise ValidationError(path, "a number", describe(value))
         if kind is FieldKind.NUMBER:
             return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
