@@ -56,26 +56,34 @@ def make_feed(n: int) -> list[tuple[loopkit.Response, loopkit.Customer]]:
 def hand_written(
     feed: list[tuple[loopkit.Response, loopkit.Customer]], playbook: loopkit.Playbook
 ) -> int:
-    """What a developer would write by hand for the example policy file."""
+    """What a developer would write by hand for the example policy file, producing
+    the same outputs: an idempotency record per response, one open case per
+    customer and policy, deadline, warning, escalation time and first allowed
+    contact (with loopkit's own calendar and contact window, so the comparison
+    measures the engine, not business time), an opened event and an outbox row."""
     support = playbook.calendars["support"]
+    quiet = playbook.contact.quiet_hours
     hours4, hours8, hours16 = timedelta(hours=4), timedelta(hours=8), timedelta(hours=16)
+    windows: dict[str, loopkit.ContactWindow] = {}
     open_cases: dict[tuple[str, str], dict[str, object]] = {}
-    seen: set[str] = set()
+    seen: dict[str, tuple[str, str | None]] = {}
     outbox = []
     for response, customer in feed:
         if response.id in seen:
             continue
-        seen.add(response.id)
         score = response.score
         category = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
-        kind = response.touchpoint.kind if response.touchpoint else None
+        touchpoint = response.touchpoint
+        kind = touchpoint.kind if touchpoint else None
+        escalate_to = None
         if category == "detractor" and kind == "support_contact":
             name, owner, channels, within = (
                 "support-detractor-callback",
-                response.touchpoint.employee_id if response.touchpoint else None,
+                touchpoint.employee_id if touchpoint else None,
                 ("phone", "email"),
                 hours4,
             )
+            escalate_to = "team:support-leads"
         elif kind == "cancellation" and score <= 6:
             name, owner, channels, within = "offboarding", "team:retention", ("phone",), hours8
         elif category == "detractor" and kind in ("purchase", "delivery"):
@@ -83,27 +91,51 @@ def hand_written(
         elif category == "passive" and (customer.segment == "gold" or response.comment):
             name, owner, channels, within = "passive", "team:cx", ("email",), hours16
         else:
+            seen[response.id] = ("no_follow_up", None)
             continue
         channel = next((c for c in channels if customer.contact.address_for(c)), None)
         if channel is None:
+            seen[response.id] = ("suppressed", None)
             continue
         key = (customer.id, name)
         if key in open_cases:
             open_cases[key]["responses"].append(response.id)  # type: ignore[attr-defined]
+            seen[response.id] = ("attached", str(open_cases[key]["id"]))
             continue
-        due = support.add(response.answered_at, within)
-        warn = support.add(response.answered_at, within * 0.75)
+        at = response.answered_at
+        due = support.add(at, within)
+        warn = support.add(at, within * 0.75)
+        escalation = support.add(due, hours4) if escalate_to else None
+        window = windows.get(customer.timezone)
+        if window is None:
+            window = windows[customer.timezone] = loopkit.ContactWindow(
+                timezone=customer.timezone, quiet_hours=quiet
+            )
+        first = window.next_allowed(at)
+        case_id = f"case-{len(open_cases) + 1}"
         case = {
-            "id": f"case-{len(open_cases)}",
+            "id": case_id,
+            "customer": customer.id,
+            "policy": name,
             "owner": owner,
+            "channel": channel,
             "due": due,
             "warn": warn,
-            "channel": channel,
+            "escalation": escalation,
             "responses": [response.id],
+            "state": "open",
+            "events": [{"at": at, "by": "system", "kind": "opened"}],
         }
         open_cases[key] = case
+        seen[response.id] = ("opened", case_id)
         outbox.append(
-            {"case": case["id"], "channel": channel, "to": customer.contact.address_for(channel)}
+            {
+                "case": case_id,
+                "channel": channel,
+                "not_before": first,
+                "to": customer.contact.address_for(channel),
+                "status": "pending",
+            }
         )
     return len(open_cases)
 

@@ -13,12 +13,14 @@ import logging
 import random
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from loopkit.errors import ConflictError, LoopkitError, ValidationError, describe
 from loopkit.model import (
+    CaseEvent,
     CaseOrigin,
     Customer,
     FollowUpCase,
@@ -28,7 +30,7 @@ from loopkit.model import (
     PromiseStatus,
     Response,
 )
-from loopkit.model._checks import check_aware, check_id, check_slug
+from loopkit.model._checks import check_attributes, check_aware, check_id, check_slug, trusted
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
 
 from ._plugins import PluginHooks, plugin_manager
@@ -143,15 +145,20 @@ class Loop:
         one transaction.
         """
         fingerprint = _fingerprint(response)
-        with self.store.transaction() as tx:
-            earlier = tx.get_ingest(response.id)
-            if earlier is not None:
-                return self._replay(tx, earlier, fingerprint)
-        customer = self._customer(response.customer_id, customer)
-        category = None if response.scale.is_builtin else self.hooks.classify(response)
-        if category is not None and category is not response.category:
-            response = response.reclassified(category)
-        now = self._clock.now()
+        needs_hooks = customer is None or not response.scale.is_builtin
+        if needs_hooks:  # plugins do their I/O outside the store transaction
+            with self.store.transaction() as tx:
+                earlier = tx.get_ingest(response.id)
+                if earlier is not None:
+                    return self._replay(tx, earlier, fingerprint)
+            customer = self._customer(response.customer_id, customer)
+            category = None if response.scale.is_builtin else self.hooks.classify(response)
+            if category is not None and category is not response.category:
+                response = response.reclassified(category)
+        else:
+            assert customer is not None
+            self._customer(response.customer_id, customer)
+        now = check_aware(self._clock.now(), "clock.now()")
         with self.store.transaction() as tx:
             earlier = tx.get_ingest(response.id)  # another worker may have been first
             if earlier is not None:
@@ -258,21 +265,29 @@ class Loop:
             tx.save_case(case)
             outcome = IngestOutcome.ATTACHED
         else:
-            case = FollowUpCase.open(
+            owner = None if decision.owner is None else check_id(decision.owner, "owner")
+            event = trusted(
+                CaseEvent,
+                at=now,
+                actor=SYSTEM,
+                kind="opened",
+                details=MappingProxyType({"response_id": response.id, "policy": policy.name}),
+            )
+            case = trusted(
+                FollowUpCase,
                 id=f"case-{tx.next_number('case')}",
                 customer_id=customer.id,
-                at=now,
-                by=SYSTEM,
-                details={"response_id": response.id, "policy": policy.name},
+                opened_at=now,
                 origin=CaseOrigin.RESPONSE,
                 policy=policy.name,
                 topic=topic,
-                owner=decision.owner,
+                owner=owner,
                 channel=decision.channel,
                 due_at=decision.due_at,
                 warn_at=decision.warn_at,
                 response_ids=(response.id,),
                 required_steps=decision.required_steps,
+                events=(event,),
             )
             tx.save_case(case)
             self._schedule(tx, case, decision)
@@ -348,7 +363,8 @@ class Loop:
         if case.due_at is not None:
             info["due_at"] = case.due_at.isoformat()
         info.update(data or {})
-        message = Message(
+        message = trusted(
+            Message,
             id=f"msg-{tx.next_number('message')}",
             case_id=case.id,
             customer_id=case.customer_id,
@@ -357,7 +373,7 @@ class Loop:
             created_at=now,
             not_before=not_before,
             address=address,
-            data=info,
+            data=check_attributes(info, "data"),
         )
         tx.save_message(message)
         return message
@@ -365,7 +381,7 @@ class Loop:
     # -- working a case ----------------------------------------------------------
 
     def _now(self, at: datetime | None) -> datetime:
-        return self._clock.now() if at is None else check_aware(at, "at")
+        return check_aware(self._clock.now() if at is None else at, "at")
 
     def _load(self, tx: StoreTransaction, case_id: str) -> FollowUpCase:
         case = tx.get_case(case_id)

@@ -241,3 +241,25 @@ def optional(check: Callable[[object, str], Any]) -> Callable[[Any, Any, Any], N
                 raise err.under(type(instance).__name__) from None
 
     return run
+
+
+def trusted(cls: type[T], **fields: Any) -> T:
+    """Build an attrs instance from values that were already checked, skipping
+    converters and validators (the engine's hot path: "validate at the edge,
+    trust inside"). Missing fields take their defaults. Never use it with
+    values from outside loopkit."""
+    import attrs
+
+    obj = object.__new__(cls)
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
+        if field.name in fields:
+            value = fields[field.name]
+        elif not field.init:
+            continue
+        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            factory = field.default.factory
+            value = factory(obj) if field.default.takes_self else factory()
+        else:
+            value = field.default
+        object.__setattr__(obj, field.name, value)
+    return obj

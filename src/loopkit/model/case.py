@@ -353,6 +353,10 @@ class FollowUpCase:
             )
         if changes.keys() <= _TRUSTED:
             return self._appended(event, changes)
+        if changes.keys() <= _CHECKED.keys():
+            for name, value in changes.items():
+                _CHECKED[name](value, f"FollowUpCase.{name}")
+            return self._appended(event, changes)
         return attrs.evolve(self, events=(*self.events, event), **changes)
 
     def _appended(self, event: CaseEvent, changes: Mapping[str, Any]) -> FollowUpCase:
@@ -516,3 +520,18 @@ class FollowUpCase:
 _FIELD_NAMES: Final = tuple(a.name for a in attrs.fields(FollowUpCase))
 _TRUSTED: Final = frozenset({"state", "escalation_level"})
 """Changes only the lifecycle makes, from values it computed itself."""
+
+
+def _check_ids(value: object, path: str) -> None:
+    if not isinstance(value, tuple):
+        raise ValidationError(path, "a tuple of ids", describe(value))
+    for i, item in enumerate(value):
+        check_id(item, f"{path}[{i}]")
+
+
+_CHECKED: Final[Mapping[str, Any]] = {
+    "response_ids": _check_ids,
+    "owner": lambda v, p: None if v is None else check_id(v, p),
+    "required_steps": _check_steps,
+}
+"""Changes checked on their own, without re-validating the rest of the case."""

@@ -123,7 +123,8 @@ class Scale:
 
     @property
     def is_builtin(self) -> bool:
-        return Scale.BUILTIN.get(self.name) == self
+        builtin = Scale.BUILTIN.get(self.name)
+        return builtin is self or builtin == self
 
     def to_dict(self) -> str | dict[str, Any]:
         """The name for a built-in scale, else every field."""
