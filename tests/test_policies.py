@@ -223,3 +223,14 @@ def test_decide_does_not_read_the_clock() -> None:
     a = PLAYBOOK.policies.decide(r, make_customer(), FRIDAY)
     b = PLAYBOOK.policies.decide(r, make_customer(), FRIDAY)
     assert a == b and a.due_at == datetime(2026, 11, 23, 11, 30, tzinfo=STOCKHOLM)
+
+
+def test_a_preferred_window_inside_the_default_quiet_hours_is_ignored_with_a_warning() -> None:
+    pb = playbook(policy(), contact={"quiet_hours": "20:00-08:00"})
+    prefs = make_customer().contact
+    odd = make_customer(
+        contact=ContactPreferences(channels=prefs.channels, preferred_window="00:00-00:01")
+    )
+    d = pb.policies.decide(make_response(score=2, answered_at=FRIDAY), odd, FRIDAY)
+    assert d.follow_up and d.first_contact_at == FRIDAY
+    assert any("preferred window" in w for w in d.warnings)

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
-from loopkit.errors import ValidationError, describe
+from loopkit.errors import BusinessTimeError, ValidationError, describe
 from loopkit.model import Customer, DailyWindow, Response
 from loopkit.model._checks import check_aware, check_int
 from loopkit.model._reader import Reader
@@ -102,7 +102,17 @@ class ContactRules:
         return r.build(cls, kwargs)
 
     def window_for(self, customer: Customer) -> ContactWindow:
-        """When this customer may be contacted, on their own clock."""
+        """When this customer may be contacted, on their own clock: never in
+        their quiet hours (or these rules' default), and only inside their
+        preferred window when they gave one. Should the two leave no time at
+        all, the quiet hours win and the preferred window is ignored
+        (:meth:`PolicySet.decide` then says so in its warnings).
+
+        >>> from loopkit.testing import make_customer
+        >>> rules = ContactRules(quiet_hours=DailyWindow.parse("20:00-08:00"))
+        >>> str(rules.window_for(make_customer()).quiet_hours)
+        '20:00-08:00'
+        """
         prefs = customer.contact
         return _window(
             customer.timezone, prefs.quiet_hours or self.quiet_hours, prefs.preferred_window
@@ -139,7 +149,10 @@ class ContactRules:
 def _window(
     timezone: str, quiet: DailyWindow | None, preferred: DailyWindow | None
 ) -> ContactWindow:
-    return ContactWindow(timezone=timezone, quiet_hours=quiet, preferred_window=preferred)
+    try:
+        return ContactWindow(timezone=timezone, quiet_hours=quiet, preferred_window=preferred)
+    except BusinessTimeError:  # the two leave no time at all: quiet hours win
+        return ContactWindow(timezone=timezone, quiet_hours=quiet)
 
 
 # -- explanations ----------------------------------------------------------------
@@ -480,6 +493,10 @@ class PolicySet:
                 target = step.to.resolve(response, touchpoint, customer) or owner
                 escalations.append(ScheduledEscalation(at=at, to=target, level=level))
         window = self.contact.window_for(customer)
+        if customer.contact.preferred_window is not None and window.preferred_window is None:
+            warnings.append(
+                "the customer's preferred window lies inside their quiet hours: it was ignored"
+            )
         start_at = max(now, response.answered_at)
         calendar_open = (
             None if policy.deadline is None else self.calendars[policy.deadline.calendar]
