@@ -338,7 +338,6 @@ def test_every_error_in_a_condition_is_reported_together() -> None:
         "policies[2].when.all[0].field",
         "policies[2].when.all[1].le",
         "policies[2].when.all[2].any[0].equal",
-        "policies[2].when.all[2].any[0]",
     ]
 
 

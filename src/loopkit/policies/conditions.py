@@ -216,6 +216,8 @@ class _Parser:
                 )
             )
             ok = False
+        if not ops and not ok:
+            return None  # the unknown key (a misspelt operator) is the problem
         if len(ops) != 1:
             self.problems.append(
                 Problem(
