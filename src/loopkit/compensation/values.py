@@ -149,7 +149,12 @@ class BudgetPeriod(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class Budget:
-    """Money a team may spend on compensation per period."""
+    """Money a team may spend on compensation per period.
+
+    >>> b = Budget.from_dict("team-support", {"amount": "20000 SEK", "per": "month"}, "budgets.x")
+    >>> str(b.amount), b.per.value
+    ('20000 SEK', 'month')
+    """
 
     name: str
     amount: Money
@@ -187,7 +192,11 @@ class OfferKind(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class Offer:
-    """What may be offered: a kind, and its value in money where it has one."""
+    """What may be offered: a kind, and its value in money where it has one.
+
+    >>> Offer.from_dict({"kind": "discount_code", "value": "300 SEK"}).value
+    Money(amount=Decimal('300'), currency='SEK')
+    """
 
     kind: OfferKind
     value: Money | None = None
@@ -223,7 +232,17 @@ class CustomerCap:
 
 @attrs.frozen(kw_only=True)
 class CompensationRule:
-    """When a response and customer match ``when``, propose ``offer``."""
+    """When a response and customer match ``when`` (the policy condition
+    language), propose ``offer``, at most ``max_per_customer`` times.
+
+    >>> rule = CompensationRule.from_dict({
+    ...     "name": "small-goodwill",
+    ...     "when": {"field": "response.category", "equals": "detractor"},
+    ...     "offer": {"kind": "discount_code", "value": "100 SEK"},
+    ...     "max_per_customer": {"count": 1, "per": "90d"}}, "compensation[1]")
+    >>> rule.max_per_customer.count, str(rule.offer.value)
+    (1, '100 SEK')
+    """
 
     name: str
     when: Condition
@@ -254,7 +273,15 @@ class CompensationRules:
     def propose(
         self, response: Response, customer: Customer, *, touchpoint: Touchpoint | None = None
     ) -> tuple[CompensationRule, ...]:
-        """Every rule whose condition matches, in the file's order (pure)."""
+        """Every rule whose condition matches, in the file's order (pure).
+        ``touchpoint`` defaults to the response's.
+
+        >>> from loopkit.testing import make_customer, make_response
+        >>> rule = CompensationRule.from_dict({"name": "sorry",
+        ...     "when": {"field": "response.score", "le": 6}, "offer": {"kind": "apology"}}, "c")
+        >>> [r.name for r in CompensationRules((rule,)).propose(make_response(2), make_customer())]
+        ['sorry']
+        """
         return tuple(
             rule
             for rule in self.rules

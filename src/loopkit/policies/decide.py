@@ -45,7 +45,13 @@ def _times(value: Sequence[datetime]) -> tuple[datetime, ...]:
 class ContactHistory:
     """What the customer already got from us: when follow-up cases were opened
     for them, and when they were invited to surveys. The engine fills it from
-    its store; in a unit test, write it by hand."""
+    its store; in a unit test, write it by hand.
+
+    >>> from datetime import datetime, timezone
+    >>> h = ContactHistory(follow_ups=[datetime(2026, 11, 1, tzinfo=timezone.utc)])
+    >>> h.follow_ups_since(datetime(2026, 10, 1, tzinfo=timezone.utc))
+    1
+    """
 
     follow_ups: tuple[datetime, ...] = attrs.field(default=(), converter=_times)
     surveys: tuple[datetime, ...] = attrs.field(default=(), converter=_times)
@@ -57,7 +63,13 @@ class ContactHistory:
 @attrs.frozen(kw_only=True)
 class FollowUpCap:
     """At most ``max`` follow-ups per customer within ``per``, for the customers
-    ``when`` matches (all customers when ``when`` is ``None``)."""
+    ``when`` matches (all customers when ``when`` is ``None``).
+
+    >>> cap = FollowUpCap.from_dict({"when": {"field": "customer.segment", "equals": "gold"},
+    ...                              "max": 1, "per": "60d"}, "contact.follow_up_caps[0]")
+    >>> cap.max, cap.per.days
+    (1, 60)
+    """
 
     max: int
     per: timedelta
@@ -121,7 +133,17 @@ class ContactRules:
     def may_survey(
         self, customer: Customer, history: ContactHistory, now: datetime
     ) -> tuple[bool, str]:
-        """Whether a survey invitation may go out now, and why (not)."""
+        """Whether a survey invitation may go out now, and why (not):
+        ``(False, "opted_out")``, ``(False, "cooldown")`` or ``(True, "allowed")``.
+
+        >>> from datetime import datetime, timedelta, timezone
+        >>> from loopkit.testing import make_customer
+        >>> now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+        >>> rules = ContactRules(survey_cooldown=timedelta(days=30))
+        >>> recent = ContactHistory(surveys=[now - timedelta(days=3)])
+        >>> rules.may_survey(make_customer(), recent, now)
+        (False, 'cooldown')
+        """
         if customer.contact.surveys_opt_out:
             return False, "opted_out"
         cooldown = self.survey_cooldown
@@ -246,7 +268,8 @@ def _first_contact(
 
 @attrs.frozen(kw_only=True)
 class ScheduledEscalation:
-    """Step ``level`` of the escalation ladder: at ``at`` the case goes to ``to``."""
+    """Step ``level`` (from 1) of the escalation ladder: at ``at`` the case goes
+    to ``to``. See :attr:`Decision.escalations`."""
 
     at: datetime
     to: str

@@ -35,7 +35,11 @@ def _positive_duration(value: object, path: str) -> timedelta:
 @attrs.frozen(kw_only=True)
 class Deadline:
     """``within`` business time on the named calendar, counted from when the
-    customer answered."""
+    customer answered.
+
+    >>> Deadline.from_dict({"within": "4h", "calendar": "support"}).within
+    datetime.timedelta(seconds=14400)
+    """
 
     within: timedelta
     calendar: str
@@ -98,8 +102,12 @@ class Owner:
 
 @attrs.frozen(kw_only=True)
 class EscalationStep:
-    """``after`` business time past the deadline (on the deadline's calendar),
-    the case moves to ``to``."""
+    """``after`` business time past the deadline (step 1) or past the previous
+    step, on the deadline's calendar, the case moves to ``to``.
+
+    >>> str(EscalationStep.from_dict({"after": "4h", "to": "team:leads"}, "escalate[0]").to)
+    'team:leads'
+    """
 
     after: timedelta
     to: Owner
@@ -141,6 +149,17 @@ class FollowUpPolicy:
     ``"apology"``) a case must record before it may be resolved.
     ``stop_survey`` is the survey-flow guard: no more automated questions to
     this customer while the case is open.
+
+    >>> policy = FollowUpPolicy.from_dict({
+    ...     "name": "support-detractor-callback",
+    ...     "when": {"field": "response.category", "equals": "detractor"},
+    ...     "channels": ["phone", "email"],
+    ...     "owner": "touchpoint.employee_id",
+    ...     "deadline": {"within": "4h", "calendar": "support"},
+    ...     "escalate": [{"after": "4h", "to": "team:support-leads"}],
+    ... })
+    >>> policy.topic, policy.warn_at_fraction, str(policy.escalate[0].to)
+    ('support-detractor-callback', 0.75, 'team:support-leads')
     """
 
     name: str
