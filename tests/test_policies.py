@@ -234,3 +234,11 @@ def test_a_preferred_window_inside_the_default_quiet_hours_is_ignored_with_a_war
     d = pb.policies.decide(make_response(score=2, answered_at=FRIDAY), odd, FRIDAY)
     assert d.follow_up and d.first_contact_at == FRIDAY
     assert any("preferred window" in w for w in d.warnings)
+
+
+def test_a_response_decided_after_its_deadline_says_so() -> None:
+    pb = playbook(policy(deadline={"within": "4h", "calendar": "support"}))
+    r = make_response(score=2, answered_at=FRIDAY)
+    d = pb.policies.decide(r, make_customer(), FRIDAY + timedelta(days=5))
+    assert d.due_at == datetime(2026, 11, 23, 10, 30, tzinfo=STOCKHOLM)  # from the answer
+    assert any("deadline had passed" in w for w in d.warnings)

@@ -531,6 +531,11 @@ class PolicySet:
                 "the customer may never be contacted while the business is open: "
                 "their quiet hours or preferred window cover every opening hour"
             )
+        elif due_at is not None and due_at < now:
+            warnings.append(
+                "the deadline had passed when the response was decided: the clock starts "
+                "when the customer answered"
+            )
         elif due_at is not None and first > due_at:
             warnings.append(
                 "the deadline cannot be met: the customer's quiet hours or preferred window "
