@@ -242,3 +242,27 @@ def test_a_response_decided_after_its_deadline_says_so() -> None:
     d = pb.policies.decide(r, make_customer(), FRIDAY + timedelta(days=5))
     assert d.due_at == datetime(2026, 11, 23, 10, 30, tzinfo=STOCKHOLM)  # from the answer
     assert any("deadline had passed" in w for w in d.warnings)
+
+
+@pytest.mark.parametrize("package", ["policies", "compensation"])
+def test_the_domain_is_pure_no_engine_no_io_no_wall_clock(package: str) -> None:
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "src" / "loopkit" / package
+    forbidden_modules = ("loopkit.engine", "loopkit.stores", "loopkit.channels", "loopkit.hooks")
+    for source in root.glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                names = []
+            for name in names:
+                assert not name.startswith(forbidden_modules), f"{source.name} imports {name}"
+                assert name.split(".")[0] not in ("pluggy", "sqlite3", "socket"), name
+            if isinstance(node, ast.Attribute) and node.attr in ("now", "utcnow", "today"):
+                raise AssertionError(f"{source.name} reads the wall clock")
+            if isinstance(node, ast.Name) and node.id == "open":
+                raise AssertionError(f"{source.name} opens a file")
