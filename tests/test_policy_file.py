@@ -379,11 +379,6 @@ def test_the_same_file_as_json_loads_the_same(tmp_path: Path) -> None:
     assert decide(from_json, r).due_at == decide(from_toml, r).due_at
 
 
-@pytest.mark.xfail(
-    reason="loopkit/playbook.py cross-checks deadline calendars by the index among the "
-    "policies that loaded, so an error in an earlier policy shifts the path",
-    strict=True,
-)
 def test_a_calendar_typo_after_a_broken_policy_keeps_its_own_index(tmp_path: Path) -> None:
     path = _broken_copy(
         tmp_path,

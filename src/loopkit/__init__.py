@@ -9,7 +9,16 @@ from here.
 from loopkit._version import __version__
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.channels import Channel, ChannelPlugin, ConsoleChannel, DeliveryError, RecordingChannel
-from loopkit.compensation import AuthorityLimits, Money, Offer, OfferKind
+from loopkit.compensation import (
+    AuthorityLimits,
+    Budget,
+    CompensationRule,
+    CompensationRules,
+    CustomerCap,
+    Money,
+    Offer,
+    OfferKind,
+)
 from loopkit.engine import (
     Clock,
     ContactOutcome,
@@ -63,11 +72,16 @@ from loopkit.policies import (
     Condition,
     ContactHistory,
     ContactRules,
+    Deadline,
     Decision,
+    EscalationStep,
     Explanation,
+    FollowUpCap,
     FollowUpPolicy,
     PolicySet,
+    PolicyTrace,
     Question,
+    ScheduledEscalation,
     questions_to_ask,
 )
 from loopkit.stores import IngestOutcome, MemoryStore, Store
@@ -79,6 +93,7 @@ __all__ = [
     "MAX_COMMENT_LENGTH",
     "NPS",
     "AuthorityLimits",
+    "Budget",
     "BusinessCalendar",
     "BusinessTimeError",
     "CaseEvent",
@@ -88,6 +103,8 @@ __all__ = [
     "Channel",
     "ChannelPlugin",
     "Clock",
+    "CompensationRule",
+    "CompensationRules",
     "Condition",
     "ConflictError",
     "ConsoleChannel",
@@ -98,10 +115,14 @@ __all__ = [
     "ContactRules",
     "ContactWindow",
     "Customer",
+    "CustomerCap",
     "DailyWindow",
+    "Deadline",
     "Decision",
     "DeliveryError",
+    "EscalationStep",
     "Explanation",
+    "FollowUpCap",
     "FollowUpCase",
     "FollowUpPolicy",
     "IllegalTransition",
@@ -119,6 +140,7 @@ __all__ = [
     "Playbook",
     "PluginError",
     "PolicySet",
+    "PolicyTrace",
     "Problem",
     "Promise",
     "PromiseStatus",
@@ -127,6 +149,7 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "Scale",
+    "ScheduledEscalation",
     "Store",
     "SurveyGuard",
     "SurveyKind",

@@ -58,14 +58,21 @@ class Playbook:
         version = r.get("version", _version)
         calendars = r.get("calendars", _calendars, default={})
         contact = r.get("contact", ContactRules.from_dict, default=ContactRules())
-        policies = r.items("policies", FollowUpPolicy.from_dict)
+        indexed: list[tuple[int, FollowUpPolicy]] = []
+
+        def read_policy(value: object, at: str) -> FollowUpPolicy:
+            policy = FollowUpPolicy.from_dict(value, at)
+            indexed.append((int(at.rsplit("[", 1)[1][:-1]), policy))
+            return policy
+
+        policies = r.items("policies", read_policy)
         authority = r.get("authority", AuthorityLimits.from_dict, default=AuthorityLimits())
         budgets = r.get("budgets", _budgets, default={})
         compensation = r.items("compensation", CompensationRule.from_dict)
         r.finish()
         if "policies" not in r.data:
             r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
-        _cross_check(r, policies, calendars or {})
+        _cross_check(r, indexed, calendars or {})
         r.raise_if_any()
         try:
             policy_set = PolicySet(policies=policies, calendars=calendars or {}, contact=contact)
@@ -117,10 +124,13 @@ def _budgets(value: object, path: str) -> dict[str, Budget]:
 
 
 def _cross_check(
-    r: Reader, policies: tuple[FollowUpPolicy, ...], calendars: Mapping[str, BusinessCalendar]
+    r: Reader,
+    policies: list[tuple[int, FollowUpPolicy]],
+    calendars: Mapping[str, BusinessCalendar],
 ) -> None:
+    """Checks across tables, each policy named by its index in the file."""
     seen: dict[str, int] = {}
-    for i, policy in enumerate(policies):
+    for i, policy in policies:
         at = r.at(f"policies[{i}]")
         if policy.name in seen:
             r.problems.append(
