@@ -58,9 +58,10 @@ def hand_written(
 ) -> int:
     """What a developer would write by hand for the example policy file, producing
     the same outputs: an idempotency record per response, one open case per
-    customer and policy, deadline, warning, escalation time and first allowed
-    contact (with loopkit's own calendar and contact window, so the comparison
-    measures the engine, not business time), an opened event and an outbox row."""
+    customer and policy, deadline, warning, escalation time and first contact
+    (when support is open and the customer's quiet hours allow it), an opened
+    event and an outbox row. It uses loopkit's own calendar and contact window,
+    so the comparison measures the engine, not business-time arithmetic."""
     support = playbook.calendars["support"]
     quiet = playbook.contact.quiet_hours
     hours4, hours8, hours16 = timedelta(hours=4), timedelta(hours=8), timedelta(hours=16)
@@ -111,7 +112,12 @@ def hand_written(
             window = windows[customer.timezone] = loopkit.ContactWindow(
                 timezone=customer.timezone, quiet_hours=quiet
             )
-        first = window.next_allowed(at)
+        first = at  # the first instant support is open and the customer may be called
+        for _ in range(50):
+            opened = support.next_open(first)
+            first = window.next_allowed(opened)
+            if first == opened:
+                break
         case_id = f"case-{len(open_cases) + 1}"
         case = {
             "id": case_id,

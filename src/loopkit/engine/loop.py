@@ -8,7 +8,6 @@ the store.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from collections.abc import Iterable, Sequence
@@ -30,7 +29,7 @@ from loopkit.model import (
     PromiseStatus,
     Response,
 )
-from loopkit.model._checks import check_attributes, check_aware, check_id, check_slug, trusted
+from loopkit.model._checks import check_aware, check_id, check_slug, trusted
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
 
 from ._plugins import PluginHooks, plugin_manager
@@ -58,33 +57,6 @@ class UnknownCustomer(LoopkitError, LookupError):
 
 class UnknownCase(LoopkitError, LookupError):
     """No case, promise or message has that id in the store."""
-
-
-def _fingerprint(response: Response) -> str:
-    """A digest of the response's content (never shown: it is a hash)."""
-    tp = response.touchpoint
-    key = (
-        response.id,
-        response.customer_id,
-        response.score,
-        response.scale.to_dict() if not response.scale.is_builtin else response.scale.name,
-        response.comment,
-        response.answered_at.isoformat(),
-        response.survey.value,
-        response.source,
-        None
-        if tp is None
-        else (
-            tp.id,
-            tp.kind,
-            tp.channel,
-            tp.occurred_at.isoformat(),
-            tp.employee_id,
-            tp.reference,
-            sorted(tp.attributes.items()),
-        ),
-    )
-    return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
 
 
 class Loop:
@@ -144,13 +116,12 @@ class Loop:
         is attached to it. Case, events, timers and messages are written in
         one transaction.
         """
-        fingerprint = _fingerprint(response)
         needs_hooks = customer is None or not response.scale.is_builtin
         if needs_hooks:  # plugins do their I/O outside the store transaction
             with self.store.transaction() as tx:
                 earlier = tx.get_ingest(response.id)
                 if earlier is not None:
-                    return self._replay(tx, earlier, fingerprint)
+                    return self._replay(tx, earlier, response)
             customer = self._customer(response.customer_id, customer)
             category = None if response.scale.is_builtin else self.hooks.classify(response)
             if category is not None and category is not response.category:
@@ -162,15 +133,15 @@ class Loop:
         with self.store.transaction() as tx:
             earlier = tx.get_ingest(response.id)  # another worker may have been first
             if earlier is not None:
-                return self._replay(tx, earlier, fingerprint)
+                return self._replay(tx, earlier, response)
             decision = self.playbook.policies.decide(
                 response, customer, now, history=self._history(tx, customer.id, now)
             )
             result, opened = self._apply(tx, response, customer, decision, now)
             tx.add_ingest(
-                IngestRecord(
+                trusted(
+                    IngestRecord,
                     response=response,
-                    fingerprint=fingerprint,
                     outcome=result.outcome,
                     case_id=None if result.case is None else result.case.id,
                     policy=result.policy,
@@ -183,9 +154,9 @@ class Loop:
         return result
 
     def _replay(
-        self, tx: StoreTransaction, earlier: IngestRecord, fingerprint: str
+        self, tx: StoreTransaction, earlier: IngestRecord, response: Response
     ) -> IngestResult:
-        if earlier.fingerprint != fingerprint:
+        if earlier.response != response:
             raise ConflictError(
                 f"response {earlier.response_id!r} was ingested before with other content; "
                 "expected the same content for the same response id"
@@ -218,10 +189,10 @@ class Loop:
         self, tx: StoreTransaction, customer_id: str, now: datetime
     ) -> ContactHistory | None:
         """The customer's contact history, read only when a frequency cap needs it."""
-        from loopkit.policies import ContactHistory
-
         if not self.playbook.contact.follow_up_caps:
             return None
+        from loopkit.policies import ContactHistory
+
         return ContactHistory(
             follow_ups=tuple(c.opened_at for c in tx.cases(customer_id)),
             surveys=tuple(tx.survey_invitations(customer_id)),
@@ -318,7 +289,8 @@ class Loop:
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         if decision.warn_at is not None:
             tx.add_timer(
-                Timer(
+                trusted(
+                    Timer,
                     id=f"{case.id}/warning",
                     case_id=case.id,
                     kind=TimerKind.WARNING,
@@ -327,7 +299,8 @@ class Loop:
             )
         if decision.due_at is not None:
             tx.add_timer(
-                Timer(
+                trusted(
+                    Timer,
                     id=f"{case.id}/breach",
                     case_id=case.id,
                     kind=TimerKind.BREACH,
@@ -336,7 +309,8 @@ class Loop:
             )
         for step in decision.escalations:
             tx.add_timer(
-                Timer(
+                trusted(
+                    Timer,
                     id=f"{case.id}/escalation/{step.level}",
                     case_id=case.id,
                     kind=TimerKind.ESCALATION,
@@ -373,7 +347,7 @@ class Loop:
             created_at=now,
             not_before=not_before,
             address=address,
-            data=check_attributes(info, "data"),
+            data=MappingProxyType(info),  # ids and ISO times loopkit made itself
         )
         tx.save_message(message)
         return message

@@ -248,18 +248,30 @@ def trusted(cls: type[T], **fields: Any) -> T:
     converters and validators (the engine's hot path: "validate at the edge,
     trust inside"). Missing fields take their defaults. Never use it with
     values from outside loopkit."""
+    obj = object.__new__(cls)
+    for name, default, factory in _defaults(cls):  # type: ignore[arg-type]
+        if name in fields:
+            value = fields[name]
+        elif factory is not None:
+            value = factory(obj) if default else factory()
+        else:
+            value = default
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+@lru_cache(maxsize=64)
+def _defaults(cls: type) -> tuple[tuple[str, Any, Any], ...]:
+    """(name, default, factory) of each init field; for a factory, ``default``
+    says whether it takes the instance."""
     import attrs
 
-    obj = object.__new__(cls)
-    for field in attrs.fields(cls):  # type: ignore[arg-type]
-        if field.name in fields:
-            value = fields[field.name]
-        elif not field.init:
+    out = []
+    for field in attrs.fields(cls):
+        if not field.init:
             continue
-        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-            factory = field.default.factory
-            value = factory(obj) if field.default.takes_self else factory()
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            out.append((field.name, field.default.takes_self, field.default.factory))
         else:
-            value = field.default
-        object.__setattr__(obj, field.name, value)
-    return obj
+            out.append((field.name, field.default, None))
+    return tuple(out)

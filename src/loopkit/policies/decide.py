@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -175,6 +175,9 @@ def _window(
         return ContactWindow(timezone=timezone, quiet_hours=quiet, preferred_window=preferred)
     except BusinessTimeError:  # the two leave no time at all: quiet hours win
         return ContactWindow(timezone=timezone, quiet_hours=quiet)
+
+
+_NO_HISTORY: Final = ContactHistory()
 
 
 # -- explanations ----------------------------------------------------------------
@@ -488,7 +491,7 @@ class PolicySet:
                 reason=f"matched {policy.name!r}, but {why}",
                 **base,
             )
-        capped = self.contact.capped(response, customer, history or ContactHistory(), now)
+        capped = self.contact.capped(response, customer, history or _NO_HISTORY, now)
         if capped is not None:
             return Decision(
                 follow_up=False,

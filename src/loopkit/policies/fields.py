@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -76,7 +77,8 @@ class FieldSpec:
         self, response: Response | None, touchpoint: Touchpoint | None, customer: Customer | None
     ) -> Any:
         """The field's value, or ``None`` when it (or its touchpoint) is missing."""
-        obj: Any = {"response": response, "touchpoint": touchpoint, "customer": customer}[self.root]
+        root = self.path[0]  # r(esponse), t(ouchpoint), c(ustomer)
+        obj: Any = response if root == "r" else touchpoint if root == "t" else customer
         if obj is None:
             return None
         if self.key is not None:
@@ -85,12 +87,7 @@ class FieldSpec:
 
 
 def _attr(name: str) -> Any:
-    def get(obj: Any) -> Any:
-        for part in name.split("."):
-            obj = getattr(obj, part)
-        return obj
-
-    return get
+    return operator.attrgetter(name)
 
 
 # path, kind, expression (over r / t / c), description, personal, choices

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, MutableMapping, Sequence
-from contextlib import contextmanager
+from collections.abc import MutableMapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -45,24 +44,30 @@ class MemoryStore:
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
 
-    @contextmanager
-    def transaction(self) -> Iterator[MemoryStore]:
-        with self._lock:
-            if self._undo is not None:  # nested: part of the outer transaction
-                yield self
-                return
-            self._undo = []
-            try:
-                yield self
-            except BaseException:
+    def transaction(self) -> _Transaction:
+        """Serialised by a lock; a block that raises is undone completely.
+        A transaction opened inside another is part of the outer one."""
+        return _Transaction(self)
+
+    def _begin(self) -> bool:
+        self._lock.acquire()
+        if self._undo is not None:
+            return False
+        self._undo = []
+        return True
+
+    def _end(self, outermost: bool, failed: bool) -> None:
+        try:
+            if outermost and failed and self._undo is not None:
                 for table, key, old in reversed(self._undo):
                     if old is _MISSING:
                         table.pop(key, None)
                     else:
                         table[key] = old
-                raise
-            finally:
+        finally:
+            if outermost:
                 self._undo = None
+            self._lock.release()
 
     def close(self) -> None:
         pass
@@ -217,3 +222,20 @@ class MemoryStore:
 
     def survey_invitations(self, customer_id: str) -> Sequence[datetime]:
         return self._invitations.get(customer_id, ())
+
+
+class _Transaction:
+    """The context manager :meth:`MemoryStore.transaction` returns."""
+
+    __slots__ = ("_outermost", "_store")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._outermost = False
+
+    def __enter__(self) -> MemoryStore:
+        self._outermost = self._store._begin()
+        return self._store
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self._store._end(self._outermost, failed=kind is not None)

@@ -29,12 +29,11 @@ class IngestOutcome(enum.StrEnum):
 class IngestRecord:
     """One ingested response and what came of it; keyed by the response id.
 
-    ``fingerprint`` identifies the response's content, so the same id sent
-    again with other content is recognised as a conflict.
+    The stored ``response`` lets the engine tell a replay (the same content)
+    from a conflict (the same id with other content).
     """
 
     response: Response
-    fingerprint: str
     outcome: IngestOutcome
     case_id: str | None
     policy: str | None

@@ -53,7 +53,6 @@ def _message(id: str, not_before: datetime, case_id: str = "case-1") -> Message:
 def _ingest(response_id: str = "r-1", customer_id: str = "c-1") -> IngestRecord:
     return IngestRecord(
         response=make_response(id=response_id, customer_id=customer_id),
-        fingerprint="f-" + response_id,
         outcome=IngestOutcome.OPENED,
         case_id="case-1",
         policy="p",
