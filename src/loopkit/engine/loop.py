@@ -139,8 +139,7 @@ class Loop:
             )
             result, opened = self._apply(tx, response, customer, decision, now)
             tx.add_ingest(
-                trusted(
-                    IngestRecord,
+                IngestRecord(
                     response=response,
                     outcome=result.outcome,
                     case_id=None if result.case is None else result.case.id,
@@ -289,8 +288,7 @@ class Loop:
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         if decision.warn_at is not None:
             tx.add_timer(
-                trusted(
-                    Timer,
+                Timer(
                     id=f"{case.id}/warning",
                     case_id=case.id,
                     kind=TimerKind.WARNING,
@@ -299,8 +297,7 @@ class Loop:
             )
         if decision.due_at is not None:
             tx.add_timer(
-                trusted(
-                    Timer,
+                Timer(
                     id=f"{case.id}/breach",
                     case_id=case.id,
                     kind=TimerKind.BREACH,
@@ -309,8 +306,7 @@ class Loop:
             )
         for step in decision.escalations:
             tx.add_timer(
-                trusted(
-                    Timer,
+                Timer(
                     id=f"{case.id}/escalation/{step.level}",
                     case_id=case.id,
                     kind=TimerKind.ESCALATION,
