@@ -206,18 +206,31 @@ class Loop:
         now: datetime,
     ) -> tuple[IngestResult, FollowUpCase | None]:
         policy = decision.policy
-        name = None if policy is None else policy.name
+        outcome, case, opened = self._follow_up(tx, response, customer, decision, now)
+        result = IngestResult(
+            response_id=response.id,
+            outcome=outcome,
+            case=case,
+            policy=None if policy is None else policy.name,
+            reason=decision.reason,
+            decision=decision,
+        )
+        return result, opened
+
+    def _follow_up(
+        self,
+        tx: StoreTransaction,
+        response: Response,
+        customer: Customer,
+        decision: Decision,
+        now: datetime,
+    ) -> tuple[IngestOutcome, FollowUpCase | None, FollowUpCase | None]:
+        """Open a case for the decision, or attach the response to the open one.
+        Returns the outcome, the case, and the case if it is a new one."""
+        policy = decision.policy
         if policy is None or not decision.follow_up:
             outcome = IngestOutcome.NO_FOLLOW_UP if policy is None else IngestOutcome.SUPPRESSED
-            result = IngestResult(
-                response_id=response.id,
-                outcome=outcome,
-                case=None,
-                policy=name,
-                reason=decision.reason,
-                decision=decision,
-            )
-            return result, None
+            return outcome, None, None
         topic = policy.topic
         existing = tx.find_unclosed_case(customer.id, topic)
         opened: FollowUpCase | None = None
@@ -275,15 +288,7 @@ class Loop:
             opened = case
         if decision.stop_survey:
             tx.set_survey_stop(customer.id, case.id)
-        result = IngestResult(
-            response_id=response.id,
-            outcome=outcome,
-            case=case,
-            policy=name,
-            reason=decision.reason,
-            decision=decision,
-        )
-        return result, opened
+        return outcome, case, opened
 
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         if decision.warn_at is not None:
