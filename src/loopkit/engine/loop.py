@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -127,8 +127,7 @@ class Loop:
             if category is not None and category is not response.category:
                 response = response.reclassified(category)
         else:
-            assert customer is not None
-            self._customer(response.customer_id, customer)
+            customer = self._customer(response.customer_id, customer)
         now = check_aware(self._clock.now(), "clock.now()")
         with self.store.transaction() as tx:
             earlier = tx.get_ingest(response.id)  # another worker may have been first
@@ -382,6 +381,7 @@ class Loop:
             return tx.messages(case_id, status)
 
     def promises(self, case_id: str | None = None) -> Sequence[Promise]:
+        """Every promise, or one case's, oldest first."""
         with self.store.transaction() as tx:
             return tx.promises(case_id)
 
@@ -438,6 +438,7 @@ class Loop:
     def add_note(
         self, case_id: str, note: str, *, by: str, at: datetime | None = None
     ) -> FollowUpCase:
+        """Add a free-text note to the case's log (personal data: never logged)."""
         return self._change(case_id, lambda c, now: c.add_note(note, at=now, by=by), at)
 
     def reopen(
@@ -461,10 +462,15 @@ class Loop:
             tx.save_case(case)
         return case
 
-    def _change(self, case_id: str, change: Any, at: datetime | None) -> FollowUpCase:
+    def _change(
+        self,
+        case_id: str,
+        change: Callable[[FollowUpCase, datetime], FollowUpCase],
+        at: datetime | None,
+    ) -> FollowUpCase:
         now = self._now(at)
         with self.store.transaction() as tx:
-            case: FollowUpCase = change(self._load(tx, case_id), now)
+            case = change(self._load(tx, case_id), now)
             tx.save_case(case)
         return case
 
