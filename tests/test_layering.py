@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "loopkit"
+import loopkit
+
+SRC = Path(loopkit.__file__).resolve().parent  # the source tree, or the installed wheel
 PURE = ["errors.py", "model", "businesstime", "policies", "compensation"]
 FORBIDDEN_IMPORTS = (
     "loopkit.engine",
