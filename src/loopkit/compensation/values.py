@@ -16,7 +16,7 @@ import attrs
 from loopkit.businesstime import parse_duration
 from loopkit.errors import Problem, ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import check_id
+from loopkit.model._checks import check_id, choice
 from loopkit.model._reader import Reader
 from loopkit.policies.conditions import Condition
 
@@ -164,21 +164,9 @@ class Budget:
     def from_dict(cls, name: str, data: object, path: str) -> Budget:
         r = Reader(data, path)
         amount = r.get("amount", Money.parse)
-        per = r.get("per", _choice(BudgetPeriod))
+        per = r.get("per", choice(BudgetPeriod))
         r.finish()
         return r.build(cls, {"name": name, "amount": amount, "per": per})
-
-
-def _choice(kind: type[enum.StrEnum]) -> Any:
-    def read(value: object, path: str) -> Any:
-        try:
-            return kind(str(value)) if isinstance(value, str) else kind(value)  # type: ignore[arg-type]
-        except ValueError:
-            raise ValidationError(
-                path, f"one of {[k.value for k in kind]}", describe(value)
-            ) from None
-
-    return read
 
 
 class OfferKind(enum.StrEnum):
@@ -204,7 +192,7 @@ class Offer:
     @classmethod
     def from_dict(cls, data: object, path: str = "offer") -> Offer:
         r = Reader(data, path)
-        kind = r.get("kind", _choice(OfferKind))
+        kind = r.get("kind", choice(OfferKind))
         value = r.get("value", Money.parse, default=None)
         r.finish()
         return r.build(cls, {"kind": kind, "value": value})

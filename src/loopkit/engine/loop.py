@@ -29,7 +29,7 @@ from loopkit.model import (
     PromiseStatus,
     Response,
 )
-from loopkit.model._checks import check_aware, check_id, check_slug, trusted
+from loopkit.model._checks import check_aware, check_choice, check_id, check_slug, trusted
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
 
 from ._plugins import PluginHooks, plugin_manager
@@ -397,12 +397,7 @@ class Loop:
     ) -> FollowUpCase:
         """Record a contact attempt. ``reached`` moves the case to *contacted*
         and stops its deadline timers (the deadline is for the first contact)."""
-        try:
-            result = ContactOutcome(outcome)
-        except ValueError:
-            raise ValidationError(
-                "outcome", f"one of {[o.value for o in ContactOutcome]}", describe(outcome)
-            ) from None
+        result = check_choice(ContactOutcome, outcome, "outcome")
         now = self._now(at)
         details = {"outcome": result.value, "channel": channel}
         with self.store.transaction() as tx:

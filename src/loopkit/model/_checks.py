@@ -8,6 +8,7 @@ personal data in a message.
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 import zoneinfo
@@ -20,6 +21,7 @@ from typing import Any, Final, TypeVar
 from loopkit.errors import BusinessTimeError, ValidationError, describe
 
 T = TypeVar("T")
+E = TypeVar("E", bound=enum.StrEnum)
 
 MAX_ID_LENGTH: Final = 200
 """Longest id accepted for customers, touchpoints, responses, cases and employees."""
@@ -59,6 +61,23 @@ def check_slug(value: object, path: str, what: str) -> str:
             describe(value),
         )
     return value
+
+
+def check_choice(kind: type[E], value: object, path: str) -> E:
+    """A member of the string enum ``kind``, given as the member or its value."""
+    if isinstance(value, kind):
+        return value
+    try:
+        if isinstance(value, str):
+            return kind(value)
+    except ValueError:
+        pass
+    raise ValidationError(path, f"one of {[k.value for k in kind]}", describe(value))
+
+
+def choice(kind: type[E]) -> Callable[[object, str], E]:
+    """A ``check(value, path)`` reader for ``Reader.get`` that accepts one of ``kind``."""
+    return lambda value, path: check_choice(kind, value, path)
 
 
 def check_text(value: object, path: str, *, max_length: int, personal: bool) -> str:

@@ -15,10 +15,12 @@ from ._checks import (
     attributes_to_dict,
     check_attributes,
     check_aware,
+    check_choice,
     check_id,
     check_int,
     check_slug,
     check_text,
+    choice,
     empty_attributes,
     format_instant,
     freeze_attributes,
@@ -379,12 +381,7 @@ class FollowUpCase:
         details: Mapping[str, Any] | None = None,
     ) -> FollowUpCase:
         """Make ``transition``, or raise :class:`~loopkit.IllegalTransition`."""
-        try:
-            move = Transition(transition)
-        except ValueError:
-            raise ValidationError(
-                "transition", f"one of {[t.value for t in Transition]}", describe(transition)
-            ) from None
+        move = check_choice(Transition, transition, "transition")
         sources, target = _MOVES[move]
         if self.state not in sources:
             raise IllegalTransition(
@@ -492,15 +489,12 @@ class FollowUpCase:
                 raise ValidationError(p, "a list of root-cause tags", describe(value))
             return _check_tags(frozenset(value), p)
 
-        def state(kind: type[enum.StrEnum]) -> Any:
-            return lambda v, p: _check_enum(kind)(_enum(kind)(v), p)
-
         kwargs = {
             "id": r.get("id", check_id),
             "customer_id": r.get("customer_id", check_id),
             "opened_at": r.get("opened_at", parse_instant),
-            "state": r.get("state", state(CaseState)),
-            "origin": r.get("origin", state(CaseOrigin), default=CaseOrigin.RESPONSE),
+            "state": r.get("state", choice(CaseState)),
+            "origin": r.get("origin", choice(CaseOrigin), default=CaseOrigin.RESPONSE),
             "policy": r.get("policy", check_id, default=None),
             "topic": r.get("topic", check_id, default=None),
             "owner": r.get("owner", check_id, default=None),

@@ -15,6 +15,7 @@ from ._checks import (
     check_id,
     check_slug,
     check_text,
+    choice,
     format_instant,
     instant_key,
     optional,
@@ -146,9 +147,7 @@ class Response:
             "score": r.get("score", int),
             "comment": r.get("comment", _check_comment, default=None, personal=True),
             "answered_at": r.get("answered_at", parse_instant),
-            "survey": r.get(
-                "survey", lambda v, p: _check_survey(_to_survey(v), p), default="transactional"
-            ),
+            "survey": r.get("survey", choice(SurveyKind), default=SurveyKind.TRANSACTIONAL),
             "source": r.get("source", _check_source, default=None),
             "touchpoint": r.get("touchpoint", Touchpoint.from_dict, default=None),
         }
