@@ -153,3 +153,13 @@ class ContactWindow:
             check_aware(at, "at")
             raise
         return from_us(_table.next_open_us(self._schedule, value), zone(self.timezone))
+
+    def next_allowed_us(self, at: int) -> int:
+        """:meth:`next_allowed` in UTC microseconds since 1970 (for loopkit's
+        own hot paths, which convert once)."""
+        return _table.next_open_us(self._schedule, at)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The customer's time zone as a ``ZoneInfo``."""
+        return zone(self.timezone)

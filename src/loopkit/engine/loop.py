@@ -29,7 +29,7 @@ from loopkit.model import (
     PromiseStatus,
     Response,
 )
-from loopkit.model._checks import check_aware, check_choice, check_id, check_slug, trusted
+from loopkit.model._checks import builder, check_aware, check_choice, check_id, check_slug
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
 
 from ._plugins import PluginHooks, plugin_manager
@@ -49,6 +49,12 @@ SYSTEM: Final = "loopkit"
 """The actor named in events the engine records on its own."""
 RECOVERY_TOPIC: Final = "recovery"
 _BATCH: Final = 200
+
+
+# The engine's own builders for values made of already-checked parts.
+_build_event: Final = builder(CaseEvent)
+_build_case: Final = builder(FollowUpCase)
+_build_message: Final = builder(Message)
 
 
 class UnknownCustomer(LoopkitError, LookupError):
@@ -237,26 +243,26 @@ class Loop:
             case = existing
             if not case.is_active:
                 case = case.reopen(at=max(now, case.events[-1].at), by=SYSTEM)
-            case = case.record(
-                "response_attached",
+            event = _build_event(
                 at=max(now, case.events[-1].at),
-                by=SYSTEM,
-                details={"response_id": response.id, "category": response.category.value},
-                response_ids=(*case.response_ids, response.id),
+                actor=SYSTEM,
+                kind="response_attached",
+                details=MappingProxyType(
+                    {"response_id": response.id, "category": response.category.value}
+                ),
             )
+            case = case._appended(event, {"response_ids": (*case.response_ids, response.id)})
             tx.save_case(case)
             outcome = IngestOutcome.ATTACHED
         else:
             owner = None if decision.owner is None else check_id(decision.owner, "owner")
-            event = trusted(
-                CaseEvent,
+            event = _build_event(
                 at=now,
                 actor=SYSTEM,
                 kind="opened",
                 details=MappingProxyType({"response_id": response.id, "policy": policy.name}),
             )
-            case = trusted(
-                FollowUpCase,
+            case = _build_case(
                 id=f"case-{tx.next_number('case')}",
                 customer_id=customer.id,
                 opened_at=now,
@@ -337,8 +343,7 @@ class Loop:
         if case.due_at is not None:
             info["due_at"] = case.due_at.isoformat()
         info.update(data or {})
-        message = trusted(
-            Message,
+        message = _build_message(
             id=f"msg-{tx.next_number('message')}",
             case_id=case.id,
             customer_id=case.customer_id,

@@ -14,6 +14,7 @@ from typing import Any, Final
 import attrs
 
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
+from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.errors import BusinessTimeError, ValidationError, describe
 from loopkit.model import Customer, DailyWindow, Response
 from loopkit.model._checks import check_aware, check_int
@@ -252,17 +253,15 @@ class Explanation:
 _MAX_HOPS = 64
 
 
-def _first_contact(
-    window: ContactWindow, calendar: BusinessCalendar | None, at: datetime
-) -> datetime | None:
-    """The first instant at or after ``at`` when the business is open (on the
-    deadline's calendar, if any) and the customer may be contacted; ``None``
-    when the two never meet within a few weeks of hops."""
+def _first_contact(window: ContactWindow, calendar: BusinessCalendar | None, at: int) -> int | None:
+    """The first instant (UTC microseconds) at or after ``at`` when the business
+    is open (on the deadline's calendar, if any) and the customer may be
+    contacted; ``None`` when the two never meet within a few weeks of hops."""
     if calendar is None:
-        return window.next_allowed(at)
+        return window.next_allowed_us(at)
     for _ in range(_MAX_HOPS):
-        opened = calendar.next_open(at)
-        allowed = window.next_allowed(opened)
+        opened = next_open_us(calendar, at)
+        allowed = window.next_allowed_us(opened)
         if allowed == opened:
             return allowed
         at = allowed
@@ -506,44 +505,54 @@ class PolicySet:
             fallback = next((str(s.to) for s in policy.escalate if s.to.field is None), UNASSIGNED)
             warnings.append(f"{policy.owner} is empty: the case goes to {fallback}")
             owner = fallback
+        # Business time in UTC microseconds: the answer time is converted once,
+        # and each result once on the way out.
         due_at = warn_at = None
+        due_us: int | None = None
         escalations: list[ScheduledEscalation] = []
+        start_us = to_us(response.answered_at)
+        calendar = None
         if policy.deadline is not None:
             calendar = self.calendars[policy.deadline.calendar]
-            start = response.answered_at
-            due_at = calendar.add(start, policy.deadline.within)
-            warn_at = calendar.add(start, policy.deadline.within * policy.warn_at_fraction)
-            at = due_at
+            calendar_zone = calendar.zone
+            within = td_us(policy.deadline.within)
+            due_us = add_us(calendar, start_us, within)
+            due_at = from_us(due_us, calendar_zone)
+            warn_at = from_us(
+                add_us(calendar, start_us, round(within * policy.warn_at_fraction)), calendar_zone
+            )
+            at = due_us
             for level, step in enumerate(policy.escalate, start=1):
-                at = calendar.add(at, step.after)
+                at = add_us(calendar, at, td_us(step.after))
                 target = step.to.resolve(response, touchpoint, customer) or owner
-                escalations.append(ScheduledEscalation(at=at, to=target, level=level))
+                escalations.append(
+                    ScheduledEscalation(at=from_us(at, calendar_zone), to=target, level=level)
+                )
         window = self.contact.window_for(customer)
         if customer.contact.preferred_window is not None and window.preferred_window is None:
             warnings.append(
                 "the customer's preferred window lies inside their quiet hours: it was ignored"
             )
-        start_at = max(now, response.answered_at)
-        calendar_open = (
-            None if policy.deadline is None else self.calendars[policy.deadline.calendar]
-        )
-        first = _first_contact(window, calendar_open, start_at)
-        if first is None:
-            first = window.next_allowed(start_at)
+        now_us = to_us(now)
+        start_at = max(now_us, start_us)
+        first_us = _first_contact(window, calendar, start_at)
+        if first_us is None:
+            first_us = window.next_allowed_us(start_at)
             warnings.append(
                 "the customer may never be contacted while the business is open: "
                 "their quiet hours or preferred window cover every opening hour"
             )
-        elif due_at is not None and due_at < now:
+        elif due_us is not None and due_us < now_us:
             warnings.append(
                 "the deadline had passed when the response was decided: the clock starts "
                 "when the customer answered"
             )
-        elif due_at is not None and first > due_at:
+        elif due_us is not None and first_us > due_us:
             warnings.append(
                 "the deadline cannot be met: the customer's quiet hours or preferred window "
                 "allow the first contact only after it"
             )
+        first = from_us(first_us, window.zone)
         reason = f"matched policy {policy.name!r}: {channel} follow-up owned by {owner}"
         if due_at is not None:
             reason += f", due {due_at.isoformat(timespec='minutes')}"
