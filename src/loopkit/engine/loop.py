@@ -55,6 +55,7 @@ _BATCH: Final = 200
 _build_event: Final = builder(CaseEvent)
 _build_case: Final = builder(FollowUpCase)
 _build_message: Final = builder(Message)
+_build_timer: Final = builder(Timer)
 
 
 class UnknownCustomer(LoopkitError, LookupError):
@@ -296,33 +297,24 @@ class Loop:
         return outcome, case, opened
 
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
+        """One timer row per case: the first thing due, the rest in ``later``."""
+        rows: list[tuple[str, datetime, int, str | None]] = []
         if decision.warn_at is not None:
-            tx.add_timer(
-                Timer(
-                    id=f"{case.id}/warning",
-                    case_id=case.id,
-                    kind=TimerKind.WARNING,
-                    due_at=decision.warn_at,
-                )
-            )
+            rows.append(("warning", decision.warn_at, 0, None))
         if decision.due_at is not None:
+            rows.append(("breach", decision.due_at, 0, None))
+        rows.extend(("escalation", step.at, step.level, step.to) for step in decision.escalations)
+        if rows:
+            kind, due_at, level, to = rows[0]
             tx.add_timer(
-                Timer(
-                    id=f"{case.id}/breach",
+                _build_timer(
+                    id=case.id,
                     case_id=case.id,
-                    kind=TimerKind.BREACH,
-                    due_at=decision.due_at,
-                )
-            )
-        for step in decision.escalations:
-            tx.add_timer(
-                Timer(
-                    id=f"{case.id}/escalation/{step.level}",
-                    case_id=case.id,
-                    kind=TimerKind.ESCALATION,
-                    due_at=step.at,
-                    level=step.level,
-                    to=step.to,
+                    kind=TimerKind(kind),
+                    due_at=due_at,
+                    level=level,
+                    to=to,
+                    later=tuple(rows[1:]),
                 )
             )
 
@@ -737,6 +729,9 @@ class Loop:
                 case = tx.get_case(timer.case_id)
                 if case is None or not case.is_active:
                     continue
+                following = timer.following()
+                if following is not None:
+                    tx.add_timer(following)
                 at = max(now, case.events[-1].at)
                 details = {"due_at": timer.due_at.isoformat()}
                 if timer.kind is TimerKind.WARNING:

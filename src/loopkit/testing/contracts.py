@@ -187,6 +187,18 @@ class StoreContract:
         with store.transaction() as tx:
             assert tx.due_timers(T0 + timedelta(days=1), 10) == []
 
+    def test_a_timer_keeps_the_timers_after_it(self, store: Store) -> None:
+        later = (
+            ("breach", T0 + timedelta(hours=4), 0, None),
+            ("escalation", T0 + timedelta(hours=8), 1, "team:leads"),
+        )
+        timer = Timer(id="case-1", case_id="case-1", kind=TimerKind.WARNING, due_at=T0, later=later)
+        with store.transaction() as tx:
+            tx.add_timer(timer)
+        with store.transaction() as tx:
+            assert list(tx.timers("case-1")) == [timer]
+            assert tx.timers("case-1")[0].later == later
+
     # outbox --------------------------------------------------------------------
 
     def test_due_messages_are_pending_and_due(self, store: Store) -> None:
