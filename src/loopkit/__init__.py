@@ -84,7 +84,7 @@ from loopkit.policies import (
     ScheduledEscalation,
     questions_to_ask,
 )
-from loopkit.stores import IngestOutcome, MemoryStore, Store
+from loopkit.stores import IngestOutcome, MemoryStore, SQLiteStore, Store
 
 __all__ = [
     "CES5",
@@ -148,6 +148,7 @@ __all__ = [
     "RecordingChannel",
     "Response",
     "RetryPolicy",
+    "SQLiteStore",
     "Scale",
     "ScheduledEscalation",
     "Store",

@@ -3,11 +3,13 @@
 from .memory import MemoryStore
 from .protocol import Store, StoreTransaction
 from .records import IngestOutcome, IngestRecord, Timer, TimerKind
+from .sqlite import SQLiteStore
 
 __all__ = [
     "IngestOutcome",
     "IngestRecord",
     "MemoryStore",
+    "SQLiteStore",
     "Store",
     "StoreTransaction",
     "Timer",
