@@ -39,7 +39,7 @@ from .results import STOP_MESSAGE, ContactOutcome, IngestResult, SurveyGuard, Ti
 
 if TYPE_CHECKING:
     from loopkit.playbook import Playbook
-    from loopkit.policies import ContactHistory, Decision
+    from loopkit.policies import ContactHistory, Decision, FollowUpPolicy
 
 __all__ = ["Loop", "UnknownCase", "UnknownCustomer"]
 
@@ -56,6 +56,7 @@ _build_event: Final = builder(CaseEvent)
 _build_case: Final = builder(FollowUpCase)
 _build_message: Final = builder(Message)
 _build_timer: Final = builder(Timer)
+_build_result: Final = builder(IngestResult)
 
 
 class UnknownCustomer(LoopkitError, LookupError):
@@ -140,10 +141,19 @@ class Loop:
             earlier = tx.get_ingest(response.id)  # another worker may have been first
             if earlier is not None:
                 return self._replay(tx, earlier, response)
-            decision = self.playbook.policies.decide(
-                response, customer, now, history=self._history(tx, customer.id, now)
-            )
-            result, opened = self._apply(tx, response, customer, decision, now)
+            policies = self.playbook.policies
+            policy = policies.match(response, customer, now)
+            existing = None if policy is None else tx.find_unclosed_case(customer.id, policy.topic)
+            opened: FollowUpCase | None = None
+            if policy is not None and existing is not None:
+                result = self._attach(tx, response, policy, existing, now)
+            else:
+                decision = policies.decide(
+                    response, customer, now, history=self._history(tx, customer.id, now)
+                )
+                result = self._open(tx, response, customer, decision, now)
+                if result.outcome is IngestOutcome.OPENED:
+                    opened = result.case
             tx.add_ingest(
                 IngestRecord(
                     response=response,
@@ -203,98 +213,103 @@ class Loop:
             surveys=tuple(tx.survey_invitations(customer_id)),
         )
 
-    def _apply(
+    def _attach(
+        self,
+        tx: StoreTransaction,
+        response: Response,
+        policy: FollowUpPolicy,
+        case: FollowUpCase,
+        now: datetime,
+    ) -> IngestResult:
+        """Attach the response to the customer's unclosed case on the policy's
+        topic (reopening it if it was resolved or failed). No new contact is
+        made, so contact rules do not apply and no decision is computed."""
+        if not case.is_active:
+            case = case.reopen(at=max(now, case.events[-1].at), by=SYSTEM)
+        event = _build_event(
+            at=max(now, case.events[-1].at),
+            actor=SYSTEM,
+            kind="response_attached",
+            details=MappingProxyType(
+                {"response_id": response.id, "category": response.category.value}
+            ),
+        )
+        case = case._appended(event, {"response_ids": (*case.response_ids, response.id)})
+        tx.save_case(case)
+        if policy.stop_survey:
+            tx.set_survey_stop(case.customer_id, case.id)
+        return _build_result(
+            response_id=response.id,
+            outcome=IngestOutcome.ATTACHED,
+            case=case,
+            policy=policy.name,
+            reason=f"matched policy {policy.name!r}: attached to the open case {case.id}",
+        )
+
+    def _open(
         self,
         tx: StoreTransaction,
         response: Response,
         customer: Customer,
         decision: Decision,
         now: datetime,
-    ) -> tuple[IngestResult, FollowUpCase | None]:
+    ) -> IngestResult:
+        """Open a case for the decision, unless no policy matched or contact
+        rules said no."""
         policy = decision.policy
-        outcome, case, opened = self._follow_up(tx, response, customer, decision, now)
-        result = IngestResult(
+        if policy is None or not decision.follow_up:
+            return _build_result(
+                response_id=response.id,
+                outcome=IngestOutcome.NO_FOLLOW_UP if policy is None else IngestOutcome.SUPPRESSED,
+                case=None,
+                policy=None if policy is None else policy.name,
+                reason=decision.reason,
+                decision=decision,
+            )
+        owner = None if decision.owner is None else check_id(decision.owner, "owner")
+        event = _build_event(
+            at=now,
+            actor=SYSTEM,
+            kind="opened",
+            details=MappingProxyType({"response_id": response.id, "policy": policy.name}),
+        )
+        case = _build_case(
+            id=f"case-{tx.next_number('case')}",
+            customer_id=customer.id,
+            opened_at=now,
+            origin=CaseOrigin.RESPONSE,
+            policy=policy.name,
+            topic=policy.topic,
+            owner=owner,
+            channel=decision.channel,
+            due_at=decision.due_at,
+            warn_at=decision.warn_at,
+            response_ids=(response.id,),
+            required_steps=decision.required_steps,
+            events=(event,),
+        )
+        tx.save_case(case)
+        self._schedule(tx, case, decision)
+        if decision.channel is not None:
+            self._enqueue(
+                tx,
+                case,
+                customer,
+                purpose="follow_up",
+                channel=decision.channel,
+                now=now,
+                not_before=decision.first_contact_at or now,
+            )
+        if decision.stop_survey:
+            tx.set_survey_stop(customer.id, case.id)
+        return _build_result(
             response_id=response.id,
-            outcome=outcome,
+            outcome=IngestOutcome.OPENED,
             case=case,
-            policy=None if policy is None else policy.name,
+            policy=policy.name,
             reason=decision.reason,
             decision=decision,
         )
-        return result, opened
-
-    def _follow_up(
-        self,
-        tx: StoreTransaction,
-        response: Response,
-        customer: Customer,
-        decision: Decision,
-        now: datetime,
-    ) -> tuple[IngestOutcome, FollowUpCase | None, FollowUpCase | None]:
-        """Open a case for the decision, or attach the response to the open one.
-        Returns the outcome, the case, and the case if it is a new one."""
-        policy = decision.policy
-        if policy is None or not decision.follow_up:
-            outcome = IngestOutcome.NO_FOLLOW_UP if policy is None else IngestOutcome.SUPPRESSED
-            return outcome, None, None
-        topic = policy.topic
-        existing = tx.find_unclosed_case(customer.id, topic)
-        opened: FollowUpCase | None = None
-        if existing is not None:
-            case = existing
-            if not case.is_active:
-                case = case.reopen(at=max(now, case.events[-1].at), by=SYSTEM)
-            event = _build_event(
-                at=max(now, case.events[-1].at),
-                actor=SYSTEM,
-                kind="response_attached",
-                details=MappingProxyType(
-                    {"response_id": response.id, "category": response.category.value}
-                ),
-            )
-            case = case._appended(event, {"response_ids": (*case.response_ids, response.id)})
-            tx.save_case(case)
-            outcome = IngestOutcome.ATTACHED
-        else:
-            owner = None if decision.owner is None else check_id(decision.owner, "owner")
-            event = _build_event(
-                at=now,
-                actor=SYSTEM,
-                kind="opened",
-                details=MappingProxyType({"response_id": response.id, "policy": policy.name}),
-            )
-            case = _build_case(
-                id=f"case-{tx.next_number('case')}",
-                customer_id=customer.id,
-                opened_at=now,
-                origin=CaseOrigin.RESPONSE,
-                policy=policy.name,
-                topic=topic,
-                owner=owner,
-                channel=decision.channel,
-                due_at=decision.due_at,
-                warn_at=decision.warn_at,
-                response_ids=(response.id,),
-                required_steps=decision.required_steps,
-                events=(event,),
-            )
-            tx.save_case(case)
-            self._schedule(tx, case, decision)
-            if decision.channel is not None:
-                self._enqueue(
-                    tx,
-                    case,
-                    customer,
-                    purpose="follow_up",
-                    channel=decision.channel,
-                    now=now,
-                    not_before=decision.first_contact_at or now,
-                )
-            outcome = IngestOutcome.OPENED
-            opened = case
-        if decision.stop_survey:
-            tx.set_survey_stop(customer.id, case.id)
-        return outcome, case, opened
 
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         """One timer row per case: the first thing due, the rest in ``later``."""

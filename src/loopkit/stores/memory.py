@@ -5,12 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import MutableMapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Final
 
-from loopkit.errors import ConflictError
-from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
+import attrs
 
-from .records import IngestRecord, Timer
+from loopkit.errors import ConflictError
+from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus, Response
+from loopkit.model._checks import builder
+
+from .records import IngestOutcome, IngestRecord, Later, Timer, TimerKind
 
 __all__ = ["MemoryStore"]
 
@@ -33,13 +37,18 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._undo: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
         self._sequences: dict[str, int] = {}
-        self._ingests: dict[str, IngestRecord] = {}
+        # Ingest records, timers and messages are kept as rows of plain values
+        # (like a database would), not as the objects handed in: rows of
+        # strings, numbers and datetimes are invisible to Python's cyclic
+        # garbage collector, which otherwise rescans every one of them.
+        self._responses: dict[str, Response] = {}
+        self._ingests: dict[str, _IngestRow] = {}
         self._cases: dict[str, FollowUpCase] = {}
         self._active: dict[tuple[str, str], str] = {}
         self._by_customer: dict[str, tuple[str, ...]] = {}
-        self._timers: dict[str, Timer] = {}
-        self._messages: dict[str, Message] = {}
-        self._pending: dict[str, Message] = {}
+        self._timers: dict[str, _TimerRow] = {}
+        self._messages: dict[str, tuple[Any, ...]] = {}
+        self._pending: dict[str, tuple[Any, ...]] = {}
         self._promises: dict[str, Promise] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
@@ -88,18 +97,42 @@ class MemoryStore:
 
     # responses
     def get_ingest(self, response_id: str) -> IngestRecord | None:
-        return self._ingests.get(response_id)
+        row = self._ingests.get(response_id)
+        if row is None:
+            return None
+        outcome, case_id, policy, reason, ingested_at = row
+        return _build_ingest(
+            response=self._responses[response_id],
+            outcome=IngestOutcome(outcome),
+            case_id=case_id,
+            policy=policy,
+            reason=reason,
+            ingested_at=ingested_at,
+        )
 
     def add_ingest(self, record: IngestRecord) -> None:
-        if record.response_id in self._ingests:
-            raise ConflictError(f"response {record.response_id!r} is already stored")
-        self._set(self._ingests, record.response_id, record)
+        response = record.response
+        if response.id in self._ingests:
+            raise ConflictError(f"response {response.id!r} is already stored")
+        self._set(self._responses, response.id, response)
+        self._set(
+            self._ingests,
+            response.id,
+            (
+                record.outcome.value,
+                record.case_id,
+                record.policy,
+                record.reason,
+                record.ingested_at,
+            ),
+        )
 
     def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]:
         found = [
-            r
-            for r in self._ingests.values()
-            if customer_id is None or r.response.customer_id == customer_id
+            record
+            for response_id, response in self._responses.items()
+            if customer_id is None or response.customer_id == customer_id
+            if (record := self.get_ingest(response_id)) is not None
         ]
         return sorted(found, key=lambda r: (r.ingested_at, r.response_id))
 
@@ -133,53 +166,70 @@ class MemoryStore:
 
     # timers
     def add_timer(self, timer: Timer) -> None:
-        self._set(self._timers, timer.id, timer)
+        self._set(
+            self._timers,
+            timer.id,
+            (timer.case_id, timer.kind.value, timer.due_at, timer.level, timer.to, timer.later),
+        )
+
+    def _timer(self, timer_id: str, row: _TimerRow) -> Timer:
+        case_id, kind, due_at, level, to, later = row
+        return _build_timer(
+            id=timer_id,
+            case_id=case_id,
+            kind=TimerKind(kind),
+            due_at=due_at,
+            level=level,
+            to=to,
+            later=later,
+        )
 
     def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
         due = sorted(
-            (t for t in self._timers.values() if t.due_at <= now), key=lambda t: (t.due_at, t.id)
+            (row[2], timer_id) for timer_id, row in self._timers.items() if row[2] <= now
         )
-        return due[:limit]
+        return [self._timer(timer_id, self._timers[timer_id]) for _, timer_id in due[:limit]]
 
     def delete_timer(self, timer_id: str) -> None:
         if timer_id in self._timers:
             self._set(self._timers, timer_id, _MISSING)
 
     def delete_timers(self, case_id: str) -> None:
-        for timer in [t for t in self._timers.values() if t.case_id == case_id]:
-            self._set(self._timers, timer.id, _MISSING)
+        for timer_id in [i for i, row in self._timers.items() if row[0] == case_id]:
+            self._set(self._timers, timer_id, _MISSING)
 
     def timers(self, case_id: str) -> Sequence[Timer]:
-        found = [t for t in self._timers.values() if t.case_id == case_id]
+        found = [self._timer(i, row) for i, row in self._timers.items() if row[0] == case_id]
         return sorted(found, key=lambda t: (t.due_at, t.id))
 
     # outbox
     def save_message(self, message: Message) -> None:
-        self._set(self._messages, message.id, message)
+        row = _message_row(message)
+        self._set(self._messages, message.id, row)
         pending = message.status is MessageStatus.PENDING
         if pending or message.id in self._pending:
-            self._set(self._pending, message.id, message if pending else _MISSING)
+            self._set(self._pending, message.id, row if pending else _MISSING)
 
     def get_message(self, message_id: str) -> Message | None:
-        return self._messages.get(message_id)
+        row = self._messages.get(message_id)
+        return None if row is None else _message(row)
 
     def due_messages(self, now: datetime, limit: int) -> Sequence[Message]:
-        def due_at(m: Message) -> datetime:
-            return m.next_attempt_at or m.not_before
-
         due = sorted(
-            (m for m in self._pending.values() if due_at(m) <= now),
-            key=lambda m: (due_at(m), m.id),
+            (at, message_id)
+            for message_id, row in self._pending.items()
+            if (at := row[_NEXT_ATTEMPT] or row[_NOT_BEFORE]) <= now
         )
-        return due[:limit]
+        return [_message(self._pending[message_id]) for _, message_id in due[:limit]]
 
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
     ) -> Sequence[Message]:
         found = [
-            m
-            for m in self._messages.values()
-            if (case_id is None or m.case_id == case_id) and (status is None or m.status == status)
+            _message(row)
+            for row in self._messages.values()
+            if (case_id is None or row[_CASE_ID] == case_id)
+            and (status is None or row[_STATUS] == status.value)
         ]
         return sorted(found, key=lambda m: (m.created_at, m.id))
 
@@ -222,6 +272,34 @@ class MemoryStore:
 
     def survey_invitations(self, customer_id: str) -> Sequence[datetime]:
         return self._invitations.get(customer_id, ())
+
+
+_IngestRow = tuple[str, str | None, str | None, str, datetime]
+_TimerRow = tuple[str, str, datetime, int, str | None, Later]
+
+_build_ingest: Final = builder(IngestRecord)
+_build_timer: Final = builder(Timer)
+_build_message: Final = builder(Message)
+_MESSAGE_FIELDS: Final = tuple(f.name for f in attrs.fields(Message))
+_CASE_ID: Final = _MESSAGE_FIELDS.index("case_id")
+_STATUS: Final = _MESSAGE_FIELDS.index("status")
+_DATA: Final = _MESSAGE_FIELDS.index("data")
+_NOT_BEFORE: Final = _MESSAGE_FIELDS.index("not_before")
+_NEXT_ATTEMPT: Final = _MESSAGE_FIELDS.index("next_attempt_at")
+
+
+def _message_row(message: Message) -> tuple[Any, ...]:
+    row = [getattr(message, name) for name in _MESSAGE_FIELDS]
+    row[_DATA] = tuple(message.data.items())  # a dict would keep the row tracked
+    row[_STATUS] = message.status.value
+    return tuple(row)
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    fields = dict(zip(_MESSAGE_FIELDS, row, strict=True))
+    fields["data"] = MappingProxyType(dict(fields["data"]))
+    fields["status"] = MessageStatus(fields["status"])
+    return _build_message(**fields)
 
 
 class _Transaction:
