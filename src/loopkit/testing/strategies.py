@@ -40,6 +40,10 @@ from loopkit import (
     Customer,
     DailyWindow,
     FollowUpCase,
+    Message,
+    MessageStatus,
+    Promise,
+    PromiseStatus,
     Response,
     Scale,
     SurveyKind,
@@ -62,6 +66,8 @@ __all__ = [
     "customers",
     "daily_windows",
     "ids",
+    "messages",
+    "promises",
     "responses",
     "scales",
     "scores",
@@ -368,3 +374,50 @@ def cases(draw: st.DrawFn, *, max_moves: int = 12) -> FollowUpCase:
         else:
             case = case.apply(move, at=at, by=by, note=note)
     return case
+
+
+_PROMISE_KINDS: Final = frozenset({"call_back", "send_offer", "send_return_label"})
+
+
+def promises() -> st.SearchStrategy[Promise]:
+    """Promises in any state, made and due at any times (settled ones with a time)."""
+    return st.sampled_from(PromiseStatus).flatmap(
+        lambda status: st.builds(
+            Promise,
+            id=ids(),
+            case_id=ids(),
+            customer_id=ids(),
+            kind=slugs(known=_PROMISE_KINDS),
+            made_by=ids(),
+            made_at=aware_datetimes(),
+            due_at=aware_datetimes(),
+            status=st.just(status),
+            settled_at=st.none()
+            if status is PromiseStatus.PENDING
+            else aware_datetimes() | st.none(),
+        )
+    )
+
+
+_PURPOSES: Final = frozenset({"follow_up", "apology", "escalation"})
+
+
+def messages() -> st.SearchStrategy[Message]:
+    """Outbox messages in any state: pending, retried, sent or dead."""
+    return st.builds(
+        Message,
+        id=ids(),
+        case_id=ids(),
+        customer_id=ids(),
+        channel=slugs(known=CHANNELS),
+        purpose=slugs(known=_PURPOSES),
+        created_at=aware_datetimes(),
+        not_before=aware_datetimes(),
+        address=st.none() | st.text(_CONTROL_FREE, min_size=1, max_size=80),
+        data=attributes(),
+        status=st.sampled_from(MessageStatus),
+        attempts=st.integers(0, 20),
+        next_attempt_at=st.none() | aware_datetimes(),
+        last_error=st.none() | st.sampled_from(["DeliveryError", "TimeoutError", "LookupError"]),
+        sent_at=st.none() | aware_datetimes(),
+    )
