@@ -1,0 +1,353 @@
+"""The ``loopkit`` command: check a policy file, ingest a feed, tick, list cases, demo."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import loopkit
+from loopkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "examples" / "policies.toml"
+FEED = ROOT / "examples" / "feed.jsonl"
+SHARED = ROOT.parent / "shared" / "examples" / "policies.toml"
+PACKAGED = Path(loopkit.__file__).resolve().parent / "_demo"
+FRIDAY_EVENING = "2026-11-20T21:30:00+01:00"
+MONDAY = "2026-11-23T16:00:00+01:00"
+
+
+def _personal_data() -> set[str]:
+    """Every name, address and comment in the example feed."""
+    found: set[str] = set()
+    for line in FEED.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["response"].get("comment"):
+            found.add(row["response"]["comment"])
+        customer = row["customer"]
+        found.add(customer["name"])
+        found.update(point["address"] for point in customer["contact"]["channels"])
+    return found
+
+
+def _no_personal_data(*texts: str) -> None:
+    for secret in _personal_data():
+        for text in texts:
+            assert secret not in text
+
+
+def _ingest(db: Path, feed: Path = FEED, now: str = FRIDAY_EVENING) -> int:
+    return main(["ingest", "--policies", str(POLICIES), "--db", str(db), "--now", now, str(feed)])
+
+
+# -- the bundled example data ------------------------------------------------------
+
+
+def test_the_packaged_policy_file_is_the_shared_one_byte_for_byte() -> None:
+    assert (PACKAGED / "policies.toml").read_bytes() == SHARED.read_bytes()
+
+
+def test_the_packaged_feed_is_the_example_feed_byte_for_byte() -> None:
+    assert (PACKAGED / "feed.jsonl").read_bytes() == FEED.read_bytes()
+
+
+def test_every_line_of_the_example_feed_reads() -> None:
+    lines = FEED.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 10
+    for line in lines:
+        row = json.loads(line)
+        response = loopkit.Response.from_dict(row["response"])
+        assert loopkit.Customer.from_dict(row["customer"]).id == response.customer_id
+
+
+# -- check -------------------------------------------------------------------------
+
+
+def test_check_says_ok_with_the_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(POLICIES)]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{POLICIES}: ok: 4 policies, 2 compensation rules, 2 calendars\n"
+    assert err == ""
+
+
+def test_check_reports_every_problem_with_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "policies.toml"
+    bad.write_text(
+        'version = 1\n[[policies]]\nname = "x"\nchanels = ["phone"]\nowner = "team:cx"\n'
+        'when.all = [{ field = "response.score", le = "six" }]\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(bad)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert all(line.startswith(f"{bad}: policies[0].") for line in lines)
+    assert any("policies[0].channels" in line for line in lines)
+    assert any("did you mean 'channels'?" in line for line in lines)
+    assert any("policies[0].when.all[0]" in line for line in lines)
+    assert "Traceback" not in err
+
+
+def test_check_of_a_file_that_is_not_toml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "policies.toml"
+    bad.write_text("version = = 1\n", encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}: ") and "valid TOML" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_missing_policy_file_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "no/such/policies.toml"]) == 2
+    assert (
+        capsys.readouterr().err == "loopkit check: policy file not found: no/such/policies.toml\n"
+    )
+
+
+# -- ingest ------------------------------------------------------------------------
+
+
+def test_ingest_prints_one_line_per_response_and_no_personal_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _ingest(tmp_path / "loop.db") == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert [line.split()[:3] for line in lines[:4]] == [
+        ["r-101", "opened", "case-1"],
+        ["r-102", "attached", "case-1"],
+        ["r-103", "opened", "case-2"],
+        ["r-104", "opened", "case-3"],
+    ]
+    assert lines[0].split()[3] == "support-detractor-callback"
+    assert lines[8].split()[:2] == ["r-109", "suppressed"]
+    assert lines[-1] == (
+        "10 responses ingested: 5 opened, 1 attached, 3 no_follow_up, 1 suppressed; "
+        "0 replayed, 0 failed"
+    )
+    _no_personal_data(out)
+
+
+def test_ingesting_the_same_feed_again_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "loop.db"
+    assert _ingest(db) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert _ingest(db, now=MONDAY) == 0
+    again = capsys.readouterr().out.splitlines()
+    assert all(line.endswith("(replayed)") for line in again[:-1])
+    assert [line.split()[:4] for line in again[:-1]] == [line.split()[:4] for line in first[:-1]]
+    assert again[-1].endswith("10 replayed, 0 failed")
+    with loopkit.SQLiteStore(db) as store, store.transaction() as tx:
+        assert len(tx.cases()) == 5
+        assert len(tx.messages()) == 5
+
+
+def test_a_bad_line_is_reported_by_line_and_path_and_the_others_go_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = FEED.read_text(encoding="utf-8").splitlines()
+    bad = json.loads(lines[2])
+    bad["response"]["score"] = 11
+    bad["response"]["comment"] = "Secret complaint about Mr Smith"
+    bad["customer"]["timezone"] = "Mars/Olympus"
+    feed = tmp_path / "feed.jsonl"
+    rows = [lines[0], lines[1], json.dumps(bad), "", "{not json", '["Secret Person"]', lines[3]]
+    feed.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert _ingest(tmp_path / "loop.db", feed) == 1
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[:-1]] == ["r-101", "r-102", "r-104"]
+    assert out.splitlines()[-1].endswith("0 replayed, 3 failed")
+    assert f"{feed}:3: response.score: expected an integer from 0 to 10" in err
+    assert f"{feed}:3: customer.timezone: expected an IANA time zone name" in err
+    assert f"{feed}:5: expected one JSON object per line, got invalid JSON" in err
+    assert f"{feed}:6: " in err
+    assert "Secret" not in err and "Smith" not in err
+    assert "Traceback" not in err
+
+
+def test_the_same_response_id_with_other_content_is_a_conflict_on_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "loop.db"
+    assert _ingest(db) == 0
+    capsys.readouterr()
+    changed = json.loads(FEED.read_text(encoding="utf-8").splitlines()[0])
+    changed["response"]["score"] = 2
+    feed = tmp_path / "changed.jsonl"
+    feed.write_text(json.dumps(changed) + "\n", encoding="utf-8")
+    assert _ingest(db, feed) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{feed}:1: response 'r-101' was ingested before with other content")
+
+
+def test_ingest_reads_standard_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(FEED.read_text(encoding="utf-8")))
+    args = ["ingest", "--policies", str(POLICIES), "--db", str(tmp_path / "loop.db"), "-"]
+    assert main(args) == 0
+    assert "10 responses ingested" in capsys.readouterr().out
+
+
+def test_a_now_without_an_offset_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _ingest(tmp_path / "loop.db", now="2026-11-20T21:30") == 2
+    err = capsys.readouterr().err
+    assert "argument --now: expected an ISO 8601 timestamp with an offset" in err
+    assert "'2026-11-20T21:30'" in err
+    assert not (tmp_path / "loop.db").exists()
+
+
+def test_a_missing_feed_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _ingest(tmp_path / "loop.db", tmp_path / "missing.jsonl") == 2
+    err = capsys.readouterr().err
+    assert err == f"loopkit ingest: feed file not found: {tmp_path / 'missing.jsonl'}\n"
+    assert not (tmp_path / "loop.db").exists()
+
+
+def test_a_file_that_is_not_a_database_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _ingest(POLICIES) == 1  # the policy file given as the database
+    err = capsys.readouterr().err
+    assert err == f"{POLICIES}: database: expected a SQLite database, got a file of another kind\n"
+
+
+# -- tick and cases ------------------------------------------------------------------
+
+
+def test_tick_sends_through_the_console_and_prints_the_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "loop.db"
+    assert _ingest(db) == 0
+    capsys.readouterr()
+    tick = ["tick", "--policies", str(POLICIES), "--db", str(db), "--now"]
+    assert main([*tick, FRIDAY_EVENING]) == 0
+    assert capsys.readouterr().out == (
+        "tick: 0 sent, 0 retried, 0 dead_lettered, 0 warnings, 0 breaches, 0 escalations, "
+        "0 broken_promises\n"
+    )
+    assert main([*tick, MONDAY]) == 0
+    out = capsys.readouterr().out
+    assert "[phone] follow_up for c-anna (case case-1) to <redacted>" in out
+    assert out.splitlines()[-1] == (
+        "tick: 5 sent, 0 retried, 0 dead_lettered, 4 warnings, 4 breaches, 2 escalations, "
+        "0 broken_promises"
+    )
+    _no_personal_data(out)
+    assert main([*tick, MONDAY]) == 0  # done is done
+    assert capsys.readouterr().out.startswith("tick: 0 sent,")
+
+
+def test_tick_on_a_database_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "typo.db"
+    assert main(["tick", "--policies", str(POLICIES), "--db", str(db)]) == 2
+    assert capsys.readouterr().err == (
+        f"loopkit tick: database not found: {db} (loopkit ingest creates it)\n"
+    )
+    assert not db.exists()
+
+
+def test_cases_lists_every_case_or_one_customers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "loop.db"
+    assert _ingest(db) == 0
+    capsys.readouterr()
+    assert main(["cases", "--db", str(db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["CASE", "STATE", "LEVEL", "OWNER", "DUE", "POLICY", "CUSTOMER"]
+    assert lines[1].split() == [
+        "case-1",
+        "open",
+        "0",
+        "emp-7",
+        "2026-11-23T11:30+01:00",
+        "support-detractor-callback",
+        "c-anna",
+    ]
+    assert lines[-1] == "5 cases"
+    assert main(["cases", "--db", str(db), "--customer", "c-bo"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["CASE", "case-2", "1"]
+
+
+# -- the command line itself ----------------------------------------------------------
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: loopkit" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"loopkit {loopkit.__version__}\n"
+
+
+# -- demo ------------------------------------------------------------------------------
+
+
+def test_the_demo_tells_the_whole_story_the_same_way_every_time(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo"]) == 0
+    first, err = capsys.readouterr()
+    assert err == ""
+    assert main(["demo"]) == 0
+    assert capsys.readouterr().out == first
+    assert "$ loopkit check policies.toml" in first
+    assert f"$ loopkit ingest --policies policies.toml --db loop.db --now {FRIDAY_EVENING}" in first
+    assert "10 responses ingested: 5 opened, 1 attached" in first
+    assert (
+        "tick: 5 sent, 0 retried, 0 dead_lettered, 4 warnings, 4 breaches, 2 escalations" in first
+    )
+    assert first.rstrip().endswith("5 cases")
+    _no_personal_data(first)
+
+
+def test_the_demo_keeps_its_database_when_asked_and_reruns_idempotently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(db)]) == 0
+    assert f"database: {db}" in capsys.readouterr().out
+    assert main(["demo", "--db", str(db)]) == 0
+    again = capsys.readouterr().out
+    assert "10 replayed, 0 failed" in again
+    assert "tick: 0 sent" in again
+    with loopkit.SQLiteStore(db) as store, store.transaction() as tx:
+        assert len(tx.cases()) == 5
+
+
+def test_python_dash_m_loopkit_demo_runs_from_any_directory(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loopkit", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "5 cases" in done.stdout
+    assert list(tmp_path.iterdir()) == []  # the temporary database is gone
