@@ -31,6 +31,7 @@ from loopkit.model import (
 )
 from loopkit.model._checks import builder, check_aware, check_choice, check_id, check_slug
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
+from loopkit.stores.records import Later
 
 from ._plugins import PluginHooks, plugin_manager
 from .clock import Clock, SystemClock
@@ -57,6 +58,7 @@ _build_case: Final = builder(FollowUpCase)
 _build_message: Final = builder(Message)
 _build_timer: Final = builder(Timer)
 _build_result: Final = builder(IngestResult)
+_TIMER_KINDS: Final = {kind.value: kind for kind in TimerKind}
 
 
 class UnknownCustomer(LoopkitError, LookupError):
@@ -313,23 +315,24 @@ class Loop:
 
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         """One timer row per case: the first thing due, the rest in ``later``."""
-        rows: list[tuple[str, datetime, int, str | None]] = []
-        if decision.warn_at is not None:
-            rows.append(("warning", decision.warn_at, 0, None))
+        rows: Later = tuple(
+            ("escalation", step.at, step.level, step.to) for step in decision.escalations
+        )
         if decision.due_at is not None:
-            rows.append(("breach", decision.due_at, 0, None))
-        rows.extend(("escalation", step.at, step.level, step.to) for step in decision.escalations)
+            rows = (("breach", decision.due_at, 0, None), *rows)
+        if decision.warn_at is not None:
+            rows = (("warning", decision.warn_at, 0, None), *rows)
         if rows:
-            kind, due_at, level, to = rows[0]
+            (kind, due_at, level, to), *later = rows
             tx.add_timer(
                 _build_timer(
                     id=case.id,
                     case_id=case.id,
-                    kind=TimerKind(kind),
+                    kind=_TIMER_KINDS[kind],
                     due_at=due_at,
                     level=level,
                     to=to,
-                    later=tuple(rows[1:]),
+                    later=tuple(later),
                 )
             )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import MutableMapping, Sequence
 from datetime import datetime
@@ -82,9 +83,10 @@ class MemoryStore:
         pass
 
     def _set(self, table: MutableMapping[Any, Any], key: Any, value: Any) -> None:
-        if self._undo is None:
+        undo = self._undo
+        if undo is None:
             raise RuntimeError("MemoryStore: writes need a transaction")
-        self._undo.append((table, key, table.get(key, _MISSING)))
+        undo.append((table, key, table.get(key, _MISSING)))
         if value is _MISSING:
             table.pop(key, None)
         else:
@@ -185,9 +187,7 @@ class MemoryStore:
         )
 
     def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
-        due = sorted(
-            (row[2], timer_id) for timer_id, row in self._timers.items() if row[2] <= now
-        )
+        due = sorted((row[2], timer_id) for timer_id, row in self._timers.items() if row[2] <= now)
         return [self._timer(timer_id, self._timers[timer_id]) for _, timer_id in due[:limit]]
 
     def delete_timer(self, timer_id: str) -> None:
@@ -280,26 +280,29 @@ _TimerRow = tuple[str, str, datetime, int, str | None, Later]
 _build_ingest: Final = builder(IngestRecord)
 _build_timer: Final = builder(Timer)
 _build_message: Final = builder(Message)
-_MESSAGE_FIELDS: Final = tuple(f.name for f in attrs.fields(Message))
+# A message row: its plain fields (attrgetter, in C), then its data as
+# (key, value) pairs and its status as a string, so the row holds no object
+# the garbage collector must follow.
+_MESSAGE_FIELDS: Final = tuple(
+    f.name for f in attrs.fields(Message) if f.name not in ("data", "status")
+)
+_plain_fields: Final = operator.attrgetter(*_MESSAGE_FIELDS)
 _CASE_ID: Final = _MESSAGE_FIELDS.index("case_id")
-_STATUS: Final = _MESSAGE_FIELDS.index("status")
-_DATA: Final = _MESSAGE_FIELDS.index("data")
 _NOT_BEFORE: Final = _MESSAGE_FIELDS.index("not_before")
 _NEXT_ATTEMPT: Final = _MESSAGE_FIELDS.index("next_attempt_at")
+_DATA: Final = len(_MESSAGE_FIELDS)
+_STATUS: Final = _DATA + 1
 
 
 def _message_row(message: Message) -> tuple[Any, ...]:
-    row = [getattr(message, name) for name in _MESSAGE_FIELDS]
-    row[_DATA] = tuple(message.data.items())  # a dict would keep the row tracked
-    row[_STATUS] = message.status.value
-    return tuple(row)
+    return (*_plain_fields(message), tuple(message.data.items()), message.status.value)
 
 
 def _message(row: tuple[Any, ...]) -> Message:
-    fields = dict(zip(_MESSAGE_FIELDS, row, strict=True))
-    fields["data"] = MappingProxyType(dict(fields["data"]))
-    fields["status"] = MessageStatus(fields["status"])
-    return _build_message(**fields)
+    fields = dict(zip(_MESSAGE_FIELDS, row, strict=False))
+    return _build_message(
+        **fields, data=MappingProxyType(dict(row[_DATA])), status=MessageStatus(row[_STATUS])
+    )
 
 
 class _Transaction:
