@@ -58,6 +58,7 @@ _build_case: Final = builder(FollowUpCase)
 _build_message: Final = builder(Message)
 _build_timer: Final = builder(Timer)
 _build_result: Final = builder(IngestResult)
+_build_record: Final = builder(IngestRecord)
 _TIMER_KINDS: Final = {kind.value: kind for kind in TimerKind}
 
 
@@ -150,14 +151,15 @@ class Loop:
             if policy is not None and existing is not None:
                 result = self._attach(tx, response, policy, existing, now)
             else:
-                decision = policies.decide(
-                    response, customer, now, history=self._history(tx, customer.id, now)
-                )
+                history = None
+                if self.playbook.contact.follow_up_caps:  # read only when a cap needs it
+                    history = self._history(tx, customer.id)
+                decision = policies.decide_for(policy, response, customer, now, history=history)
                 result = self._open(tx, response, customer, decision, now)
                 if result.outcome is IngestOutcome.OPENED:
                     opened = result.case
             tx.add_ingest(
-                IngestRecord(
+                _build_record(
                     response=response,
                     outcome=result.outcome,
                     case_id=None if result.case is None else result.case.id,
@@ -202,12 +204,8 @@ class Loop:
             )
         return found
 
-    def _history(
-        self, tx: StoreTransaction, customer_id: str, now: datetime
-    ) -> ContactHistory | None:
-        """The customer's contact history, read only when a frequency cap needs it."""
-        if not self.playbook.contact.follow_up_caps:
-            return None
+    def _history(self, tx: StoreTransaction, customer_id: str) -> ContactHistory:
+        """The customer's contact history, for the frequency caps."""
         from loopkit.policies import ContactHistory
 
         return ContactHistory(

@@ -203,7 +203,7 @@ def check_attributes(value: object, path: str) -> Mapping[str, Any]:
             out[key] = tuple(_check_scalar(x, f"{item_path}[{i}]") for i, x in enumerate(item))
         else:
             out[key] = _check_scalar(item, item_path)
-    return MappingProxyType(out)
+    return MappingProxyType(out) if out else _EMPTY
 
 
 def _check_scalar(value: object, path: str) -> JsonScalar:
@@ -226,13 +226,19 @@ def freeze_attributes(value: object) -> object:
     validator to refuse."""
     if not isinstance(value, Mapping):
         return value
+    if not value:
+        return _EMPTY
     return MappingProxyType(
         {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in value.items()}
     )
 
 
 def empty_attributes() -> Mapping[str, Any]:
-    return MappingProxyType({})
+    """The empty read-only mapping (one shared instance: it cannot change)."""
+    return _EMPTY
+
+
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 def attributes_to_dict(value: Mapping[str, Any]) -> dict[str, Any]:

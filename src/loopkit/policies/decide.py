@@ -416,7 +416,22 @@ class PolicySet:
         >>> d.follow_up, d.owner, d.channel
         (True, 'emp-7', 'phone')
         """
-        policy = self.match(response, customer, now)
+        return self.decide_for(
+            self.match(response, customer, now), response, customer, now, history=history
+        )
+
+    def decide_for(
+        self,
+        policy: FollowUpPolicy | None,
+        response: Response,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> Decision:
+        """What ``policy`` calls for (``None``: no follow-up), whether or not it
+        matches: for a caller that has already run :meth:`match`, or a test
+        asking what one policy would do. Pure, like :meth:`decide`."""
         return self._decide(policy, response, customer, now, history)
 
     def decide_all(
@@ -460,17 +475,15 @@ class PolicySet:
         now: datetime,
         history: ContactHistory | None,
     ) -> Decision:
-        def explain() -> Explanation:
-            return self.explain(response, customer, now)
-
+        explain = functools.partial(self.explain, response, customer, now)
         base: dict[str, Any] = {
             "response_id": response.id,
             "customer_id": customer.id,
             "explain": explain,
+            "policy": policy,
         }
         if policy is None:
             return Decision(
-                policy=None,
                 follow_up=False,
                 reason=(
                     f"no follow-up: none of the {len(self.policies)} policies matched "
@@ -478,7 +491,6 @@ class PolicySet:
                 ),
                 **base,
             )
-        base["policy"] = policy
         channel = next(
             (c for c in policy.channels if customer.contact.address_for(c) is not None), None
         )
@@ -568,5 +580,8 @@ class PolicySet:
             stop_survey=policy.stop_survey,
             required_steps=policy.require,
             warnings=tuple(warnings),
-            **base,
+            response_id=response.id,
+            customer_id=customer.id,
+            explain=explain,
+            policy=policy,
         )
