@@ -274,6 +274,36 @@ def test_a_second_low_score_attaches_to_the_open_case(world: World) -> None:
     assert len(world.loop.cases()) == 1
 
 
+def test_a_second_low_score_attaches_even_when_a_cap_would_stop_a_new_contact() -> None:
+    """Attaching contacts nobody, so contact rules (here: one follow-up per 60
+    days) do not turn the second answer away from the open case."""
+    playbook = loopkit.load_policies(
+        {
+            "version": 1,
+            "policies": [
+                {
+                    "name": "low",
+                    "owner": "team:cx",
+                    "channels": ["email"],
+                    "when": {"field": "response.score", "le": 6},
+                }
+            ],
+            "contact": {"follow_up_caps": [{"max": 1, "per": "60d"}]},
+        }
+    )
+    clock = FakeClock(FRIDAY)
+    loop = loopkit.Loop(playbook, clock=clock)
+    customer = make_customer()
+    first = loop.ingest(make_response(1), customer=customer)
+    clock.advance(minutes=10)
+    second = loop.ingest(make_response(2, id="r-2"), customer=customer)
+    assert first.outcome is loopkit.IngestOutcome.OPENED
+    assert second.outcome is loopkit.IngestOutcome.ATTACHED
+    assert second.decision is None and "attached to the open case" in second.reason
+    assert second.case is not None and second.case.response_ids == ("r-1", "r-2")
+    assert len(loop.messages()) == 1  # no second contact
+
+
 def test_a_promoter_gets_no_case_and_a_reason(world: World) -> None:
     result = world.loop.ingest(make_response(10), customer=make_customer())
     assert result.outcome is loopkit.IngestOutcome.NO_FOLLOW_UP
