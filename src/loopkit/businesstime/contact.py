@@ -62,7 +62,7 @@ def allowed_minutes(
     return tuple(sorted(allowed))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class _EveryDay:
     """The schedule behind a contact window: the same hours every day."""
 

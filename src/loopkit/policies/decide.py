@@ -16,7 +16,7 @@ import attrs
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.errors import BusinessTimeError, ValidationError, describe
-from loopkit.model import Customer, DailyWindow, Response
+from loopkit.model import Category, Customer, DailyWindow, Response
 from loopkit.model._checks import check_aware, check_int
 from loopkit.model._reader import Reader
 
@@ -342,6 +342,7 @@ class PolicySet:
     calendars: Mapping[str, BusinessCalendar] = attrs.field(factory=dict)
     contact: ContactRules = attrs.field(factory=ContactRules)
     _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
+    _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         _check_policies(self.policies, "policies")
@@ -483,14 +484,13 @@ class PolicySet:
             "policy": policy,
         }
         if policy is None:
-            return Decision(
-                follow_up=False,
-                reason=(
+            reason = self._no_match.get(response.category)
+            if reason is None:  # one text per category, made once
+                reason = self._no_match[response.category] = (
                     f"no follow-up: none of the {len(self.policies)} policies matched "
                     f"this {response.category.value} response"
-                ),
-                **base,
-            )
+                )
+            return Decision(follow_up=False, reason=reason, **base)
         channel = next(
             (c for c in policy.channels if customer.contact.address_for(c) is not None), None
         )

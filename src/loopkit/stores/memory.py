@@ -53,31 +53,12 @@ class MemoryStore:
         self._promises: dict[str, Promise] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
+        self._transaction = _Transaction(self)
 
     def transaction(self) -> _Transaction:
         """Serialised by a lock; a block that raises is undone completely.
         A transaction opened inside another is part of the outer one."""
-        return _Transaction(self)
-
-    def _begin(self) -> bool:
-        self._lock.acquire()
-        if self._undo is not None:
-            return False
-        self._undo = []
-        return True
-
-    def _end(self, outermost: bool, failed: bool) -> None:
-        try:
-            if outermost and failed and self._undo is not None:
-                for table, key, old in reversed(self._undo):
-                    if old is _MISSING:
-                        table.pop(key, None)
-                    else:
-                        table[key] = old
-        finally:
-            if outermost:
-                self._undo = None
-            self._lock.release()
+        return self._transaction
 
     def close(self) -> None:
         pass
@@ -144,16 +125,17 @@ class MemoryStore:
 
     def save_case(self, case: FollowUpCase) -> None:
         old = self._cases.get(case.id)
-        if old is not None and old.topic is not None:
-            key = (old.customer_id, old.topic)
-            if self._active.get(key) == old.id:
-                self._set(self._active, key, _MISSING)
+        key = None if case.topic is None else (case.customer_id, case.topic)
         if old is None:
             ids = self._by_customer.get(case.customer_id, ())
             self._set(self._by_customer, case.customer_id, (*ids, case.id))
+        elif old.topic is not None:
+            old_key = (old.customer_id, old.topic)
+            if (old_key != key or case.is_closed) and self._active.get(old_key) == case.id:
+                self._set(self._active, old_key, _MISSING)
         self._set(self._cases, case.id, case)
-        if case.topic is not None and not case.is_closed:
-            self._set(self._active, (case.customer_id, case.topic), case.id)
+        if key is not None and not case.is_closed and self._active.get(key) != case.id:
+            self._set(self._active, key, case.id)
 
     def find_unclosed_case(self, customer_id: str, topic: str) -> FollowUpCase | None:
         case_id = self._active.get((customer_id, topic))
@@ -306,17 +288,35 @@ def _message(row: tuple[Any, ...]) -> Message:
 
 
 class _Transaction:
-    """The context manager :meth:`MemoryStore.transaction` returns."""
+    """The context manager :meth:`MemoryStore.transaction` returns: one per
+    store, entered only by the thread holding the store's lock, which counts
+    how deep it is nested and undoes the writes when the outermost block fails."""
 
-    __slots__ = ("_outermost", "_store")
+    __slots__ = ("_depth", "_store")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._outermost = False
+        self._depth = 0
 
     def __enter__(self) -> MemoryStore:
-        self._outermost = self._store._begin()
-        return self._store
+        store = self._store
+        store._lock.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            store._undo = []
+        return store
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        self._store._end(self._outermost, failed=kind is not None)
+        store = self._store
+        try:
+            if kind is not None and self._depth == 1 and store._undo is not None:
+                for table, key, old in reversed(store._undo):
+                    if old is _MISSING:
+                        table.pop(key, None)
+                    else:
+                        table[key] = old
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                store._undo = None
+            store._lock.release()
