@@ -29,7 +29,14 @@ from loopkit.model import (
     PromiseStatus,
     Response,
 )
-from loopkit.model._checks import builder, check_aware, check_choice, check_id, check_slug
+from loopkit.model._checks import (
+    builder,
+    check_aware,
+    check_choice,
+    check_id,
+    check_slug,
+    empty_attributes,
+)
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
 from loopkit.stores.records import Later
 
@@ -267,12 +274,9 @@ class Loop:
                 decision=decision,
             )
         owner = None if decision.owner is None else check_id(decision.owner, "owner")
-        event = _build_event(
-            at=now,
-            actor=SYSTEM,
-            kind="opened",
-            details=MappingProxyType({"response_id": response.id, "policy": policy.name}),
-        )
+        # The opening response and the policy are the case's response_ids[0] and
+        # policy: the event does not repeat them.
+        event = _build_event(at=now, actor=SYSTEM, kind="opened", details=empty_attributes())
         case = _build_case(
             id=f"case-{tx.next_number('case')}",
             customer_id=customer.id,
@@ -350,7 +354,8 @@ class Loop:
         info: dict[str, Any] = {"owner": case.owner}
         if case.due_at is not None:
             info["due_at"] = case.due_at.isoformat()
-        info.update(data or {})
+        if data:
+            info.update(data)
         message = _build_message(
             id=f"msg-{tx.next_number('message')}",
             case_id=case.id,
