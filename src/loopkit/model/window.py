@@ -21,7 +21,7 @@ def _minutes(h: str, m: str) -> int | None:
     return hours * 60 + minutes
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, cache_hash=True)
 class DailyWindow:
     """A window of wall-clock time that recurs every day, given in minutes
     after midnight. ``end`` may be smaller than ``start``: the window then

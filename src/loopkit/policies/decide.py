@@ -491,9 +491,12 @@ class PolicySet:
                     f"this {response.category.value} response"
                 )
             return Decision(follow_up=False, reason=reason, **base)
-        channel = next(
-            (c for c in policy.channels if customer.contact.address_for(c) is not None), None
-        )
+        channel = None
+        address_for = customer.contact.address_for
+        for candidate in policy.channels:
+            if address_for(candidate) is not None:
+                channel = candidate
+                break
         if channel is None:
             why = f"the customer consented to none of the channels {list(policy.channels)}"
             return Decision(
