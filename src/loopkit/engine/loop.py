@@ -155,7 +155,15 @@ class Loop:
             policy = policies.match(response, customer, now)
             existing = None if policy is None else tx.find_unclosed_case(customer.id, policy.topic)
             opened: FollowUpCase | None = None
-            if policy is not None and existing is not None:
+            if policy is None:  # the common case: no decision to make or keep
+                result = _build_result(
+                    response_id=response.id,
+                    outcome=IngestOutcome.NO_FOLLOW_UP,
+                    case=None,
+                    policy=None,
+                    reason=policies.no_match_reason(response),
+                )
+            elif existing is not None:
                 result = self._attach(tx, response, policy, existing, now)
             else:
                 history = None

@@ -30,9 +30,13 @@ class ContactOutcome(enum.StrEnum):
 class IngestResult:
     """What :meth:`loopkit.Loop.ingest` did with one response.
 
-    ``replayed`` is true when the response had been ingested before: the
-    result is the earlier one, and ``decision`` is ``None`` (decisions are not
-    stored; ``reason`` says what was decided).
+    ``decision`` is the :class:`~loopkit.Decision` that opened the case or was
+    suppressed by contact rules. It is ``None`` when no policy matched, when
+    the response was attached to an open case, and when ``replayed`` is true
+    (the response had been ingested before, and this is the earlier result:
+    decisions are not stored). ``reason`` always says what was decided; for
+    every policy's verdict, ask :meth:`PolicySet.explain
+    <loopkit.PolicySet.explain>`.
     """
 
     response_id: str

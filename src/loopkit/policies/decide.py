@@ -376,6 +376,21 @@ class PolicySet:
         index = self._first(response, response.touchpoint, customer, now)
         return None if index < 0 else self.policies[index]
 
+    def no_match_reason(self, response: Response) -> str:
+        """The reason given when no policy matches ``response``.
+
+        >>> from loopkit.testing import make_response
+        >>> PolicySet(policies=[]).no_match_reason(make_response(score=10))
+        'no follow-up: none of the 0 policies matched this promoter response'
+        """
+        reason = self._no_match.get(response.category)
+        if reason is None:  # one text per category, made once
+            reason = self._no_match[response.category] = (
+                f"no follow-up: none of the {len(self.policies)} policies matched "
+                f"this {response.category.value} response"
+            )
+        return reason
+
     def explain(self, response: Response, customer: Customer, now: datetime) -> Explanation:
         """Every policy's verdict, in order, and which one decides."""
         traces = []
@@ -484,13 +499,7 @@ class PolicySet:
             "policy": policy,
         }
         if policy is None:
-            reason = self._no_match.get(response.category)
-            if reason is None:  # one text per category, made once
-                reason = self._no_match[response.category] = (
-                    f"no follow-up: none of the {len(self.policies)} policies matched "
-                    f"this {response.category.value} response"
-                )
-            return Decision(follow_up=False, reason=reason, **base)
+            return Decision(follow_up=False, reason=self.no_match_reason(response), **base)
         channel = None
         address_for = customer.contact.address_for
         for candidate in policy.channels:
