@@ -38,7 +38,6 @@ from loopkit.model._checks import (
     empty_attributes,
 )
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
-from loopkit.stores.records import Later
 
 from ._plugins import PluginHooks, plugin_manager
 from .clock import Clock, SystemClock
@@ -325,15 +324,15 @@ class Loop:
 
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         """One timer row per case: the first thing due, the rest in ``later``."""
-        rows: Later = tuple(
-            ("escalation", step.at, step.level, step.to) for step in decision.escalations
-        )
-        if decision.due_at is not None:
-            rows = (("breach", decision.due_at, 0, None), *rows)
+        rows: list[tuple[str, datetime, int, str | None]] = []
         if decision.warn_at is not None:
-            rows = (("warning", decision.warn_at, 0, None), *rows)
+            rows.append(("warning", decision.warn_at, 0, None))
+        if decision.due_at is not None:
+            rows.append(("breach", decision.due_at, 0, None))
+        if decision.escalations:
+            rows.extend(("escalation", e.at, e.level, e.to) for e in decision.escalations)
         if rows:
-            (kind, due_at, level, to), *later = rows
+            kind, due_at, level, to = rows[0]
             tx.add_timer(
                 _build_timer(
                     id=case.id,
@@ -342,7 +341,7 @@ class Loop:
                     due_at=due_at,
                     level=level,
                     to=to,
-                    later=tuple(later),
+                    later=tuple(rows[1:]),
                 )
             )
 
