@@ -143,13 +143,20 @@ class LoopMachine(RuleBasedStateMachine):
                     assert event.at >= case.due_at
 
     @invariant()
-    def every_message_is_sent_pending_or_dead(self) -> None:
+    def every_message_is_sent_pending_dead_or_cancelled_with_a_reason(self) -> None:
         for message in self.loop.messages():
             status = message.status
             if status is loopkit.MessageStatus.SENT:
                 assert message.sent_at is not None
             elif status is loopkit.MessageStatus.PENDING:
                 assert message.attempts < 3
+            elif status is loopkit.MessageStatus.CANCELLED:  # reached first, or closed
+                assert message.purpose == "follow_up" and message.sent_at is None
+                case = self.loop.case(message.case_id)
+                assert any(
+                    e.kind == "message_cancelled" and e.details["message_id"] == message.id
+                    for e in case.events
+                )
             else:
                 assert status is loopkit.MessageStatus.DEAD
                 assert message.attempts == 3

@@ -304,6 +304,35 @@ def test_a_second_low_score_attaches_even_when_a_cap_would_stop_a_new_contact() 
     assert len(loop.messages()) == 1  # no second contact
 
 
+def test_a_customer_reached_before_the_follow_up_is_sent_gets_no_second_prompt(
+    world: World,
+) -> None:
+    """The case opens at 15:30 on a Friday; support calls back at once, before
+    any tick. The queued follow-up is cancelled, with a reason in the log."""
+    result = world.loop.ingest(
+        make_response(2, touchpoint=make_touchpoint("support_contact")), customer=make_customer()
+    )
+    assert result.case is not None
+    world.loop.record_contact(result.case.id, "reached", by="emp-7")
+    report = world.loop.tick(FRIDAY + timedelta(days=3))
+    assert report.sent == 0 and world.phone.sent == [] and world.email.sent == []
+    (message,) = world.loop.messages(result.case.id)
+    assert message.status is loopkit.MessageStatus.CANCELLED
+    cancelled = world.loop.case(result.case.id).events[-1]
+    assert cancelled.kind == "message_cancelled"
+    assert dict(cancelled.details) == {"message_id": message.id, "reason": "customer_reached"}
+
+
+def test_closing_a_case_cancels_its_unsent_follow_up(world: World) -> None:
+    result = world.loop.ingest(make_response(2), customer=make_customer())
+    assert result.case is not None
+    closed = world.loop.close(result.case.id, resolved=False, by="emp-7")
+    assert [m.status for m in world.loop.messages(result.case.id)] == [
+        loopkit.MessageStatus.CANCELLED
+    ]
+    assert kinds(closed)[-2:] == ["message_cancelled", "close"]
+
+
 def test_a_promoter_gets_no_case_and_a_reason(world: World) -> None:
     result = world.loop.ingest(make_response(10), customer=make_customer())
     assert result.outcome is loopkit.IngestOutcome.NO_FOLLOW_UP

@@ -430,11 +430,31 @@ class Loop:
             if result is ContactOutcome.REACHED:
                 case = case.apply("contact", at=now, by=by, note=note, details=details)
                 tx.delete_timers(case.id)
+                case = self._cancel_follow_ups(tx, case, now, "customer_reached")
             else:
                 if not case.is_active:
                     case.apply("contact", at=now, by=by)  # raises IllegalTransition
                 case = case.record("contact_attempt", at=now, by=by, note=note, details=details)
             tx.save_case(case)
+        return case
+
+    def _cancel_follow_ups(
+        self, tx: StoreTransaction, case: FollowUpCase, now: datetime, why: str
+    ) -> FollowUpCase:
+        """Cancel the case's pending ``follow_up`` messages (a prompt to contact
+        the customer is not owed once they were reached or the case closed),
+        each with an event in the case's log. Other messages (an apology, say)
+        stay owed."""
+        for message in tx.messages(case.id, MessageStatus.PENDING):
+            if message.purpose != "follow_up":
+                continue
+            tx.save_message(attrs.evolve(message, status=MessageStatus.CANCELLED))
+            case = case.record(
+                "message_cancelled",
+                at=max(now, case.events[-1].at),
+                by=SYSTEM,
+                details={"message_id": message.id, "reason": why},
+            )
         return case
 
     def start(self, case_id: str, *, by: str, at: datetime | None = None) -> FollowUpCase:
@@ -524,6 +544,7 @@ class Loop:
                 case = move(at=now, by=by)
             elif resolved != (case.state.value == "resolved"):
                 case.apply("resolve" if resolved else "fail", at=now, by=by)  # raises
+            case = self._cancel_follow_ups(tx, case, now, "case_closed")
             case = case.close(at=now, by=by, note=note, root_causes=tags)
             tx.save_case(case)
             tx.delete_timers(case.id)

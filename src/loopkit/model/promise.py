@@ -116,11 +116,14 @@ class Promise:
 
 class MessageStatus(enum.StrEnum):
     """An outgoing message is pending (not yet sent, or waiting to retry), sent,
-    or dead (gave up after the retry limit: kept for a person to look at)."""
+    dead (gave up after the retry limit: kept for a person to look at), or
+    cancelled (no longer owed, say because the customer was reached first: the
+    case's log says why)."""
 
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+    CANCELLED = "cancelled"
 
 
 @attrs.frozen(kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Final
@@ -50,6 +50,7 @@ class MemoryStore:
         self._timers: dict[str, _TimerRow] = {}
         self._messages: dict[str, tuple[Any, ...]] = {}
         self._pending: dict[str, tuple[Any, ...]] = {}
+        self._case_messages: dict[str, tuple[str, ...]] = {}
         self._promises: dict[str, Promise] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
@@ -187,6 +188,9 @@ class MemoryStore:
     # outbox
     def save_message(self, message: Message) -> None:
         row = _message_row(message)
+        if message.id not in self._messages:
+            ids = self._case_messages.get(message.case_id, ())
+            self._set(self._case_messages, message.case_id, (*ids, message.id))
         self._set(self._messages, message.id, row)
         pending = message.status is MessageStatus.PENDING
         if pending or message.id in self._pending:
@@ -207,12 +211,11 @@ class MemoryStore:
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
     ) -> Sequence[Message]:
-        found = [
-            _message(row)
-            for row in self._messages.values()
-            if (case_id is None or row[_CASE_ID] == case_id)
-            and (status is None or row[_STATUS] == status.value)
-        ]
+        if case_id is None:
+            rows: Iterable[tuple[Any, ...]] = self._messages.values()
+        else:
+            rows = (self._messages[i] for i in self._case_messages.get(case_id, ()))
+        found = [_message(row) for row in rows if status is None or row[_STATUS] == status.value]
         return sorted(found, key=lambda m: (m.created_at, m.id))
 
     # promises
@@ -269,7 +272,6 @@ _MESSAGE_FIELDS: Final = tuple(
     f.name for f in attrs.fields(Message) if f.name not in ("data", "status")
 )
 _plain_fields: Final = operator.attrgetter(*_MESSAGE_FIELDS)
-_CASE_ID: Final = _MESSAGE_FIELDS.index("case_id")
 _NOT_BEFORE: Final = _MESSAGE_FIELDS.index("not_before")
 _NEXT_ATTEMPT: Final = _MESSAGE_FIELDS.index("next_attempt_at")
 _DATA: Final = len(_MESSAGE_FIELDS)

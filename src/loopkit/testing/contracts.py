@@ -229,6 +229,22 @@ class StoreContract:
             assert list(tx.due_messages(T0 + timedelta(days=9), 10)) == []
             assert list(tx.messages(status=MessageStatus.DEAD)) == [dead]
 
+    def test_messages_of_one_case_by_status_and_a_cancelled_one_is_never_due(
+        self, store: Store
+    ) -> None:
+        mine = _message("m-1", T0)
+        theirs = _message("m-2", T0, case_id="case-2")
+        cancelled = attrs.evolve(_message("m-3", T0), status=MessageStatus.CANCELLED)
+        with store.transaction() as tx:
+            for message in (mine, theirs, cancelled):
+                tx.save_message(message)
+        with store.transaction() as tx:
+            assert [m.id for m in tx.messages(case_id="case-1")] == ["m-1", "m-3"]
+            assert list(tx.messages("case-1", MessageStatus.PENDING)) == [mine]
+            assert list(tx.messages("case-2", MessageStatus.CANCELLED)) == []
+            assert list(tx.messages(status=MessageStatus.CANCELLED)) == [cancelled]
+            assert [m.id for m in tx.due_messages(T0, 10)] == ["m-1", "m-2"]
+
     # promises ------------------------------------------------------------------
 
     def test_pending_promises_come_due(self, store: Store) -> None:
