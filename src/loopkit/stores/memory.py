@@ -25,8 +25,9 @@ _MISSING: Final = object()
 class MemoryStore:
     """Keeps everything in dictionaries of immutable values.
 
-    Transactions are serialised by a lock and undone on error with an undo log,
-    so a failure leaves nothing half-written. Nothing survives the process.
+    Transactions are serialised by a lock and undone on error with an undo log
+    of the tables' writes (the indexes are then rebuilt from the tables), so a
+    failure leaves nothing half-written. Nothing survives the process.
 
     >>> store = MemoryStore()
     >>> with store.transaction() as tx:
@@ -74,9 +75,37 @@ class MemoryStore:
         else:
             table[key] = value
 
+    def _index(self, table: MutableMapping[Any, Any], key: Any, value: Any) -> None:
+        """Write to an index or a sequence: not logged, because a failed
+        transaction rebuilds the indexes from the tables (:meth:`_reindex`)
+        and a sequence may skip a number but never reuses one."""
+        if self._undo is None:
+            raise RuntimeError("MemoryStore: writes need a transaction")
+        if value is _MISSING:
+            table.pop(key, None)
+        else:
+            table[key] = value
+
+    def _reindex(self) -> None:
+        """Rebuild every index from the tables (after a failed transaction)."""
+        self._active.clear()
+        self._by_customer.clear()
+        for case_id, case in self._cases.items():
+            ids = self._by_customer.get(case.customer_id, ())
+            self._by_customer[case.customer_id] = (*ids, case_id)
+            if case.topic is not None and not case.is_closed:
+                self._active[(case.customer_id, case.topic)] = case_id
+        self._pending.clear()
+        self._case_messages.clear()
+        for message_id, row in self._messages.items():
+            if row[_STATUS] == MessageStatus.PENDING.value:
+                self._pending[message_id] = row
+            ids = self._case_messages.get(row[_CASE_ID], ())
+            self._case_messages[row[_CASE_ID]] = (*ids, message_id)
+
     def next_number(self, sequence: str) -> int:
         number = self._sequences.get(sequence, 0) + 1
-        self._set(self._sequences, sequence, number)
+        self._index(self._sequences, sequence, number)
         return number
 
     # responses
@@ -129,14 +158,14 @@ class MemoryStore:
         key = None if case.topic is None else (case.customer_id, case.topic)
         if old is None:
             ids = self._by_customer.get(case.customer_id, ())
-            self._set(self._by_customer, case.customer_id, (*ids, case.id))
+            self._index(self._by_customer, case.customer_id, (*ids, case.id))
         elif old.topic is not None:
             old_key = (old.customer_id, old.topic)
             if (old_key != key or case.is_closed) and self._active.get(old_key) == case.id:
-                self._set(self._active, old_key, _MISSING)
+                self._index(self._active, old_key, _MISSING)
         self._set(self._cases, case.id, case)
         if key is not None and not case.is_closed and self._active.get(key) != case.id:
-            self._set(self._active, key, case.id)
+            self._index(self._active, key, case.id)
 
     def find_unclosed_case(self, customer_id: str, topic: str) -> FollowUpCase | None:
         case_id = self._active.get((customer_id, topic))
@@ -190,11 +219,11 @@ class MemoryStore:
         row = _message_row(message)
         if message.id not in self._messages:
             ids = self._case_messages.get(message.case_id, ())
-            self._set(self._case_messages, message.case_id, (*ids, message.id))
+            self._index(self._case_messages, message.case_id, (*ids, message.id))
         self._set(self._messages, message.id, row)
         pending = message.status is MessageStatus.PENDING
         if pending or message.id in self._pending:
-            self._set(self._pending, message.id, row if pending else _MISSING)
+            self._index(self._pending, message.id, row if pending else _MISSING)
 
     def get_message(self, message_id: str) -> Message | None:
         row = self._messages.get(message_id)
@@ -272,6 +301,7 @@ _MESSAGE_FIELDS: Final = tuple(
     f.name for f in attrs.fields(Message) if f.name not in ("data", "status")
 )
 _plain_fields: Final = operator.attrgetter(*_MESSAGE_FIELDS)
+_CASE_ID: Final = _MESSAGE_FIELDS.index("case_id")
 _NOT_BEFORE: Final = _MESSAGE_FIELDS.index("not_before")
 _NEXT_ATTEMPT: Final = _MESSAGE_FIELDS.index("next_attempt_at")
 _DATA: Final = len(_MESSAGE_FIELDS)
@@ -311,12 +341,13 @@ class _Transaction:
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         store = self._store
         try:
-            if kind is not None and self._depth == 1 and store._undo is not None:
+            if kind is not None and self._depth == 1 and store._undo:
                 for table, key, old in reversed(store._undo):
                     if old is _MISSING:
                         table.pop(key, None)
                     else:
                         table[key] = old
+                store._reindex()
         finally:
             self._depth -= 1
             if self._depth == 0:

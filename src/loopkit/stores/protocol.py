@@ -30,7 +30,8 @@ class StoreTransaction(Protocol):
     """
 
     def next_number(self, sequence: str) -> int:
-        """The next number of a named sequence, starting at 1, never reused."""
+        """The next number of a named sequence, starting at 1, never reused (a
+        failed transaction may leave a gap, as database sequences do)."""
         ...
 
     # responses

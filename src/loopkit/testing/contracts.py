@@ -107,12 +107,36 @@ class StoreContract:
             assert tx.survey_stop("c-1") is None
             assert tx.find_unclosed_case("c-1", "other") is None
 
+    def test_a_failed_transaction_leaves_every_lookup_as_it_was(self, store: Store) -> None:
+        kept = _message("m-1", T0)
+        with store.transaction() as tx:
+            tx.save_case(_case())
+            tx.save_message(kept)
+        with pytest.raises(_Boom), store.transaction() as tx:
+            closing = _case().fail(at=T0, by="emp").close(at=T0, by="emp")
+            tx.save_case(closing)  # closed: no longer the unclosed case on its topic
+            tx.save_message(attrs.evolve(kept, status=MessageStatus.SENT, sent_at=T0))
+            tx.save_message(_message("m-2", T0))
+            tx.save_case(_case(id="case-2", customer_id="c-2"))
+            raise _Boom
+        with store.transaction() as tx:
+            assert tx.find_unclosed_case("c-1", "t") == _case()
+            assert tx.find_unclosed_case("c-2", "t") is None
+            assert list(tx.cases("c-1")) == [_case()] and list(tx.cases("c-2")) == []
+            assert list(tx.due_messages(T0, 10)) == [kept]
+            assert list(tx.messages("case-1")) == [kept]
+
     def test_sequences_count_up_from_one(self, store: Store) -> None:
         with store.transaction() as tx:
             assert [tx.next_number("case") for _ in range(3)] == [1, 2, 3]
             assert tx.next_number("message") == 1
         with store.transaction() as tx:
             assert tx.next_number("case") == 4
+        with pytest.raises(_Boom), store.transaction() as tx:
+            tx.next_number("case")
+            raise _Boom
+        with store.transaction() as tx:  # a number may be skipped, never reused
+            assert tx.next_number("case") >= 5
 
     # responses -----------------------------------------------------------------
 
