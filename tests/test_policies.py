@@ -73,6 +73,11 @@ def test_owner_from_a_customer_attribute_and_fallback_when_empty() -> None:
     assert d.warnings and "customer.attributes.account_manager" in d.warnings[0]
     nobody = make_response(score=9, touchpoint=make_touchpoint(employee_id=None))
     assert pb.policies.decide(nobody, make_customer(), FRIDAY).owner == "unassigned"
+    # CRM data that is not an id (too long, or a number) falls back the same way.
+    for junk in ("x" * 300, 42):
+        odd = make_customer(attributes={"account_manager": junk})
+        d = pb.policies.decide(make_response(score=2), odd, FRIDAY)
+        assert d.owner == "unassigned" and "not an id" in d.warnings[0]
 
 
 def test_an_escalation_ladder_counts_each_step_after_the_previous_one() -> None:

@@ -280,7 +280,6 @@ class Loop:
                 reason=decision.reason,
                 decision=decision,
             )
-        owner = None if decision.owner is None else check_id(decision.owner, "owner")
         # The opening response and the policy are the case's response_ids[0] and
         # policy: the event does not repeat them.
         event = _build_event(at=now, actor=SYSTEM, kind="opened", details=empty_attributes())
@@ -291,7 +290,7 @@ class Loop:
             origin=CaseOrigin.RESPONSE,
             policy=policy.name,
             topic=policy.topic,
-            owner=owner,
+            owner=decision.owner,
             channel=decision.channel,
             due_at=decision.due_at,
             warn_at=decision.warn_at,

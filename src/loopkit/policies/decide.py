@@ -527,7 +527,7 @@ class PolicySet:
         owner = policy.owner.resolve(response, touchpoint, customer)
         if owner is None:
             fallback = next((str(s.to) for s in policy.escalate if s.to.field is None), UNASSIGNED)
-            warnings.append(f"{policy.owner} is empty: the case goes to {fallback}")
+            warnings.append(f"{policy.owner} is empty or not an id: the case goes to {fallback}")
             owner = fallback
         # Business time in UTC microseconds: the answer time is converted once,
         # and each result once on the way out.

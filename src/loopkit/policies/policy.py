@@ -90,11 +90,15 @@ class Owner:
     def resolve(
         self, response: Response, touchpoint: Touchpoint | None, customer: Customer
     ) -> str | None:
-        """The owner for one response, or ``None`` when the field is empty."""
+        """The owner for one response, or ``None`` when the field is empty or
+        holds something that is not an id (such as a 300-character note)."""
         if self.field is None:
             return self.text
         value = self.field.get(response, touchpoint, customer)
-        return value if isinstance(value, str) and value.strip() else None
+        try:
+            return check_id(value, "owner")
+        except ValidationError:
+            return None
 
     def __str__(self) -> str:
         return self.text
