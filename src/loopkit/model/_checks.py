@@ -13,7 +13,7 @@ import math
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -139,6 +139,9 @@ def parse_instant(value: object, path: str) -> datetime:
 _NAIVE_EPOCH: Final = datetime(1970, 1, 1)
 
 
+_UTC_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def instant_key(value: datetime | None) -> timedelta | None:
     """The instant an aware datetime names, for comparing and ordering.
 
@@ -151,8 +154,11 @@ def instant_key(value: datetime | None) -> timedelta | None:
     """
     if value is None:
         return None
-    offset = value.utcoffset()
-    return value.replace(tzinfo=None) - _NAIVE_EPOCH - (offset or timedelta(0))
+    try:
+        return value - _UTC_EPOCH  # aware minus aware: by instant, fold included
+    except (TypeError, OverflowError):  # naive, or an offset at the edge of time
+        offset = value.utcoffset()
+        return value.replace(tzinfo=None) - _NAIVE_EPOCH - (offset or timedelta(0))
 
 
 def format_instant(value: datetime) -> str:

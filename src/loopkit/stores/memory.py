@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 import operator
 import threading
-from collections.abc import Iterable, MutableMapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -13,7 +14,7 @@ import attrs
 
 from loopkit.errors import ConflictError
 from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus, Response
-from loopkit.model._checks import builder
+from loopkit.model._checks import builder, instant_key
 
 from .records import IngestOutcome, IngestRecord, Later, Timer, TimerKind
 
@@ -52,6 +53,12 @@ class MemoryStore:
         self._messages: dict[str, tuple[Any, ...]] = {}
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._case_messages: dict[str, tuple[str, ...]] = {}
+        self._case_timers: dict[str, tuple[str, ...]] = {}
+        # What comes due, as heaps of (instant, id). An entry whose item was
+        # deleted or rescheduled since is stale and dropped when it surfaces.
+        self._timer_queue: list[tuple[timedelta, str]] = []
+        self._message_queue: list[tuple[timedelta, str]] = []
+        self._promise_queue: list[tuple[timedelta, str]] = []
         self._promises: dict[str, Promise] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
@@ -102,6 +109,17 @@ class MemoryStore:
                 self._pending[message_id] = row
             ids = self._case_messages.get(row[_CASE_ID], ())
             self._case_messages[row[_CASE_ID]] = (*ids, message_id)
+        self._case_timers.clear()
+        for timer_id, timer_row in self._timers.items():
+            ids = self._case_timers.get(timer_row[0], ())
+            self._case_timers[timer_row[0]] = (*ids, timer_id)
+        self._timer_queue[:] = [(_timer_due(r), i) for i, r in self._timers.items()]
+        self._message_queue[:] = [(_message_due(r), i) for i, r in self._pending.items()]
+        self._promise_queue[:] = [
+            (key, i) for i, p in self._promises.items() if (key := _promise_due(p)) is not None
+        ]
+        for queue in (self._timer_queue, self._message_queue, self._promise_queue):
+            heapq.heapify(queue)
 
     def next_number(self, sequence: str) -> int:
         number = self._sequences.get(sequence, 0) + 1
@@ -180,11 +198,12 @@ class MemoryStore:
 
     # timers
     def add_timer(self, timer: Timer) -> None:
-        self._set(
-            self._timers,
-            timer.id,
-            (timer.case_id, timer.kind.value, timer.due_at, timer.level, timer.to, timer.later),
-        )
+        row = (timer.case_id, timer.kind.value, timer.due_at, timer.level, timer.to, timer.later)
+        if timer.id not in self._timers:
+            ids = self._case_timers.get(timer.case_id, ())
+            self._index(self._case_timers, timer.case_id, (*ids, timer.id))
+        self._set(self._timers, timer.id, row)
+        heapq.heappush(self._timer_queue, (_timer_due(row), timer.id))
 
     def _timer(self, timer_id: str, row: _TimerRow) -> Timer:
         case_id, kind, due_at, level, to, later = row
@@ -199,20 +218,24 @@ class MemoryStore:
         )
 
     def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
-        due = sorted((row[2], timer_id) for timer_id, row in self._timers.items() if row[2] <= now)
-        return [self._timer(timer_id, self._timers[timer_id]) for _, timer_id in due[:limit]]
+        due = _take_due(self._timer_queue, self._timers, _timer_due, now, limit)
+        return [self._timer(timer_id, self._timers[timer_id]) for timer_id in due]
 
     def delete_timer(self, timer_id: str) -> None:
-        if timer_id in self._timers:
+        row = self._timers.get(timer_id)
+        if row is not None:
             self._set(self._timers, timer_id, _MISSING)
+            ids = tuple(i for i in self._case_timers.get(row[0], ()) if i != timer_id)
+            self._index(self._case_timers, row[0], ids or _MISSING)
 
     def delete_timers(self, case_id: str) -> None:
-        for timer_id in [i for i, row in self._timers.items() if row[0] == case_id]:
+        for timer_id in self._case_timers.get(case_id, ()):
             self._set(self._timers, timer_id, _MISSING)
+        self._index(self._case_timers, case_id, _MISSING)
 
     def timers(self, case_id: str) -> Sequence[Timer]:
-        found = [self._timer(i, row) for i, row in self._timers.items() if row[0] == case_id]
-        return sorted(found, key=lambda t: (t.due_at, t.id))
+        found = [self._timer(i, self._timers[i]) for i in self._case_timers.get(case_id, ())]
+        return sorted(found, key=lambda t: (instant_key(t.due_at), t.id))
 
     # outbox
     def save_message(self, message: Message) -> None:
@@ -224,18 +247,16 @@ class MemoryStore:
         pending = message.status is MessageStatus.PENDING
         if pending or message.id in self._pending:
             self._index(self._pending, message.id, row if pending else _MISSING)
+        if pending:
+            heapq.heappush(self._message_queue, (_message_due(row), message.id))
 
     def get_message(self, message_id: str) -> Message | None:
         row = self._messages.get(message_id)
         return None if row is None else _message(row)
 
     def due_messages(self, now: datetime, limit: int) -> Sequence[Message]:
-        due = sorted(
-            (at, message_id)
-            for message_id, row in self._pending.items()
-            if (at := row[_NEXT_ATTEMPT] or row[_NOT_BEFORE]) <= now
-        )
-        return [_message(self._pending[message_id]) for _, message_id in due[:limit]]
+        due = _take_due(self._message_queue, self._pending, _message_due, now, limit)
+        return [_message(self._pending[message_id]) for message_id in due]
 
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
@@ -250,20 +271,16 @@ class MemoryStore:
     # promises
     def save_promise(self, promise: Promise) -> None:
         self._set(self._promises, promise.id, promise)
+        key = _promise_due(promise)
+        if key is not None:
+            heapq.heappush(self._promise_queue, (key, promise.id))
 
     def get_promise(self, promise_id: str) -> Promise | None:
         return self._promises.get(promise_id)
 
     def due_promises(self, now: datetime, limit: int) -> Sequence[Promise]:
-        due = sorted(
-            (
-                p
-                for p in self._promises.values()
-                if p.status is PromiseStatus.PENDING and p.due_at <= now
-            ),
-            key=lambda p: (p.due_at, p.id),
-        )
-        return due[:limit]
+        due = _take_due(self._promise_queue, self._promises, _promise_due, now, limit)
+        return [self._promises[promise_id] for promise_id in due]
 
     def promises(self, case_id: str | None = None) -> Sequence[Promise]:
         found = [p for p in self._promises.values() if case_id is None or p.case_id == case_id]
@@ -317,6 +334,47 @@ def _message(row: tuple[Any, ...]) -> Message:
     return _build_message(
         **fields, data=MappingProxyType(dict(row[_DATA])), status=MessageStatus(row[_STATUS])
     )
+
+
+def _timer_due(row: _TimerRow) -> timedelta:
+    return instant_key(row[2])  # type: ignore[return-value]
+
+
+def _message_due(row: tuple[Any, ...]) -> timedelta:
+    return instant_key(row[_NEXT_ATTEMPT] or row[_NOT_BEFORE])  # type: ignore[return-value]
+
+
+def _promise_due(promise: Promise) -> timedelta | None:
+    pending = promise.status is PromiseStatus.PENDING
+    return instant_key(promise.due_at) if pending else None
+
+
+def _take_due(
+    queue: list[tuple[timedelta, str]],
+    table: Mapping[str, Any],
+    due_of: Callable[[Any], timedelta | None],
+    now: datetime,
+    limit: int,
+) -> list[str]:
+    """The ids of up to ``limit`` items due by ``now``, earliest first, from a
+    heap of ``(instant, id)``: O(limit log n). Stale entries (the item gone,
+    done or rescheduled) are dropped; the due ones are put back, because an
+    item leaves the queue only when it is deleted or no longer due."""
+    until = instant_key(now)
+    assert until is not None
+    found: list[str] = []
+    taken: list[tuple[timedelta, str]] = []
+    while queue and len(found) < limit and queue[0][0] <= until:
+        entry = heapq.heappop(queue)
+        key, item_id = entry
+        item = table.get(item_id)
+        if item is None or due_of(item) != key or item_id in found:
+            continue
+        found.append(item_id)
+        taken.append(entry)
+    for entry in taken:
+        heapq.heappush(queue, entry)
+    return found
 
 
 class _Transaction:

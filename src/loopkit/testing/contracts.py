@@ -211,6 +211,20 @@ class StoreContract:
         with store.transaction() as tx:
             assert tx.due_timers(T0 + timedelta(days=1), 10) == []
 
+    def test_a_timer_saved_again_comes_due_at_its_new_time_only(self, store: Store) -> None:
+        first = Timer(id="case-1", case_id="case-1", kind=TimerKind.WARNING, due_at=T0)
+        moved = attrs.evolve(first, kind=TimerKind.BREACH, due_at=T0 + timedelta(hours=2))
+        with store.transaction() as tx:
+            tx.add_timer(first)
+        with store.transaction() as tx:
+            tx.delete_timer("case-1")
+            tx.add_timer(moved)
+        with store.transaction() as tx:
+            assert list(tx.due_timers(T0 + timedelta(hours=1), 10)) == []
+            assert list(tx.due_timers(T0 + timedelta(hours=2), 10)) == [moved]
+            assert list(tx.due_timers(T0 + timedelta(hours=2), 10)) == [moved]  # still there
+            assert list(tx.timers("case-1")) == [moved]
+
     def test_a_timer_keeps_the_timers_after_it(self, store: Store) -> None:
         later = (
             ("breach", T0 + timedelta(hours=4), 0, None),
