@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -180,6 +181,29 @@ def _window(
 
 _NO_HISTORY: Final = ContactHistory()
 
+_DeadlinePlan = tuple[BusinessCalendar, ZoneInfo, int, int, tuple[int, ...]]
+"""A policy's deadline worked out once: calendar, its zone, the time allowed and
+the warning's share of it, and each escalation step's delay, in microseconds."""
+
+
+def _deadline_plans(
+    policies: Sequence[FollowUpPolicy], calendars: Mapping[str, BusinessCalendar]
+) -> Mapping[str, _DeadlinePlan]:
+    plans: dict[str, _DeadlinePlan] = {}
+    for policy in policies:
+        if policy.deadline is None:
+            continue
+        calendar = calendars[policy.deadline.calendar]
+        within = td_us(policy.deadline.within)
+        plans[policy.name] = (
+            calendar,
+            calendar.zone,
+            within,
+            round(within * policy.warn_at_fraction),
+            tuple(td_us(step.after) for step in policy.escalate),
+        )
+    return plans
+
 
 # -- explanations ----------------------------------------------------------------
 
@@ -343,6 +367,7 @@ class PolicySet:
     contact: ContactRules = attrs.field(factory=ContactRules)
     _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
+    _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         _check_policies(self.policies, "policies")
@@ -355,6 +380,7 @@ class PolicySet:
                 )
         first = compile_first_match([p.when for p in self.policies])
         object.__setattr__(self, "_first", first)
+        object.__setattr__(self, "_deadlines", _deadline_plans(self.policies, self.calendars))
 
     def __iter__(self) -> Iterator[FollowUpPolicy]:
         return iter(self.policies)
@@ -536,18 +562,15 @@ class PolicySet:
         escalations: list[ScheduledEscalation] = []
         start_us = to_us(response.answered_at)
         calendar = None
-        if policy.deadline is not None:
-            calendar = self.calendars[policy.deadline.calendar]
-            calendar_zone = calendar.zone
-            within = td_us(policy.deadline.within)
+        plan = self._deadlines.get(policy.name)
+        if plan is not None:
+            calendar, calendar_zone, within, warn_within, afters = plan
             due_us = add_us(calendar, start_us, within)
             due_at = from_us(due_us, calendar_zone)
-            warn_at = from_us(
-                add_us(calendar, start_us, round(within * policy.warn_at_fraction)), calendar_zone
-            )
+            warn_at = from_us(add_us(calendar, start_us, warn_within), calendar_zone)
             at = due_us
-            for level, step in enumerate(policy.escalate, start=1):
-                at = add_us(calendar, at, td_us(step.after))
+            for level, (step, after) in enumerate(zip(policy.escalate, afters, strict=True), 1):
+                at = add_us(calendar, at, after)
                 target = step.to.resolve(response, touchpoint, customer) or owner
                 escalations.append(
                     ScheduledEscalation(at=from_us(at, calendar_zone), to=target, level=level)
