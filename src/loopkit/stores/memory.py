@@ -54,12 +54,10 @@ class MemoryStore:
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._case_messages: dict[str, tuple[str, ...]] = {}
         self._case_timers: dict[str, tuple[str, ...]] = {}
-        # What comes due, as heaps of (instant, id). An entry whose item was
-        # deleted or rescheduled since is stale and dropped when it surfaces.
-        self._timer_queue: list[tuple[timedelta, str]] = []
-        self._message_queue: list[tuple[timedelta, str]] = []
-        self._promise_queue: list[tuple[timedelta, str]] = []
         self._promises: dict[str, Promise] = {}
+        self._due_timers = _DueQueue(self._timers, _timer_due)
+        self._due_messages = _DueQueue(self._pending, _message_due)
+        self._due_promises = _DueQueue(self._promises, _promise_due)
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
         self._transaction = _Transaction(self)
@@ -113,13 +111,8 @@ class MemoryStore:
         for timer_id, timer_row in self._timers.items():
             ids = self._case_timers.get(timer_row[0], ())
             self._case_timers[timer_row[0]] = (*ids, timer_id)
-        self._timer_queue[:] = [(_timer_due(r), i) for i, r in self._timers.items()]
-        self._message_queue[:] = [(_message_due(r), i) for i, r in self._pending.items()]
-        self._promise_queue[:] = [
-            (key, i) for i, p in self._promises.items() if (key := _promise_due(p)) is not None
-        ]
-        for queue in (self._timer_queue, self._message_queue, self._promise_queue):
-            heapq.heapify(queue)
+        for queue in (self._due_timers, self._due_messages, self._due_promises):
+            queue.rebuild()
 
     def next_number(self, sequence: str) -> int:
         number = self._sequences.get(sequence, 0) + 1
@@ -203,7 +196,7 @@ class MemoryStore:
             ids = self._case_timers.get(timer.case_id, ())
             self._index(self._case_timers, timer.case_id, (*ids, timer.id))
         self._set(self._timers, timer.id, row)
-        heapq.heappush(self._timer_queue, (_timer_due(row), timer.id))
+        self._due_timers.note(timer.id)
 
     def _timer(self, timer_id: str, row: _TimerRow) -> Timer:
         case_id, kind, due_at, level, to, later = row
@@ -218,7 +211,7 @@ class MemoryStore:
         )
 
     def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
-        due = _take_due(self._timer_queue, self._timers, _timer_due, now, limit)
+        due = self._due_timers.take(now, limit)
         return [self._timer(timer_id, self._timers[timer_id]) for timer_id in due]
 
     def delete_timer(self, timer_id: str) -> None:
@@ -248,14 +241,14 @@ class MemoryStore:
         if pending or message.id in self._pending:
             self._index(self._pending, message.id, row if pending else _MISSING)
         if pending:
-            heapq.heappush(self._message_queue, (_message_due(row), message.id))
+            self._due_messages.note(message.id)
 
     def get_message(self, message_id: str) -> Message | None:
         row = self._messages.get(message_id)
         return None if row is None else _message(row)
 
     def due_messages(self, now: datetime, limit: int) -> Sequence[Message]:
-        due = _take_due(self._message_queue, self._pending, _message_due, now, limit)
+        due = self._due_messages.take(now, limit)
         return [_message(self._pending[message_id]) for message_id in due]
 
     def messages(
@@ -271,15 +264,13 @@ class MemoryStore:
     # promises
     def save_promise(self, promise: Promise) -> None:
         self._set(self._promises, promise.id, promise)
-        key = _promise_due(promise)
-        if key is not None:
-            heapq.heappush(self._promise_queue, (key, promise.id))
+        self._due_promises.note(promise.id)
 
     def get_promise(self, promise_id: str) -> Promise | None:
         return self._promises.get(promise_id)
 
     def due_promises(self, now: datetime, limit: int) -> Sequence[Promise]:
-        due = _take_due(self._promise_queue, self._promises, _promise_due, now, limit)
+        due = self._due_promises.take(now, limit)
         return [self._promises[promise_id] for promise_id in due]
 
     def promises(self, case_id: str | None = None) -> Sequence[Promise]:
@@ -349,32 +340,58 @@ def _promise_due(promise: Promise) -> timedelta | None:
     return instant_key(promise.due_at) if pending else None
 
 
-def _take_due(
-    queue: list[tuple[timedelta, str]],
-    table: Mapping[str, Any],
-    due_of: Callable[[Any], timedelta | None],
-    now: datetime,
-    limit: int,
-) -> list[str]:
-    """The ids of up to ``limit`` items due by ``now``, earliest first, from a
-    heap of ``(instant, id)``: O(limit log n). Stale entries (the item gone,
-    done or rescheduled) are dropped; the due ones are put back, because an
-    item leaves the queue only when it is deleted or no longer due."""
-    until = instant_key(now)
-    assert until is not None
-    found: list[str] = []
-    taken: list[tuple[timedelta, str]] = []
-    while queue and len(found) < limit and queue[0][0] <= until:
-        entry = heapq.heappop(queue)
-        key, item_id = entry
-        item = table.get(item_id)
-        if item is None or due_of(item) != key or item_id in found:
-            continue
-        found.append(item_id)
-        taken.append(entry)
-    for entry in taken:
-        heapq.heappush(queue, entry)
-    return found
+class _DueQueue:
+    """What comes due in one table, as a heap of ``(instant, id)``.
+
+    A write only notes the id; the heap is brought up to date when it is read,
+    so ingesting stays cheap and a tick costs O(log n) per item instead of a
+    sort of the whole table. An entry whose item was deleted, done or
+    rescheduled since is stale: it is dropped when it surfaces.
+    """
+
+    __slots__ = ("_due_of", "_heap", "_noted", "_table")
+
+    def __init__(self, table: Mapping[str, Any], due_of: Callable[[Any], timedelta | None]) -> None:
+        self._table = table
+        self._due_of = due_of
+        self._heap: list[tuple[timedelta, str]] = []
+        self._noted: list[str] = []
+
+    def note(self, item_id: str) -> None:
+        self._noted.append(item_id)
+
+    def rebuild(self) -> None:
+        """Start again from the table (after a failed transaction)."""
+        self._noted.clear()
+        self._heap[:] = [
+            (key, i) for i, item in self._table.items() if (key := self._due_of(item)) is not None
+        ]
+        heapq.heapify(self._heap)
+
+    def take(self, now: datetime, limit: int) -> list[str]:
+        """The ids of up to ``limit`` items due by ``now``, earliest first; they
+        stay queued until they are deleted or no longer due."""
+        heap, table, due_of = self._heap, self._table, self._due_of
+        for item_id in self._noted:
+            item = table.get(item_id)
+            if item is not None and (key := due_of(item)) is not None:
+                heapq.heappush(heap, (key, item_id))
+        self._noted.clear()
+        until = instant_key(now)
+        assert until is not None
+        found: list[str] = []
+        taken: list[tuple[timedelta, str]] = []
+        while heap and len(found) < limit and heap[0][0] <= until:
+            entry = heapq.heappop(heap)
+            key, item_id = entry
+            item = table.get(item_id)
+            if item is None or due_of(item) != key or item_id in found:
+                continue
+            found.append(item_id)
+            taken.append(entry)
+        for entry in taken:
+            heapq.heappush(heap, entry)
+        return found
 
 
 class _Transaction:
