@@ -245,7 +245,7 @@ class Loop:
             actor=SYSTEM,
             kind="response_attached",
             details=MappingProxyType(
-                {"response_id": response.id, "category": response.category.value}
+                {"response_id": response.id, "category": response.category._value_}
             ),
         )
         case = case._appended(event, {"response_ids": (*case.response_ids, response.id)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -509,6 +509,24 @@ class PolicySet:
             out.append(self._decide(policy, response, customer, now, history))
         return tuple(out)
 
+    @staticmethod
+    def _suppressed(
+        response: Response,
+        customer: Customer,
+        policy: FollowUpPolicy,
+        why: str,
+        explain: Callable[[], Explanation],
+    ) -> Decision:
+        return Decision(
+            response_id=response.id,
+            customer_id=customer.id,
+            explain=explain,
+            policy=policy,
+            follow_up=False,
+            suppressed=why,
+            reason=f"matched {policy.name!r}, but {why}",
+        )
+
     def _decide(
         self,
         policy: FollowUpPolicy | None,
@@ -518,14 +536,15 @@ class PolicySet:
         history: ContactHistory | None,
     ) -> Decision:
         explain = functools.partial(self.explain, response, customer, now)
-        base: dict[str, Any] = {
-            "response_id": response.id,
-            "customer_id": customer.id,
-            "explain": explain,
-            "policy": policy,
-        }
         if policy is None:
-            return Decision(follow_up=False, reason=self.no_match_reason(response), **base)
+            return Decision(
+                response_id=response.id,
+                customer_id=customer.id,
+                explain=explain,
+                policy=None,
+                follow_up=False,
+                reason=self.no_match_reason(response),
+            )
         channel = None
         address_for = customer.contact.address_for
         for candidate in policy.channels:
@@ -534,20 +553,10 @@ class PolicySet:
                 break
         if channel is None:
             why = f"the customer consented to none of the channels {list(policy.channels)}"
-            return Decision(
-                follow_up=False,
-                suppressed=why,
-                reason=f"matched {policy.name!r}, but {why}",
-                **base,
-            )
+            return self._suppressed(response, customer, policy, why, explain)
         capped = self.contact.capped(response, customer, history or _NO_HISTORY, now)
         if capped is not None:
-            return Decision(
-                follow_up=False,
-                suppressed=capped,
-                reason=f"matched {policy.name!r}, but {capped}",
-                **base,
-            )
+            return self._suppressed(response, customer, policy, capped, explain)
         warnings: list[str] = []
         touchpoint = response.touchpoint
         owner = policy.owner.resolve(response, touchpoint, customer)

@@ -143,7 +143,7 @@ class MemoryStore:
             self._ingests,
             response.id,
             (
-                record.outcome.value,
+                record.outcome._value_,  # the plain str (.value is a slow property)
                 record.case_id,
                 record.policy,
                 record.reason,
@@ -191,7 +191,7 @@ class MemoryStore:
 
     # timers
     def add_timer(self, timer: Timer) -> None:
-        row = (timer.case_id, timer.kind.value, timer.due_at, timer.level, timer.to, timer.later)
+        row = (timer.case_id, timer.kind._value_, timer.due_at, timer.level, timer.to, timer.later)
         if timer.id not in self._timers:
             ids = self._case_timers.get(timer.case_id, ())
             self._index(self._case_timers, timer.case_id, (*ids, timer.id))
@@ -317,7 +317,7 @@ _STATUS: Final = _DATA + 1
 
 
 def _message_row(message: Message) -> tuple[Any, ...]:
-    return (*_plain_fields(message), tuple(message.data.items()), message.status.value)
+    return (*_plain_fields(message), tuple(message.data.items()), message.status._value_)
 
 
 def _message(row: tuple[Any, ...]) -> Message:
