@@ -274,27 +274,21 @@ def optional(check: Callable[[object, str], Any]) -> Callable[[Any, Any, Any], N
     return run
 
 
-def trusted(cls: type[T], **fields: Any) -> T:
-    """Build an attrs instance from values that were already checked, skipping
-    converters and validators (the engine's hot path: "validate at the edge,
-    trust inside"). Missing fields take their defaults. Never use it with
-    values from outside loopkit.
+def builder(cls: type[T]) -> Callable[..., T]:
+    """A function taking ``cls``'s init fields as keywords (with their
+    defaults) that sets them on a bare instance, skipping converters and
+    validators; generated once per class. For values made of parts that were
+    already checked (the engine's hot path: "validate at the edge, trust
+    inside"); never for values from outside loopkit.
 
     >>> import attrs
     >>> @attrs.frozen
     ... class Point:
     ...     x: int = attrs.field(validator=attrs.validators.gt(0))
     ...     y: int = 0
-    >>> trusted(Point, x=-1)
+    >>> builder(Point)(x=-1)
     Point(x=-1, y=0)
     """
-    return builder(cls)(**fields)
-
-
-def builder(cls: type[T]) -> Callable[..., T]:
-    """A function taking ``cls``'s init fields as keywords (with their
-    defaults) that sets them on a bare instance, skipping converters and
-    validators; generated once per class."""
     found = _BUILDERS.get(cls)
     if found is None:
         found = _BUILDERS[cls] = _make_builder(cls)
@@ -332,7 +326,7 @@ def _make_builder(cls: Any) -> Callable[..., Any]:
         + "\n".join(body)
         + "\n    return obj\n"
     )
-    exec(compile(source, f"<loopkit trusted {cls.__qualname__}>", "exec"), namespace)
+    exec(compile(source, f"<loopkit builder {cls.__qualname__}>", "exec"), namespace)
     return namespace["build"]  # type: ignore[no-any-return]
 
 
