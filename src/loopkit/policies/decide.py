@@ -474,67 +474,6 @@ class PolicySet:
         """What ``policy`` calls for (``None``: no follow-up), whether or not it
         matches: for a caller that has already run :meth:`match`, or a test
         asking what one policy would do. Pure, like :meth:`decide`."""
-        return self._decide(policy, response, customer, now, history)
-
-    def decide_all(
-        self,
-        response: Response,
-        customer: Customer,
-        now: datetime,
-        *,
-        history: ContactHistory | None = None,
-    ) -> tuple[Decision, ...]:
-        """All-match mode: one decision per matching policy, in order, skipping a
-        policy whose topic an earlier match already took (one case per topic).
-
-        >>> from loopkit.testing import make_customer, make_response
-        >>> low = FollowUpPolicy.from_dict({"name": "low", "channels": ["email"],
-        ...     "owner": "team:cx", "when": {"field": "response.score", "le": 6}})
-        >>> lower = FollowUpPolicy.from_dict({"name": "lower", "channels": ["email"],
-        ...     "owner": "team:leads", "when": {"field": "response.score", "le": 2}})
-        >>> r = make_response(score=1)
-        >>> [d.policy.name for d in PolicySet(policies=[low, lower]).decide_all(
-        ...     r, make_customer(), r.answered_at)]
-        ['low', 'lower']
-        """
-        out: list[Decision] = []
-        topics: set[str] = set()
-        t = response.touchpoint
-        for policy in self.policies:
-            if policy.topic in topics or not policy.when.matches(
-                response, customer, touchpoint=t, now=now
-            ):
-                continue
-            topics.add(policy.topic)
-            out.append(self._decide(policy, response, customer, now, history))
-        return tuple(out)
-
-    @staticmethod
-    def _suppressed(
-        response: Response,
-        customer: Customer,
-        policy: FollowUpPolicy,
-        why: str,
-        explain: Callable[[], Explanation],
-    ) -> Decision:
-        return Decision(
-            response_id=response.id,
-            customer_id=customer.id,
-            explain=explain,
-            policy=policy,
-            follow_up=False,
-            suppressed=why,
-            reason=f"matched {policy.name!r}, but {why}",
-        )
-
-    def _decide(
-        self,
-        policy: FollowUpPolicy | None,
-        response: Response,
-        customer: Customer,
-        now: datetime,
-        history: ContactHistory | None,
-    ) -> Decision:
         explain = functools.partial(self.explain, response, customer, now)
         if policy is None:
             return Decision(
@@ -628,4 +567,55 @@ class PolicySet:
             customer_id=customer.id,
             explain=explain,
             policy=policy,
+        )
+
+    def decide_all(
+        self,
+        response: Response,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> tuple[Decision, ...]:
+        """All-match mode: one decision per matching policy, in order, skipping a
+        policy whose topic an earlier match already took (one case per topic).
+
+        >>> from loopkit.testing import make_customer, make_response
+        >>> low = FollowUpPolicy.from_dict({"name": "low", "channels": ["email"],
+        ...     "owner": "team:cx", "when": {"field": "response.score", "le": 6}})
+        >>> lower = FollowUpPolicy.from_dict({"name": "lower", "channels": ["email"],
+        ...     "owner": "team:leads", "when": {"field": "response.score", "le": 2}})
+        >>> r = make_response(score=1)
+        >>> [d.policy.name for d in PolicySet(policies=[low, lower]).decide_all(
+        ...     r, make_customer(), r.answered_at)]
+        ['low', 'lower']
+        """
+        out: list[Decision] = []
+        topics: set[str] = set()
+        t = response.touchpoint
+        for policy in self.policies:
+            if policy.topic in topics or not policy.when.matches(
+                response, customer, touchpoint=t, now=now
+            ):
+                continue
+            topics.add(policy.topic)
+            out.append(self.decide_for(policy, response, customer, now, history=history))
+        return tuple(out)
+
+    @staticmethod
+    def _suppressed(
+        response: Response,
+        customer: Customer,
+        policy: FollowUpPolicy,
+        why: str,
+        explain: Callable[[], Explanation],
+    ) -> Decision:
+        return Decision(
+            response_id=response.id,
+            customer_id=customer.id,
+            explain=explain,
+            policy=policy,
+            follow_up=False,
+            suppressed=why,
+            reason=f"matched {policy.name!r}, but {why}",
         )
