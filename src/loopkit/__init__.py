@@ -20,6 +20,7 @@ from loopkit.compensation import (
     OfferKind,
 )
 from loopkit.engine import (
+    BatchItem,
     Clock,
     ContactOutcome,
     IngestResult,
@@ -93,6 +94,7 @@ __all__ = [
     "MAX_COMMENT_LENGTH",
     "NPS",
     "AuthorityLimits",
+    "BatchItem",
     "Budget",
     "BusinessCalendar",
     "BusinessTimeError",

@@ -4,9 +4,10 @@ transactions and sends through channels."""
 from .clock import Clock, SystemClock
 from .delivery import RetryPolicy
 from .loop import Loop, UnknownCase, UnknownCustomer
-from .results import ContactOutcome, IngestResult, SurveyGuard, TickReport
+from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
 __all__ = [
+    "BatchItem",
     "Clock",
     "ContactOutcome",
     "IngestResult",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from loopkit.errors import ConflictError, LoopkitError, ValidationError, describe
+from loopkit.errors import ConflictError, LoopkitError, PluginError, ValidationError, describe
 from loopkit.model import (
     CaseEvent,
     CaseOrigin,
@@ -42,7 +42,14 @@ from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction,
 from ._plugins import PluginHooks, plugin_manager
 from .clock import Clock, SystemClock
 from .delivery import RetryPolicy
-from .results import STOP_MESSAGE, ContactOutcome, IngestResult, SurveyGuard, TickReport
+from .results import (
+    STOP_MESSAGE,
+    BatchItem,
+    ContactOutcome,
+    IngestResult,
+    SurveyGuard,
+    TickReport,
+)
 
 if TYPE_CHECKING:
     from loopkit.playbook import Playbook
@@ -74,6 +81,28 @@ class UnknownCustomer(LoopkitError, LookupError):
 
 class UnknownCase(LoopkitError, LookupError):
     """No case, promise or message has that id in the store."""
+
+
+class _ItemFailed(Exception):
+    """Rolls back a batch of :meth:`Loop.ingest_many` when one item failed
+    after it may have written something."""
+
+    def __init__(self, index: int, error: LoopkitError) -> None:
+        super().__init__(index)
+        self.index = index
+        self.error = error
+
+
+def _item_error(response: Response, err: Exception) -> LoopkitError:
+    """A batch item's error: loopkit's own as it is, a plugin's wrapped (the
+    original is the ``__cause__``)."""
+    if isinstance(err, LoopkitError):
+        return err
+    wrapped = PluginError(
+        f"response {response.id!r}: a plugin raised {type(err).__name__} (the error's cause)"
+    )
+    wrapped.__cause__ = err
+    return wrapped
 
 
 class Loop:
@@ -131,7 +160,8 @@ class Loop:
         raises :class:`~loopkit.ConflictError`. At most one case is open per
         customer and topic (by default the policy's name): a second low score
         is attached to it. Case, events, timers and messages are written in
-        one transaction.
+        one transaction. To ingest many responses, :meth:`ingest_many` writes
+        a batch of them in one transaction.
         """
         needs_hooks = customer is None or not response.scale.is_builtin
         if needs_hooks:  # plugins do their I/O outside the store transaction
@@ -139,10 +169,7 @@ class Loop:
                 earlier = tx.get_ingest(response.id)
                 if earlier is not None:
                     return self._replay(tx, earlier, response)
-            customer = self._customer(response.customer_id, customer)
-            category = None if response.scale.is_builtin else self.hooks.classify(response)
-            if category is not None and category is not response.category:
-                response = response.reclassified(category)
+            response, customer = self._resolve(response, customer)
         else:
             customer = self._customer(response.customer_id, customer)
         now = check_aware(self._clock.now(), "clock.now()")
@@ -150,40 +177,195 @@ class Loop:
             earlier = tx.get_ingest(response.id)  # another worker may have been first
             if earlier is not None:
                 return self._replay(tx, earlier, response)
-            policies = self.playbook.policies
-            policy = policies.match(response, customer, now)
-            existing = None if policy is None else tx.find_unclosed_case(customer.id, policy.topic)
-            opened: FollowUpCase | None = None
-            if policy is None:  # the common case: no decision to make or keep
-                result = _build_result(
-                    response_id=response.id,
-                    outcome=IngestOutcome.NO_FOLLOW_UP,
-                    case=None,
-                    policy=None,
-                    reason=policies.no_match_reason(response),
+            result = self._apply(tx, response, customer, now)
+        if result.outcome is IngestOutcome.OPENED:
+            self.hooks.notify("loopkit_case_opened", case=result.case)
+        return result
+
+    def ingest_many(
+        self, items: Iterable[tuple[Response, Customer | None]], *, batch_size: int = 500
+    ) -> list[BatchItem]:
+        """Ingest ``(response, customer)`` pairs, ``batch_size`` of them per store
+        transaction; the answer has one :class:`~loopkit.BatchItem` per item, in
+        input order.
+
+        Each item is ingested exactly as :meth:`ingest` would (``customer`` may
+        be ``None``: a ``loopkit_load_customer`` plugin finds it), with the
+        same result; only the writes of a batch share one transaction, which
+        on SQLite means one commit (and one sync to disk) per batch instead
+        of one per response. An item that fails (a conflict, an unknown
+        customer, a plugin that failed) gets its error in its
+        :class:`~loopkit.BatchItem`, writes nothing and does not stop or undo
+        the others. The same response id twice in one feed behaves as two
+        calls to :meth:`ingest`: the second is a replay. Plugins are called
+        outside the transaction, and ``loopkit_case_opened`` once per opened
+        case after its batch is committed. ``items`` is read lazily, one batch
+        at a time.
+
+        An error that is not about one item (the store itself failing) is
+        raised: the batch in hand is rolled back, earlier batches stay
+        committed, and running the same feed again is safe (what was
+        committed is replayed).
+
+        >>> from loopkit import load_policies
+        >>> from loopkit.testing import FakeClock, make_customer, make_response
+        >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock())
+        >>> feed = [(make_response(1, id=f"r-{i}"), make_customer()) for i in range(3)]
+        >>> [item.unwrap().outcome.value for item in loop.ingest_many(feed)]
+        ['opened', 'attached', 'attached']
+        """
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValidationError("batch_size", "an integer of at least 1", describe(batch_size))
+        done: list[BatchItem] = []
+        batch: list[tuple[Response, Customer | None]] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) == batch_size:
+                done.extend(self._ingest_batch(batch))
+                batch = []
+        if batch:
+            done.extend(self._ingest_batch(batch))
+        return done
+
+    def _ingest_batch(self, batch: Sequence[tuple[Response, Customer | None]]) -> list[BatchItem]:
+        """One batch of :meth:`ingest_many`: hooks first, then one transaction."""
+        answers: list[BatchItem | None] = [None] * len(batch)
+        # 1. Outside the transaction: replays of the responses that need
+        # plugins (so a replay calls none), then the plugins, per item.
+        hooked = [i for i, (r, c) in enumerate(batch) if c is None or not r.scale.is_builtin]
+        if hooked:
+            with self.store.transaction() as tx:
+                for i in hooked:
+                    response = batch[i][0]
+                    earlier = tx.get_ingest(response.id)
+                    if earlier is None:
+                        continue
+                    try:
+                        answers[i] = BatchItem(
+                            response_id=response.id, result=self._replay(tx, earlier, response)
+                        )
+                    except ConflictError as err:
+                        answers[i] = BatchItem(response_id=response.id, error=err)
+        todo: list[tuple[int, Response, Customer | None]] = []  # None: wait for the batch
+        pending: set[str] = set()  # ids an earlier item of the batch may write
+        for i, (response, given) in enumerate(batch):
+            if answers[i] is not None:
+                continue
+            try:
+                if given is None or not response.scale.is_builtin:
+                    if response.id in pending:  # after the earlier one: a replay or a conflict
+                        todo.append((i, response, None))
+                        continue
+                    response, customer = self._resolve(response, given)
+                else:
+                    customer = self._customer(response.customer_id, given)
+            except Exception as err:  # one item's failure never stops the others
+                answers[i] = BatchItem(response_id=response.id, error=_item_error(response, err))
+                continue
+            pending.add(response.id)
+            todo.append((i, response, customer))
+        # 2. One transaction for the batch. An item that fails after it may
+        # have written something rolls the whole batch back; it is answered
+        # with its error and the batch runs again without it.
+        while True:
+            try:
+                done, opened, waiting = self._write_batch(todo, answers)
+            except _ItemFailed as failed:
+                answers[failed.index] = BatchItem(
+                    response_id=batch[failed.index][0].id, error=failed.error
                 )
-            elif existing is not None:
-                result = self._attach(tx, response, policy, existing, now)
-            else:
-                history = None
-                if self.playbook.contact.follow_up_caps:  # read only when a cap needs it
-                    history = self._history(tx, customer.id)
-                decision = policies.decide_for(policy, response, customer, now, history=history)
-                result = self._open(tx, response, customer, decision, now)
-                if result.outcome is IngestOutcome.OPENED:
-                    opened = result.case
-            tx.add_ingest(
-                _build_record(
-                    response=response,
-                    outcome=result.outcome,
-                    case_id=None if result.case is None else result.case.id,
-                    policy=result.policy,
-                    reason=result.reason,
-                    ingested_at=now,
-                )
+                continue
+            break
+        for i, outcome in done:
+            answers[i] = (
+                BatchItem(response_id=outcome.response_id, result=outcome)
+                if isinstance(outcome, IngestResult)
+                else BatchItem(response_id=batch[i][0].id, error=outcome)
             )
-        if opened is not None:
-            self.hooks.notify("loopkit_case_opened", case=opened)
+        for case in opened:
+            self.hooks.notify("loopkit_case_opened", case=case)
+        for i in waiting:  # rare: after the commit, as the next call to ingest would
+            [answers[i]] = self._ingest_batch([batch[i]])
+        return answers  # type: ignore[return-value]  # every slot is filled now
+
+    def _write_batch(
+        self,
+        todo: Sequence[tuple[int, Response, Customer | None]],
+        answers: Sequence[BatchItem | None],
+    ) -> tuple[list[tuple[int, IngestResult | ConflictError]], list[FollowUpCase], list[int]]:
+        """The transaction of one batch: each item not answered yet is a replay,
+        a conflict or new (then :meth:`_apply`). Returns what each item did,
+        the cases opened, and the items to ingest after the commit."""
+        done: list[tuple[int, IngestResult | ConflictError]] = []
+        opened: list[FollowUpCase] = []
+        waiting: list[int] = []
+        with self.store.transaction() as tx:
+            for i, response, customer in todo:
+                if answers[i] is not None:
+                    continue
+                earlier = tx.get_ingest(response.id)
+                if earlier is not None:
+                    try:
+                        done.append((i, self._replay(tx, earlier, response)))
+                    except ConflictError as err:  # raised before any write
+                        done.append((i, err))
+                    continue
+                if customer is None:  # the earlier item with its id failed
+                    waiting.append(i)
+                    continue
+                try:
+                    now = check_aware(self._clock.now(), "clock.now()")
+                    result = self._apply(tx, response, customer, now)
+                except LoopkitError as err:
+                    raise _ItemFailed(i, err) from err
+                done.append((i, result))
+                if result.case is not None and result.outcome is IngestOutcome.OPENED:
+                    opened.append(result.case)
+        return done, opened, waiting
+
+    def _resolve(self, response: Response, given: Customer | None) -> tuple[Response, Customer]:
+        """The customer (from a plugin when not given) and, on a custom scale,
+        the category a plugin gives: the hooks' part of an ingest."""
+        customer = self._customer(response.customer_id, given)
+        category = None if response.scale.is_builtin else self.hooks.classify(response)
+        if category is not None and category is not response.category:
+            response = response.reclassified(category)
+        return response, customer
+
+    def _apply(
+        self, tx: StoreTransaction, response: Response, customer: Customer, now: datetime
+    ) -> IngestResult:
+        """Match, then attach or decide and open, and record the ingest: the
+        writes of one new response, inside the caller's transaction."""
+        policies = self.playbook.policies
+        policy = policies.match(response, customer, now)
+        existing = None if policy is None else tx.find_unclosed_case(customer.id, policy.topic)
+        if policy is None:  # the common case: no decision to make or keep
+            result = _build_result(
+                response_id=response.id,
+                outcome=IngestOutcome.NO_FOLLOW_UP,
+                case=None,
+                policy=None,
+                reason=policies.no_match_reason(response),
+            )
+        elif existing is not None:
+            result = self._attach(tx, response, policy, existing, now)
+        else:
+            history = None
+            if self.playbook.contact.follow_up_caps:  # read only when a cap needs it
+                history = self._history(tx, customer.id)
+            decision = policies.decide_for(policy, response, customer, now, history=history)
+            result = self._open(tx, response, customer, decision, now)
+        tx.add_ingest(
+            _build_record(
+                response=response,
+                outcome=result.outcome,
+                case_id=None if result.case is None else result.case.id,
+                policy=result.policy,
+                reason=result.reason,
+                ingested_at=now,
+            )
+        )
         return result
 
     def _replay(

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from loopkit.errors import LoopkitError
 from loopkit.model import FollowUpCase
 from loopkit.stores import IngestOutcome
 
 if TYPE_CHECKING:
     from loopkit.policies import Decision
 
-__all__ = ["ContactOutcome", "IngestResult", "SurveyGuard", "TickReport"]
+__all__ = ["BatchItem", "ContactOutcome", "IngestResult", "SurveyGuard", "TickReport"]
 
 
 class ContactOutcome(enum.StrEnum):
@@ -46,6 +47,45 @@ class IngestResult:
     reason: str
     decision: Decision | None = attrs.field(default=None, repr=False)
     replayed: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class BatchItem:
+    """What :meth:`loopkit.Loop.ingest_many` did with one item of its feed.
+
+    Exactly one of ``result`` and ``error`` is set: ``result`` is the
+    :class:`IngestResult` that :meth:`~loopkit.Loop.ingest` would have
+    returned, ``error`` the :class:`~loopkit.LoopkitError` it would have
+    raised (a :class:`~loopkit.ConflictError`, an
+    :class:`~loopkit.UnknownCustomer`, a :class:`~loopkit.ValidationError`, or
+    a :class:`~loopkit.PluginError` whose ``__cause__`` is what a plugin
+    raised). A failed item wrote nothing; the others are not affected.
+
+    >>> from loopkit.stores import IngestOutcome
+    >>> done = IngestResult(
+    ...     response_id="r-1", outcome=IngestOutcome.NO_FOLLOW_UP, case=None,
+    ...     policy=None, reason="no policy matched",
+    ... )
+    >>> item = BatchItem(response_id="r-1", result=done)
+    >>> item.ok, item.unwrap().outcome.value
+    (True, 'no_follow_up')
+    """
+
+    response_id: str
+    result: IngestResult | None = None
+    error: LoopkitError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the response was ingested (or replayed)."""
+        return self.error is None
+
+    def unwrap(self) -> IngestResult:
+        """The result, or raise the item's error."""
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None  # one of the two is always set
+        return self.result
 
 
 @attrs.frozen(kw_only=True)
