@@ -40,6 +40,15 @@ class TestSQLiteStoreInAFile(StoreContract):
         return SQLiteStore(self.db)
 
 
+class TestSQLiteStoreInAFileSyncedAtCheckpoints(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _where(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "loop.db"
+
+    def make_store(self) -> Store:
+        return SQLiteStore(self.db, synchronous="normal")
+
+
 class TestSQLiteStoreInMemory(StoreContract):
     def make_store(self) -> Store:
         return SQLiteStore(":memory:")
@@ -231,6 +240,22 @@ def test_one_store_can_be_shared_by_threads() -> None:
 
 
 # -- schema versions and foreign files --------------------------------------------
+
+
+def test_a_commit_waits_for_the_disk_unless_asked_not_to(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "safe.db") as safe:
+        assert safe._connection().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert repr(safe) == f"SQLiteStore({str(tmp_path / 'safe.db')!r})"
+    with SQLiteStore(tmp_path / "fast.db", synchronous="normal") as fast:
+        conn = fast._connection()
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert repr(fast).endswith(", synchronous='normal')")
+    with pytest.raises(
+        ValidationError, match="synchronous: expected 'full' or 'normal', got 'off'"
+    ):
+        SQLiteStore(tmp_path / "x.db", synchronous="off")  # type: ignore[arg-type]
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_a_new_file_gets_the_current_schema_version(tmp_path: Path) -> None:

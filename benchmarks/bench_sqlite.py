@@ -1,0 +1,256 @@
+"""SQLite ingest: loopkit's ``Loop.ingest_many`` into an ``SQLiteStore`` file against a
+hand-written raw ``sqlite3`` loop that writes the same rows in batches of the same
+size, side by side in one run.
+
+    python benchmarks/bench_sqlite.py            # 20,000 responses, batches of 500
+    python benchmarks/bench_sqlite.py --n 300    # a smoke run
+
+The feed is ``bench_ingest.make_feed`` with the example policy file. What the
+baseline does, exactly: before timing, the feed is ingested once by a ``Loop`` on
+the in-memory store, and every row loopkit would write is kept as plain values
+(ids, customer, times as integer microseconds, the ``to_dict()`` of the value);
+this is what a host that already knew every outcome would have in hand. Timed,
+the baseline opens a new file with loopkit's own tables and indexes (same
+``PRAGMA``s: WAL, and the same ``synchronous`` setting), and per batch of
+``--batch`` responses runs ``BEGIN IMMEDIATE``; one ``executemany`` per table
+inserting an ingest row per response (its record's JSON, response included), a
+case row, a timer row and a message row per opened case, and a case row
+replaced per response attached to an open case; every JSON ``json.dumps``-ed
+inside the timed loop; ``COMMIT``. It reads nothing and decides nothing. loopkit
+does all of that plus everything the baseline was handed: it classifies,
+matches and decides (business-time deadlines), reads the store for replays and
+open cases, numbers cases and messages, and builds its immutable values.
+
+So the ratio prices the whole engine on SQLite against bare SQL writes. To show
+what the store itself adds, the same ``ingest_many`` also runs on the
+in-memory store: "SQLite on top of memory" is loopkit's SQLite cost per
+response, to read against the baseline's. And for scale, ``Loop.ingest`` with
+one transaction (one commit, one sync) per response runs on the first 1,000
+responses.
+
+Times are wall-clock (commits wait for the disk, which CPU time would not
+count), best of ``--runs`` interleaved runs, each into a fresh file, with
+Python's cyclic garbage collector paused (as ``timeit`` does). Printed for
+both ``synchronous`` settings the store offers: ``full`` (the default) and
+``normal``. Not a test: the figures are for reading, never for pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench_ingest import make_feed
+
+import loopkit
+from loopkit.stores import IngestOutcome
+from loopkit.stores.sqlite import _SCHEMA, _us
+from loopkit.testing import FakeClock
+
+ROOT = Path(__file__).resolve().parents[1]
+Feed = list[tuple[loopkit.Response, loopkit.Customer]]
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def the_rows(feed: Feed, playbook: loopkit.Playbook) -> list[dict[str, list[tuple[Any, ...]]]]:
+    """Per response, the rows loopkit writes for it, as plain values and dicts
+    (worked out once, with the in-memory store, before any timing)."""
+    loop = loopkit.Loop(playbook, clock=FakeClock(feed[0][0].answered_at))
+    results = [loop.ingest(r, customer=c) for r, c in feed]
+    with loop.store.transaction() as tx:
+        records = {record.response_id: record for record in tx.ingests()}
+        rows = []
+        for result in results:
+            record = records[result.response_id]
+            out: dict[str, list[tuple[Any, ...]]] = {
+                "ingests": [
+                    (
+                        record.response_id,
+                        record.response.customer_id,
+                        _us(record.ingested_at),
+                        record.to_dict(),
+                    )
+                ],
+                "cases": [],
+                "timers": [],
+                "messages": [],
+            }
+            case = result.case
+            if case is not None and result.outcome in (IngestOutcome.OPENED, "attached"):
+                out["cases"].append(
+                    (
+                        case.id,
+                        case.customer_id,
+                        case.topic,
+                        case.state.value,
+                        _us(case.opened_at),
+                        case.to_dict(),
+                    )
+                )
+            if case is not None and result.outcome is IngestOutcome.OPENED:
+                for timer in tx.timers(case.id)[:1]:
+                    out["timers"].append(
+                        (timer.id, timer.case_id, _us(timer.due_at), timer.to_dict())
+                    )
+                for m in tx.messages(case.id)[:1]:
+                    out["messages"].append(
+                        (
+                            m.id,
+                            m.case_id,
+                            m.status.value,
+                            _us(m.created_at),
+                            _us(m.next_attempt_at or m.not_before),
+                            m.to_dict(),
+                        )
+                    )
+            rows.append(out)
+    return rows
+
+
+def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    return conn
+
+
+_INSERTS = {
+    "ingests": "INSERT INTO ingests (response_id, customer_id, ingested_us, data) VALUES (?,?,?,?)",
+    "cases": "INSERT OR REPLACE INTO cases (id, customer_id, topic, state, opened_us, data)"
+    " VALUES (?,?,?,?,?,?)",
+    "timers": "INSERT INTO timers (id, case_id, due_us, data) VALUES (?,?,?,?)",
+    "messages": "INSERT INTO messages (id, case_id, status, created_us, due_us, data)"
+    " VALUES (?,?,?,?,?,?)",
+}
+
+
+def raw_sqlite(
+    rows: list[dict[str, list[tuple[Any, ...]]]], path: Path, batch: int, synchronous: str
+) -> int:
+    """The baseline: the same rows, bare ``executemany`` per table and batch."""
+    conn = _connect(path, synchronous)
+    try:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            conn.execute("BEGIN IMMEDIATE")
+            for table, sql in _INSERTS.items():
+                conn.executemany(
+                    sql, [(*r[:-1], _dumps(r[-1])) for one in chunk for r in one[table]]
+                )
+            conn.execute("COMMIT")
+        return int(conn.execute("SELECT count(*) FROM cases").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def loopkit_batches(
+    feed: Feed, playbook: loopkit.Playbook, path: Path, batch: int, synchronous: str
+) -> int:
+    with loopkit.SQLiteStore(path, synchronous=synchronous) as store:  # type: ignore[arg-type]
+        loop = loopkit.Loop(playbook, store=store, clock=FakeClock(feed[0][0].answered_at))
+        items = loop.ingest_many(feed, batch_size=batch)
+        assert all(item.ok for item in items)
+        return len(loop.cases())
+
+
+def loopkit_memory(feed: Feed, playbook: loopkit.Playbook, batch: int) -> int:
+    loop = loopkit.Loop(playbook, clock=FakeClock(feed[0][0].answered_at))
+    loop.ingest_many(feed, batch_size=batch)
+    return len(loop.cases())
+
+
+def loopkit_one_by_one(feed: Feed, playbook: loopkit.Playbook, path: Path) -> int:
+    with loopkit.SQLiteStore(path) as store:
+        loop = loopkit.Loop(playbook, store=store, clock=FakeClock(feed[0][0].answered_at))
+        for response, customer in feed:
+            loop.ingest(response, customer=customer)
+        return len(loop.cases())
+
+
+def timed(fn: Callable[..., int], *args: Any) -> tuple[float, int]:
+    """Wall-clock seconds with the cyclic garbage collector paused."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = fn(*args)
+        return time.perf_counter() - start, result
+    finally:
+        gc.enable()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="responses (default 20,000)")
+    parser.add_argument("--batch", type=int, default=500, help="responses per transaction")
+    parser.add_argument("--runs", type=int, default=5, help="best of this many runs")
+    args = parser.parse_args()
+    playbook = loopkit.load_policies(ROOT / "examples" / "policies.toml")
+    feed = make_feed(args.n)
+    rows = the_rows(feed, playbook)
+    single = min(args.n, 1_000)
+    print(
+        f"{platform.machine()} {platform.system()}, Python {sys.version.split()[0]}, "
+        f"SQLite {sqlite3.sqlite_version}, {args.n:,} responses in batches of {args.batch}, "
+        f"best of {args.runs} interleaved runs (wall clock, GC paused)"
+    )
+
+    def per(seconds: float, n: int = args.n) -> str:
+        return f"{seconds / n * 1e6:8.2f} µs"
+
+    with tempfile.TemporaryDirectory(prefix="loopkit-bench-") as work:
+        files = iter(range(1_000_000))
+
+        def fresh() -> Path:
+            return Path(work, f"{next(files)}.db")
+
+        memory = min(timed(loopkit_memory, feed, playbook, args.batch)[0] for _ in range(args.runs))
+        print(f"{'loopkit ingest_many, in-memory store':44} {per(memory)} per response")
+        for synchronous in ("full", "normal"):
+            base: list[float] = []
+            ours: list[float] = []
+            cases: dict[str, int] = {}
+            for _ in range(args.runs):  # interleaved, so a noisy moment hurts both sides
+                seconds, cases["raw"] = timed(raw_sqlite, rows, fresh(), args.batch, synchronous)
+                base.append(seconds)
+                seconds, cases["loopkit"] = timed(
+                    loopkit_batches, feed, playbook, fresh(), args.batch, synchronous
+                )
+                ours.append(seconds)
+            assert cases["raw"] == cases["loopkit"], cases
+            raw, sqlite = min(base), min(ours)
+            print(f"-- synchronous={synchronous}")
+            print(f"{'raw sqlite3, executemany per batch':44} {per(raw)} per response")
+            print(f"{'loopkit ingest_many, SQLiteStore file':44} {per(sqlite)} per response")
+            print(
+                f"{'  of which SQLite, on top of in-memory':44} {per(sqlite - memory)} per response"
+            )
+            print(
+                f"ratio loopkit / raw sqlite3: {sqlite / raw:.2f}x for the whole ingest, "
+                f"{(sqlite - memory) / raw:.2f}x for the store's part "
+                f"(target: near raw sqlite3); {cases['loopkit']:,} cases"
+            )
+        seconds, _ = timed(loopkit_one_by_one, feed[:single], playbook, fresh())
+        print(
+            f"for scale: Loop.ingest, one transaction per response (synchronous=full), "
+            f"first {single:,} responses: {per(seconds, single)} per response"
+        )
+
+
+if __name__ == "__main__":
+    main()
