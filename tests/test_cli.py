@@ -192,6 +192,43 @@ def test_the_same_response_id_with_other_content_is_a_conflict_on_its_line(
     assert err.startswith(f"{feed}:1: response 'r-101' was ingested before with other content")
 
 
+def test_a_long_feed_goes_in_batches_and_reports_every_line_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [json.loads(line) for line in FEED.read_text(encoding="utf-8").splitlines()]
+    lines = []
+    for n in range(1, 1_201):  # three batches of lines; ids r-n
+        row = json.loads(json.dumps(rows[n % len(rows)]))
+        row["response"]["id"] = f"r-{n}"
+        lines.append(json.dumps(row))
+    lines[2] = "{not json"
+    conflict = json.loads(lines[0])
+    conflict["response"]["score"] = (conflict["response"]["score"] + 1) % 5 + 1
+    lines[699] = json.dumps(conflict)  # line 700: r-1 again, with another score
+    lines[700] = lines[0]  # line 701: r-1 again, the same: a replay
+    bad = json.loads(lines[1049])
+    bad["response"]["score"] = 11
+    lines[1049] = json.dumps(bad)
+    feed = tmp_path / "long.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _ingest(tmp_path / "loop.db", feed) == 1
+    out, err = capsys.readouterr()
+    printed = [line.split()[0] for line in out.splitlines()[:-1]]
+    expected = [f"r-{n}" for n in range(1, 1_201) if n not in (3, 700, 1_050)]
+    expected.insert(expected.index("r-701"), "r-1")
+    expected.remove("r-701")
+    assert printed == expected
+    assert out.splitlines()[700 - 2].endswith("(replayed)")
+    assert out.splitlines()[-1].endswith("; 1 replayed, 3 failed")
+    assert [line.split(": ")[0] for line in err.splitlines()] == [
+        f"{feed}:3",
+        f"{feed}:700",
+        f"{feed}:1050",
+    ]
+    assert f"{feed}:700: response 'r-1' was ingested before with other content" in err
+    assert f"{feed}:1050: response.score: expected an integer" in err
+
+
 def test_ingest_reads_standard_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

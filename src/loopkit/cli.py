@@ -235,9 +235,47 @@ def _lines(feed: str) -> Iterator[tuple[int, str]]:
         raise _Failed(f"{feed}: expected UTF-8 text, got {err.reason}") from None
 
 
+_FEED_BATCH: Final = 500
+"""Feed lines ingested per store transaction (:meth:`Loop.ingest_many`)."""
+
+
 def _ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
     counts: Counter[str] = Counter()
-    failed = replayed = 0
+    tally = {"failed": 0, "replayed": 0}
+    # Per line: where it is, then the pair to ingest or the problems already found.
+    chunk: list[tuple[str, tuple[Response, Customer] | list[str]]] = []
+
+    def flush() -> None:
+        pairs = [entry for _, entry in chunk if isinstance(entry, tuple)]
+        items = iter(loop.ingest_many(pairs, batch_size=_FEED_BATCH))
+        for where, entry in chunk:  # report in line order, as the lines were read
+            if isinstance(entry, list):
+                problems = entry
+            else:
+                item = next(items)
+                if item.result is not None:
+                    result = item.result
+                    counts[result.outcome.value] += 1
+                    tally["replayed"] += result.replayed
+                    case = "-" if result.case is None else result.case.id
+                    note = "  (replayed)" if result.replayed else ""
+                    print(
+                        f"{result.response_id:<10} {result.outcome.value:<13} {case:<10} "
+                        f"{result.policy or '-'}{note}",
+                        file=out,
+                    )
+                    continue
+                err = item.error
+                problems = (
+                    [str(problem) for problem in err.problems]
+                    if isinstance(err, ValidationError)
+                    else [str(err)]  # a conflict, a plugin that failed
+                )
+            for problem in problems:
+                _error(f"{where}: {problem}")
+            tally["failed"] += 1
+        chunk.clear()
+
     for number, line in _lines(feed):
         if not line.strip():
             continue
@@ -245,39 +283,26 @@ def _ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as err:
-            _error(f"{where}: expected one JSON object per line, got invalid JSON ({err.msg})")
-            failed += 1
-            continue
-        try:
-            response, customer = _read_line(data)
-            result = loop.ingest(response, customer=customer)
-        except ValidationError as err:
-            for problem in err.problems:
-                _error(f"{where}: {problem}")
-            failed += 1
-            continue
-        except LoopkitError as err:  # a conflict, a plugin that failed
-            _error(f"{where}: {err}")
-            failed += 1
-            continue
-        counts[result.outcome.value] += 1
-        replayed += result.replayed
-        case = "-" if result.case is None else result.case.id
-        note = "  (replayed)" if result.replayed else ""
-        print(
-            f"{result.response_id:<10} {result.outcome.value:<13} {case:<10} "
-            f"{result.policy or '-'}{note}",
-            file=out,
-        )
+            chunk.append(
+                (where, [f"expected one JSON object per line, got invalid JSON ({err.msg})"])
+            )
+        else:
+            try:
+                chunk.append((where, _read_line(data)))
+            except ValidationError as err:
+                chunk.append((where, [str(problem) for problem in err.problems]))
+        if len(chunk) == _FEED_BATCH:
+            flush()
+    flush()
     total = sum(counts.values())
     parts = [f"{counts[o.value]} {o.value}" for o in IngestOutcome if counts[o.value]]
     print(
         f"{total} response{'' if total == 1 else 's'} ingested"
         + (f": {', '.join(parts)}" if parts else "")
-        + f"; {replayed} replayed, {failed} failed",
+        + f"; {tally['replayed']} replayed, {tally['failed']} failed",
         file=out,
     )
-    return 1 if failed else 0
+    return 1 if tally["failed"] else 0
 
 
 def _report(report: TickReport) -> str:
