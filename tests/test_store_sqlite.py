@@ -107,6 +107,23 @@ def test_what_was_committed_survives_closing_and_reopening(tmp_path: Path) -> No
         assert tx.next_number("case") == 2
 
 
+def test_a_case_changed_by_another_store_on_the_file_is_read_afresh(tmp_path: Path) -> None:
+    """Rows this store wrote are not decoded again, but a row another process
+    changed is (the store remembers values by their exact JSON text)."""
+    db = tmp_path / "loop.db"
+    with SQLiteStore(db) as mine, SQLiteStore(db) as theirs:
+        with mine.transaction() as tx:
+            tx.save_case(_case())
+        with mine.transaction() as tx:
+            assert tx.get_case("case-1") == _case()
+        started = _case().start(at=T0, by="emp")
+        with theirs.transaction() as tx:
+            tx.save_case(started)
+        with mine.transaction() as tx:
+            assert tx.get_case("case-1") == started
+            assert tx.find_unclosed_case("c-1", "t") == started
+
+
 def test_a_failed_transaction_leaves_nothing_in_the_file(tmp_path: Path) -> None:
     db = tmp_path / "loop.db"
     with SQLiteStore(db) as store, pytest.raises(ZeroDivisionError), store.transaction() as tx:

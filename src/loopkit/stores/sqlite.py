@@ -9,6 +9,7 @@ they name whatever offset they were written with.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -195,6 +196,7 @@ class SQLiteStore:
         self.synchronous = synchronous
         self._lock = threading.RLock()
         self._depth = 0
+        self._decoded = _Decoded()
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
@@ -306,7 +308,7 @@ class _Transaction:
         except BaseException:
             store._lock.release()
             raise
-        self._tx = SQLiteTransaction(conn)
+        self._tx = SQLiteTransaction(conn, store._decoded)
         return self._tx
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
@@ -340,23 +342,53 @@ class _Ended:
 _ENDED: Final[Any] = _Ended()
 
 
+class _Decoded:
+    """Values this store wrote or read lately, by their JSON text: a row whose
+    text is unchanged is the same value, so it is not decoded (and checked)
+    again. Bounded; a text written by another process is simply not found."""
+
+    __slots__ = ("_values",)
+
+    _SIZE: Final = 4096
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[Callable[[Any], Any], str], Any] = {}
+
+    def read(self, text: str, read: Callable[[Any], T]) -> T:
+        key = (read, text)
+        value = self._values.get(key)
+        if value is None:
+            value = read(json.loads(text))
+            self.keep(text, read, value)
+        return value
+
+    def keep(self, text: str, read: Callable[[Any], Any], value: Any) -> None:
+        values = self._values
+        if len(values) >= self._SIZE:  # drop the older half
+            for key in list(itertools.islice(values, self._SIZE // 2)):
+                del values[key]
+        values[(read, text)] = value
+
+
 class SQLiteTransaction:
     """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
 
     Parameters always go in as ``?`` placeholders, never formatted into SQL.
     """
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_decoded")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, decoded: _Decoded) -> None:
         self._conn = conn
+        self._decoded = decoded
 
     def _one(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> T | None:
         row = self._conn.execute(sql, args).fetchone()
-        return None if row is None else read(json.loads(row[0]))
+        return None if row is None else self._decoded.read(row[0], read)
 
     def _all(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> list[T]:
-        return [read(json.loads(row[0])) for row in self._conn.execute(sql, args)]
+        decode = self._decoded.read
+        return [decode(row[0], read) for row in self._conn.execute(sql, args)]
 
     def next_number(self, sequence: str) -> int:
         if _NEXT_NUMBER is not None:
@@ -409,18 +441,13 @@ class SQLiteTransaction:
         return self._one("SELECT data FROM cases WHERE id = ?", (case_id,), FollowUpCase.from_dict)
 
     def save_case(self, case: FollowUpCase) -> None:
+        text = _json(case)
         self._conn.execute(
             "INSERT OR REPLACE INTO cases (id, customer_id, topic, state, opened_us, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                case.id,
-                case.customer_id,
-                case.topic,
-                case.state.value,
-                _us(case.opened_at),
-                _json(case),
-            ),
+            (case.id, case.customer_id, case.topic, case.state.value, _us(case.opened_at), text),
         )
+        self._decoded.keep(text, FollowUpCase.from_dict, case)
 
     def find_unclosed_case(self, customer_id: str, topic: str) -> FollowUpCase | None:
         return self._one(
