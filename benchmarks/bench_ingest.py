@@ -19,44 +19,22 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import random
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import loopkit
-from loopkit.testing import FakeClock, make_customer, make_response, make_touchpoint
+from loopkit import testing
+from loopkit.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ["support_contact", "purchase", "cancellation", "delivery", "store_visit"]
 
 
 def make_feed(n: int) -> list[tuple[loopkit.Response, loopkit.Customer]]:
-    rng = random.Random(1)
-    start = FakeClock().now()
-    customers = [
-        make_customer(f"c-{i}", segment=rng.choice(["gold", "silver", None]))
-        for i in range(max(1, n // 3))
-    ]
-    feed = []
-    for i in range(n):
-        at = start + timedelta(minutes=3 * i)
-        customer = rng.choice(customers)
-        feed.append(
-            (
-                make_response(
-                    rng.randint(0, 10),
-                    id=f"r-{i}",
-                    customer_id=customer.id,
-                    answered_at=at,
-                    touchpoint=make_touchpoint(rng.choice(KINDS), id=f"t-{i}", occurred_at=at),
-                    comment=rng.choice([None, "Slow delivery"]),
-                ),
-                customer,
-            )
-        )
-    return feed
+    """The benchmarks' feed: ``n`` answers three minutes apart from ``n // 3``
+    customers (the same every run)."""
+    return testing.make_feed(n, start=FakeClock().now())
 
 
 def hand_written(

@@ -4,7 +4,6 @@ to that item."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -16,35 +15,24 @@ from hypothesis import strategies as st
 import loopkit
 from loopkit import BatchItem, IngestResult
 from loopkit.stores import IngestOutcome
-from loopkit.testing import FakeClock, make_customer, make_response, make_touchpoint
+from loopkit.testing import FakeClock, make_customer, make_feed, make_response, make_touchpoint
+from loopkit.testing.builders import TOUCHPOINT_KINDS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
 PLAYBOOK = loopkit.load_policies(EXAMPLE)
-KINDS = ["support_contact", "purchase", "cancellation", "delivery", "store_visit"]
 Feed = list[tuple[loopkit.Response, loopkit.Customer | None]]
 
 
-def make_feed(n: int, seed: int = 3, customers: int | None = None) -> Feed:
-    rng = random.Random(seed)
-    start = FakeClock().now()
-    people = [
-        make_customer(f"c-{i}", segment=rng.choice(["gold", None]))
-        for i in range(customers or max(1, n // 4))
-    ]
-    out: Feed = []
-    for i in range(n):
-        customer = rng.choice(people)
-        at = start + timedelta(minutes=5 * i)
-        response = make_response(
-            rng.randint(0, 10),
-            id=f"r-{i}",
-            customer_id=customer.id,
-            answered_at=at,
-            touchpoint=make_touchpoint(rng.choice(KINDS), id=f"t-{i}", occurred_at=at),
-            comment=rng.choice([None, "It took too long."]),
-        )
-        out.append((response, customer))
-    return out
+def sample_feed(n: int, seed: int = 3, customers: int | None = None) -> Feed:
+    return make_feed(
+        n,
+        seed=seed,
+        customers=customers or max(1, n // 4),
+        every=timedelta(minutes=5),
+        segments=("gold", None),
+        comments=(None, "It took too long."),
+        start=FakeClock().now(),
+    )
 
 
 class OpenedCases:
@@ -121,7 +109,7 @@ def same(batch: Sequence[BatchItem], single: Sequence[IngestResult | Exception])
 def test_a_batch_gives_the_same_cases_messages_and_records_as_one_by_one(
     batch_size: int,
 ) -> None:
-    feed = make_feed(400)
+    feed = sample_feed(400)
     single = loopkit.Loop(PLAYBOOK, clock=FakeClock())
     batched = loopkit.Loop(PLAYBOOK, clock=FakeClock())
     expected = one_by_one(single, feed)
@@ -132,7 +120,7 @@ def test_a_batch_gives_the_same_cases_messages_and_records_as_one_by_one(
 
 
 def test_the_items_may_be_a_generator_read_one_batch_at_a_time() -> None:
-    feed = make_feed(50)
+    feed = sample_feed(50)
     read: list[int] = []
 
     def lazily() -> Iterator[tuple[loopkit.Response, loopkit.Customer | None]]:
@@ -158,7 +146,7 @@ def test_batch_size_must_be_a_positive_integer() -> None:
 
 
 def test_a_conflict_and_an_unknown_customer_in_the_middle_leave_the_others_ingested() -> None:
-    feed = make_feed(60, customers=10)
+    feed = sample_feed(60, customers=10)
     plugin = Customers(*(c for _, c in feed if c is not None))
     loop = loopkit.Loop(PLAYBOOK, plugins=[plugin], clock=FakeClock())
     loop.ingest(make_response(9, id="r-taken", customer_id="c-1"), customer=make_customer("c-1"))
@@ -186,7 +174,7 @@ def test_a_conflict_and_an_unknown_customer_in_the_middle_leave_the_others_inges
 
 
 def test_customers_come_from_the_plugin_outside_the_transaction() -> None:
-    feed = make_feed(40, customers=5)
+    feed = sample_feed(40, customers=5)
     plugin = Customers(*(c for _, c in feed if c is not None))
     loop = loopkit.Loop(PLAYBOOK, plugins=[plugin], clock=FakeClock())
     items = loop.ingest_many([(r, None) for r, _ in feed], batch_size=16)
@@ -239,7 +227,7 @@ def test_an_item_that_fails_after_writing_is_rolled_back_and_the_rest_kept(
 ) -> None:
     # SQLite, whose sequences roll back with the transaction (the memory store's
     # leave a gap, which the store protocol allows), so the numbers compare.
-    feed = make_feed(30, customers=30)
+    feed = sample_feed(30, customers=30)
     seen = OpenedCases()
     loop = loopkit.Loop(PLAYBOOK, plugins=[seen], store=loopkit.SQLiteStore(), clock=FakeClock())
     seen.loop = loop
@@ -267,7 +255,7 @@ def test_an_item_that_fails_after_writing_is_rolled_back_and_the_rest_kept(
 
 
 def test_replaying_a_batch_is_idempotent() -> None:
-    feed = make_feed(300)
+    feed = sample_feed(300)
     clock = FakeClock()
     loop = loopkit.Loop(PLAYBOOK, clock=clock)
     first = loop.ingest_many(feed, batch_size=64)
@@ -322,7 +310,7 @@ def test_a_repeat_of_an_id_whose_first_item_failed_is_ingested_like_the_next_cal
 
 def test_batches_on_sqlite_survive_reopening(tmp_path: Path) -> None:
     db = tmp_path / "loop.db"
-    feed = make_feed(250)
+    feed = sample_feed(250)
     with loopkit.SQLiteStore(db) as store:
         loop = loopkit.Loop(PLAYBOOK, store=store, clock=FakeClock())
         items = loop.ingest_many(feed, batch_size=100)
@@ -344,7 +332,7 @@ def test_each_opened_case_is_notified_once_after_its_batch_is_committed(tmp_path
     with loopkit.SQLiteStore(tmp_path / "loop.db") as store:
         loop = loopkit.Loop(PLAYBOOK, plugins=[seen], store=store, clock=FakeClock())
         seen.loop = loop
-        feed = make_feed(120)
+        feed = sample_feed(120)
         items = loop.ingest_many(feed, batch_size=50)
         opened = [i.unwrap().case for i in items if i.unwrap().outcome is IngestOutcome.OPENED]
         assert seen.cases == [c.id for c in opened if c is not None]
@@ -373,7 +361,9 @@ def feeds(draw: st.DrawFn) -> Feed:
             id=f"r-{draw(st.integers(0, 12))}",
             customer_id=draw(st.sampled_from([customer.id, "c-unknown"])),
             answered_at=at,
-            touchpoint=make_touchpoint(draw(st.sampled_from(KINDS)), id=f"t-{n}", occurred_at=at),
+            touchpoint=make_touchpoint(
+                draw(st.sampled_from(TOUCHPOINT_KINDS)), id=f"t-{n}", occurred_at=at
+            ),
             comment=draw(st.sampled_from([None, "Slow."])),
         )
         given = draw(st.sampled_from([customer, None]))

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 from pathlib import Path
 
 import loopkit
-from loopkit.testing import FakeClock, make_customer, make_response, make_touchpoint
+from loopkit.testing import FakeClock, make_feed
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
-KINDS = ["support_contact", "purchase", "cancellation", "delivery", "store_visit"]
 
 
 def feed(n: int, seed: int = 7) -> list[tuple[loopkit.Response, loopkit.Customer]]:
-    rng = random.Random(seed)
-    start = FakeClock().now()
-    customers = [make_customer(f"c-{i}", segment=rng.choice(["gold", None])) for i in range(n // 4)]
-    out = []
-    for i in range(n):
-        customer = rng.choice(customers)
-        at = start + timedelta(minutes=7 * i)
-        response = make_response(
-            rng.randint(0, 10),
-            id=f"r-{i}",
-            customer_id=customer.id,
-            answered_at=at,
-            touchpoint=make_touchpoint(rng.choice(KINDS), id=f"t-{i}", occurred_at=at),
-            comment=rng.choice([None, "It took too long."]),
-        )
-        out.append((response, customer))
-    return out
+    return make_feed(
+        n,
+        seed=seed,
+        customers=n // 4,
+        every=timedelta(minutes=7),
+        segments=("gold", None),
+        comments=(None, "It took too long."),
+        start=FakeClock().now(),
+    )
 
 
 def test_ingesting_the_same_10000_responses_twice_creates_no_duplicates() -> None:

@@ -1,7 +1,8 @@
 """loopkit's test kit: what you need to unit-test code that uses loopkit.
 
 - :class:`FakeClock`: a clock you move by hand (never backwards);
-- builders :func:`make_customer`, :func:`make_touchpoint`, :func:`make_response`;
+- builders :func:`make_customer`, :func:`make_touchpoint`, :func:`make_response`,
+  and :func:`make_feed` for a seeded feed of many answers;
 - :class:`RecordingChannel`: keeps what it is sent, and fails on demand;
 - :class:`StoreContract`: the conformance suite every store backend passes;
 - ``loopkit.testing.strategies``: hypothesis strategies for every model value.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopkit.channels import RecordingChannel
 
-from .builders import STOCKHOLM, make_customer, make_response, make_touchpoint
+from .builders import STOCKHOLM, make_customer, make_feed, make_response, make_touchpoint
 from .clock import FakeClock
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "RecordingChannel",
     "StoreContract",
     "make_customer",
+    "make_feed",
     "make_response",
     "make_touchpoint",
 ]

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +23,14 @@ from loopkit.model import (
     Touchpoint,
 )
 
-__all__ = ["STOCKHOLM", "make_customer", "make_response", "make_touchpoint"]
+__all__ = [
+    "STOCKHOLM",
+    "TOUCHPOINT_KINDS",
+    "make_customer",
+    "make_feed",
+    "make_response",
+    "make_touchpoint",
+]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _WHEN = datetime(2026, 11, 20, 15, 30, tzinfo=STOCKHOLM)
@@ -93,3 +102,55 @@ def make_response(
         touchpoint=touchpoint or make_touchpoint(kind),
         **fields,
     )
+
+
+TOUCHPOINT_KINDS: tuple[str, ...] = (  # the kinds the example policy file knows
+    "support_contact",
+    "purchase",
+    "cancellation",
+    "delivery",
+    "store_visit",
+)
+
+
+def make_feed(
+    n: int,
+    *,
+    seed: int = 1,
+    customers: int | None = None,
+    every: timedelta = timedelta(minutes=3),
+    segments: Sequence[str | None] = ("gold", "silver", None),
+    comments: Sequence[str | None] = (None, "Slow delivery"),
+    kinds: Sequence[str] = TOUCHPOINT_KINDS,
+    start: datetime | None = None,
+) -> list[tuple[Response, Customer]]:
+    """``n`` NPS answers, one every ``every`` from ``start`` (Friday 2026-11-20
+    15:30 Stockholm time), each from one of ``customers`` customers (a third of
+    ``n`` by default) about a touchpoint of one of ``kinds``, as ``(response,
+    customer)`` pairs for :meth:`loopkit.Loop.ingest_many`. The same ``seed``
+    gives the same feed.
+
+    >>> feed = make_feed(3, customers=1)
+    >>> [(r.id, c.id) for r, c in feed]
+    [('r-0', 'c-0'), ('r-1', 'c-0'), ('r-2', 'c-0')]
+    """
+    rng = random.Random(seed)
+    people = [
+        make_customer(f"c-{i}", segment=rng.choice(segments))
+        for i in range(customers or max(1, n // 3))
+    ]
+    first = start or _WHEN
+    feed = []
+    for i in range(n):
+        at = first + every * i
+        customer = rng.choice(people)
+        response = make_response(
+            rng.randint(0, 10),
+            id=f"r-{i}",
+            customer_id=customer.id,
+            answered_at=at,
+            touchpoint=make_touchpoint(rng.choice(kinds), id=f"t-{i}", occurred_at=at),
+            comment=rng.choice(comments),
+        )
+        feed.append((response, customer))
+    return feed
