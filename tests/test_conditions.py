@@ -3,6 +3,7 @@ and the compiled function always agrees with the explanation."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -439,5 +440,8 @@ def test_compiled_matching_agrees_with_the_explanation(
     # The whole-set function agrees with each condition on its own.
     first = compile_first_match([cond, Condition.parse({"not": spec})])
     assert first(response, response.touchpoint, customer, now) == (0 if matched else 1)
-    if response.comment and not matched:
-        assert response.comment not in str(trace) or len(response.comment) < 4
+    # A comment made of plain English letters may be a word of the trace itself
+    # ("fail" in "failed="): only a distinctive one can show a leak.
+    comment = response.comment
+    if comment and not matched and len(comment) > 3 and not re.fullmatch(r"[A-Za-z -]*", comment):
+        assert comment not in str(trace)
