@@ -17,7 +17,7 @@ from loopkit.model.window import DailyWindow
 UTC = ZoneInfo("UTC")
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
-# The [calendars.*] tables of shared/examples/policies.toml, as they stand.
+# The [calendars.*] tables of examples/policies.toml, as they stand.
 POLICY_CALENDARS = """
 [calendars.support]
 timezone = "Europe/Stockholm"

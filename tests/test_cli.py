@@ -16,7 +16,6 @@ from loopkit.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "examples" / "policies.toml"
 FEED = ROOT / "examples" / "feed.jsonl"
-SHARED = ROOT.parent / "shared" / "examples" / "policies.toml"
 PACKAGED = Path(loopkit.__file__).resolve().parent / "_demo"
 FRIDAY_EVENING = "2026-11-20T21:30:00+01:00"
 MONDAY = "2026-11-23T16:00:00+01:00"
@@ -48,8 +47,8 @@ def _ingest(db: Path, feed: Path = FEED, now: str = FRIDAY_EVENING) -> int:
 # -- the bundled example data ------------------------------------------------------
 
 
-def test_the_packaged_policy_file_is_the_shared_one_byte_for_byte() -> None:
-    assert (PACKAGED / "policies.toml").read_bytes() == SHARED.read_bytes()
+def test_the_packaged_policy_file_is_the_example_one_byte_for_byte() -> None:
+    assert (PACKAGED / "policies.toml").read_bytes() == POLICIES.read_bytes()
 
 
 def test_the_packaged_feed_is_the_example_feed_byte_for_byte() -> None:
