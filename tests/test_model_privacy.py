@@ -68,7 +68,9 @@ def customer() -> loopkit.Customer:
 
 
 def response() -> loopkit.Response:
-    return loopkit.Response(id="r-1", customer_id="c-1", score=2, comment=COMMENT, answered_at=T)
+    return loopkit.Response(
+        id="r-1", customer_id="c-1", scale=loopkit.NPS, score=2, comment=COMMENT, answered_at=T
+    )
 
 
 def case() -> loopkit.FollowUpCase:
@@ -131,7 +133,7 @@ BAD_INPUTS: dict[str, Callable[[], object]] = {
     # comments
     "long comment": lambda: loopkit.Response.from_dict(_response_dict(comment=COMMENT * 500)),
     "long comment, constructor": lambda: loopkit.Response(
-        id="r-1", customer_id="c-1", score=2, comment=COMMENT * 500, answered_at=T
+        id="r-1", customer_id="c-1", scale=loopkit.NPS, score=2, comment=COMMENT * 500, answered_at=T
     ),
     "comment as list": lambda: loopkit.Response.from_dict(_response_dict(comment=[COMMENT])),
     "comment as table": lambda: loopkit.Response.from_dict(
@@ -140,6 +142,7 @@ BAD_INPUTS: dict[str, Callable[[], object]] = {
     "comment as list, constructor": lambda: loopkit.Response(
         id="r-1",
         customer_id="c-1",
+        scale=loopkit.NPS,
         score=2,
         comment=[COMMENT],  # type: ignore[arg-type]
         answered_at=T,

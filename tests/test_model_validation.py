@@ -77,7 +77,13 @@ def case_dict(**changes: Any) -> dict[str, Any]:
 
 
 def make_response(**changes: Any) -> loopkit.Response:
-    kwargs: dict[str, Any] = {"id": "r-1", "customer_id": "c-1", "score": 3, "answered_at": T}
+    kwargs: dict[str, Any] = {
+        "id": "r-1",
+        "customer_id": "c-1",
+        "scale": loopkit.NPS,
+        "score": 3,
+        "answered_at": T,
+    }
     kwargs.update(changes)
     return loopkit.Response(**kwargs)
 
@@ -390,6 +396,7 @@ def test_missing_required_fields_are_named() -> None:
     assert {p.path for p in info.value.problems} == {
         "response.id",
         "response.customer_id",
+        "response.scale",
         "response.score",
         "response.answered_at",
     }
@@ -447,3 +454,15 @@ def test_events_out_of_time_order_are_refused_from_dict() -> None:
     data["events"][1]["at"] = "2026-11-20T15:29:00+00:00"
     with refused("case.events[1].at", "events in time order"):
         loopkit.FollowUpCase.from_dict(data)
+
+
+def test_a_csat_export_without_its_scale_column_is_refused_not_read_as_nps() -> None:
+    """Read as NPS, every satisfied CSAT 4 of 5 would become a detractor."""
+    row = {"id": "r-1", "customer_id": "c-1", "score": 4, "answered_at": "2026-11-20T15:30:00Z"}
+    with pytest.raises(ValidationError) as info:
+        loopkit.Response.from_dict(row)
+    assert [(p.path, p.expected) for p in info.value.problems] == [
+        ("response.scale", "a value (this field is required)")
+    ]
+    with pytest.raises(TypeError):
+        loopkit.Response(id="r-1", customer_id="c-1", score=4, answered_at=T)  # type: ignore[call-arg]

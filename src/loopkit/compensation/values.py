@@ -104,16 +104,29 @@ class AuthorityLimits:
 
     limits: Mapping[str, Money] = attrs.field(factory=dict)
 
-    def allows(self, role: str, amount: Money) -> bool:
+    def allows(self, role: str | None, amount: Money | None) -> bool:
         """Whether ``role`` may grant ``amount`` without approval. Unknown roles
         may not, and neither may anyone grant in a currency their limit is not
         in (no exchange rates in the domain: that needs an approval).
+
+        An offer with no price (``amount`` is ``None``: a prepaid return label,
+        an apology) draws on no one's authority: anyone may give it, even an
+        employee with no known role, and it counts as nothing against a limit
+        or a budget (it is still recorded where grants are recorded).
 
         >>> limits = AuthorityLimits.from_dict({"agent": "200 SEK"})
         >>> sek, eur = Money.parse("200 SEK"), Money.parse("5 EUR")
         >>> limits.allows("agent", sek), limits.allows("agent", eur)
         (True, False)
+        >>> limits.allows("agent", None), limits.allows(None, None)
+        (True, True)
         """
+        if amount is None:
+            return True
+        if not isinstance(amount, Money):
+            raise ValidationError("amount", "a Money value or None", describe(amount))
+        if role is None:
+            return False
         limit = self.limits.get(role)
         if limit is None or limit.currency != amount.currency:
             return False

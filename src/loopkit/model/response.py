@@ -79,6 +79,10 @@ class Response:
     """A customer's answer: a score on a scale, maybe a comment, about a
     touchpoint (transactional) or the whole relationship.
 
+    The scale is required: there is no default, because a score read on the
+    wrong scale changes its meaning (a CSAT 4 of 5 is a satisfied customer,
+    an NPS 4 of 10 a detractor).
+
     The score is checked against the scale (an ``int``: bools, floats, NaN and
     out-of-range values are refused) and classified once into ``category``.
     The comment is personal data: it never shows in ``repr``, and is at most
@@ -98,7 +102,7 @@ class Response:
     customer_id: str = attrs.field(validator=validator(check_id))
     score: int
     answered_at: datetime = attrs.field(validator=validator(check_aware), eq=instant_key)
-    scale: Scale = attrs.field(default=NPS, validator=validator(_check_scale))
+    scale: Scale = attrs.field(validator=validator(_check_scale))
     touchpoint: Touchpoint | None = attrs.field(default=None, validator=optional(_check_touchpoint))
     comment: str | None = attrs.field(
         default=None,
@@ -143,7 +147,7 @@ class Response:
         kwargs = {
             "id": r.get("id", check_id),
             "customer_id": r.get("customer_id", check_id),
-            "scale": r.get("scale", Scale.from_dict, default=NPS),
+            "scale": r.get("scale", Scale.from_dict),
             "score": r.get("score", int),
             "comment": r.get("comment", _check_comment, default=None, personal=True),
             "answered_at": r.get("answered_at", parse_instant),
