@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from loopkit import CSAT, NPS, ContactPreferences, ValidationError, load_policies
+from loopkit import CSAT, NPS, Category, ContactPreferences, ValidationError, load_policies
 from loopkit.compensation import Money, OfferKind
 from loopkit.policies import ContactHistory, Decision
 from loopkit.testing import STOCKHOLM, make_customer, make_response, make_touchpoint
@@ -128,7 +128,9 @@ def test_an_unhappy_leaver_on_any_scale_gets_the_retention_call(
         assert (d.channel, d.owner) == ("phone", "team:retention")
         # 8 business hours from Friday 15:30: 30 min Friday, 7h30 Monday.
         assert d.due_at == datetime(2026, 11, 23, 15, 30, tzinfo=STOCKHOLM)
-        assert d.escalations == () and d.stop_survey is False
+        assert d.escalations == ()
+        # The policy does not say stop_survey; a detractor's answer stops the flow anyway.
+        assert d.stop_survey is (response.category is Category.DETRACTOR)
 
 
 @pytest.mark.parametrize("kind", ["purchase", "delivery"])

@@ -82,6 +82,7 @@ from loopkit.policies import (
     PolicySet,
     PolicyTrace,
     Question,
+    RecoveryPolicy,
     ScheduledEscalation,
     questions_to_ask,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "PromiseStatus",
     "Question",
     "RecordingChannel",
+    "RecoveryPolicy",
     "Response",
     "RetryPolicy",
     "SQLiteStore",

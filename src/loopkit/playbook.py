@@ -16,7 +16,7 @@ from loopkit.compensation import AuthorityLimits, Budget, CompensationRule, Comp
 from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.model._checks import check_id
 from loopkit.model._reader import Reader
-from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet
+from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
 
 __all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_policies"]
 
@@ -69,13 +69,19 @@ class Playbook:
         authority = r.get("authority", AuthorityLimits.from_dict, default=AuthorityLimits())
         budgets = r.get("budgets", _budgets, default={})
         compensation = r.items("compensation", CompensationRule.from_dict)
+        recovery = r.get("recovery", RecoveryPolicy.from_dict, default=RecoveryPolicy())
         r.finish()
         if "policies" not in r.data:
             r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
         _cross_check(r, indexed, calendars or {})
         r.raise_if_any()
         try:
-            policy_set = PolicySet(policies=policies, calendars=calendars or {}, contact=contact)
+            policy_set = PolicySet(
+                policies=policies,
+                calendars=calendars or {},
+                contact=contact,
+                recovery=recovery if isinstance(recovery, RecoveryPolicy) else RecoveryPolicy(),
+            )
         except ValidationError as err:
             raise err.under(path) from None
         return cls(

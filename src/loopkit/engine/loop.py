@@ -37,12 +37,14 @@ from loopkit.model._checks import (
     check_slug,
     empty_attributes,
 )
+from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC, RecoveryAsk
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
 
 from ._plugins import PluginHooks, plugin_manager
 from .clock import Clock, SystemClock
 from .delivery import RetryPolicy
 from .results import (
+    SORRY_MESSAGE,
     STOP_MESSAGE,
     BatchItem,
     ContactOutcome,
@@ -61,7 +63,6 @@ log = logging.getLogger("loopkit")
 
 SYSTEM: Final = "loopkit"
 """The actor named in events the engine records on its own."""
-RECOVERY_TOPIC: Final = "recovery"
 _BATCH: Final = 200
 
 
@@ -103,6 +104,28 @@ def _item_error(response: Response, err: Exception) -> LoopkitError:
     )
     wrapped.__cause__ = err
     return wrapped
+
+
+_ANSWER: Final = "response:"
+"""Prefix of a survey stop held by an answer alone (no case was opened for it)."""
+
+
+def _stop_survey(
+    tx: StoreTransaction, customer_id: str, case: FollowUpCase | None, response_id: str
+) -> None:
+    """Record that an answer stopped the customer's automated survey flow: held
+    by its case while that is not closed, or by the answer itself when no case
+    was opened (then for ``[contact] stop_survey_for``). An answer alone never
+    replaces the stop an unclosed case holds."""
+    if case is not None:
+        tx.set_survey_stop(customer_id, case.id)
+        return
+    held = tx.survey_stop(customer_id)
+    if held is not None and not held.startswith(_ANSWER):
+        holder = tx.get_case(held)
+        if holder is not None and not holder.is_closed:
+            return
+    tx.set_survey_stop(customer_id, _ANSWER + response_id)
 
 
 class Loop:
@@ -356,6 +379,8 @@ class Loop:
                 history = self._history(tx, customer.id)
             decision = policies.decide_for(policy, response, customer, now, history=history)
             result = self._open(tx, response, customer, decision, now)
+        if policies.contact.stops_survey(response, policy):
+            _stop_survey(tx, customer.id, result.case, response.id)
         tx.add_ingest(
             _build_record(
                 response=response,
@@ -432,8 +457,6 @@ class Loop:
         )
         case = case._appended(event, {"response_ids": (*case.response_ids, response.id)})
         tx.save_case(case)
-        if policy.stop_survey:
-            tx.set_survey_stop(case.customer_id, case.id)
         return _build_result(
             response_id=response.id,
             outcome=IngestOutcome.ATTACHED,
@@ -481,8 +504,9 @@ class Loop:
             events=(event,),
         )
         tx.save_case(case)
+        tx.save_customer(customer)  # to reach them later (a broken promise's recovery)
         self._schedule(tx, case, decision)
-        if decision.channel is not None:
+        if decision.channel is not None and decision.channel not in PRESENT_CHANNELS:
             self._enqueue(
                 tx,
                 case,
@@ -492,8 +516,6 @@ class Loop:
                 now=now,
                 not_before=decision.first_contact_at or now,
             )
-        if decision.stop_survey:
-            tx.set_survey_stop(customer.id, case.id)
         return _build_result(
             response_id=response.id,
             outcome=IngestOutcome.OPENED,
@@ -831,20 +853,37 @@ class Loop:
             )
         return promise
 
-    def _break(self, tx: StoreTransaction, promise: Promise, now: datetime) -> FollowUpCase:
+    def _break(
+        self,
+        tx: StoreTransaction,
+        promise: Promise,
+        customer: Customer | None,
+        now: datetime,
+    ) -> FollowUpCase:
+        """Mark the promise broken and put it right by the ``[recovery]`` rules:
+        a recovery case (or the customer's unclosed one, escalated) with its
+        deadline, timers and an apology message at the first moment the
+        customer and the business allow."""
         promise = attrs.evolve(promise, status=PromiseStatus.BROKEN, settled_at=now)
         tx.save_promise(promise)
         origin = self._load(tx, promise.case_id)
         details = {"promise_id": promise.id, "kind": promise.kind, "first_step": "apology"}
+        customer = customer or tx.get_customer(promise.customer_id)
+        decision = None
+        if customer is not None:
+            decision = self.playbook.policies.decide_recovery(promise, origin, customer, now)
         recovery = tx.find_unclosed_case(promise.customer_id, RECOVERY_TOPIC)
         if recovery is not None:
             if not recovery.is_active:
                 recovery = recovery.reopen(at=now, by=SYSTEM)
             recovery = recovery.escalate(at=now, by=SYSTEM, note=None)
+            steps = self.playbook.policies.recovery.require
             recovery = attrs.evolve(
-                recovery, required_steps=recovery.required_steps | {"apology"}
+                recovery, required_steps=recovery.required_steps | steps
             ).record("promise_broken", at=now, by=SYSTEM, details=details)
+            tx.save_case(recovery)
         else:
+            rec = self.playbook.policies.recovery
             recovery = FollowUpCase.open(
                 id=f"case-{tx.next_number('case')}",
                 customer_id=promise.customer_id,
@@ -854,21 +893,30 @@ class Loop:
                 origin=CaseOrigin.BROKEN_PROMISE,
                 policy=origin.policy,
                 topic=RECOVERY_TOPIC,
-                owner=origin.owner or promise.made_by,
-                channel=origin.channel,
-                required_steps=frozenset({"apology"}),
+                owner=rec.owner.resolve(promise, origin) if decision is None else decision.owner,
+                channel=origin.channel if decision is None else decision.channel,
+                due_at=None if decision is None else decision.due_at,
+                warn_at=None if decision is None else decision.warn_at,
+                required_steps=rec.require,
             )
-        tx.save_case(recovery)
-        if recovery.channel is not None:
+            tx.save_case(recovery)
+            if decision is not None:
+                self._schedule(tx, recovery, decision)
+        channel = recovery.channel if decision is None else decision.channel
+        if channel is not None and channel not in PRESENT_CHANNELS:
+            data: dict[str, Any] = {"promise_kind": promise.kind}
+            if self.playbook.policies.recovery.ask is RecoveryAsk.WHEN_IT_SUITS:
+                data["ask"] = RecoveryAsk.WHEN_IT_SUITS.value
+            first = None if decision is None else decision.first_contact_at
             self._enqueue(
                 tx,
                 recovery,
-                None,
+                customer,
                 purpose="apology",
-                channel=recovery.channel,
+                channel=channel,
                 now=now,
-                not_before=now,
-                data={"ask": "when_it_suits", "promise_kind": promise.kind},
+                not_before=first or now,
+                data=data,
             )
         if origin.id != recovery.id:
             tx.save_case(
@@ -893,9 +941,14 @@ class Loop:
     ) -> SurveyGuard:
         """Ask before every automated survey question: may the flow go on?
 
-        Answers "stop" while a ``stop_survey`` policy's case is not closed for
-        this customer (the flow should send ``message`` and hand over to that
-        case), or when the customer opted out of surveys. With
+        Answers "stop" after an answer that stops the survey flow (a
+        detractor's, or one a ``stop_survey`` policy matched; see
+        :meth:`ContactRules.stops_survey`): while the case opened for it is not
+        closed (``reason="open_case"``: the flow should send ``message`` and
+        hand over to that case), or, when no case was opened (contact rules
+        suppressed it), for ``[contact] stop_survey_for`` after the answer
+        (``reason="dissatisfied"``, with a ``message`` that promises no call).
+        It also stops when the customer opted out of surveys. With
         ``invitation=True`` (the first question of a new survey) the contact
         rules' survey cooldown also applies, and an allowed invitation is
         recorded for the next cooldown.
@@ -906,7 +959,12 @@ class Loop:
             return SurveyGuard(ask=False, reason="opted_out")
         with self.store.transaction() as tx:
             stop = tx.survey_stop(customer_id)
-            if stop is not None:
+            if stop is not None and stop.startswith(_ANSWER):
+                record = tx.get_ingest(stop[len(_ANSWER) :])
+                until = None if record is None else record.response.answered_at
+                if until is not None and now < until + self.playbook.contact.stop_survey_for:
+                    return SurveyGuard(ask=False, reason="dissatisfied", message=SORRY_MESSAGE)
+            elif stop is not None:
                 stopped = tx.get_case(stop)
                 if stopped is not None and not stopped.is_closed:
                     return SurveyGuard(
@@ -939,10 +997,17 @@ class Loop:
         while True:
             with self.store.transaction() as tx:
                 due = tx.due_promises(now, 1)
-                if not due:
-                    return
-                recovery = self._break(tx, due[0], now)
-                promise = tx.get_promise(due[0].id)
+            if not due:
+                return
+            # The customer's current details from the host, outside the
+            # transaction (a plugin's I/O); the store's copy otherwise.
+            customer = self.hooks.load_customer(due[0].customer_id)
+            with self.store.transaction() as tx:
+                pending = tx.get_promise(due[0].id)
+                if pending is None or pending.status is not PromiseStatus.PENDING:
+                    continue  # kept, or broken by another worker, meanwhile
+                recovery = self._break(tx, pending, customer, now)
+                promise = tx.get_promise(pending.id)
             counts["broken_promises"] += 1
             self.hooks.notify("loopkit_promise_broken", promise=promise, case=recovery)
             hook = "loopkit_case_escalated" if recovery.escalation_level else "loopkit_case_opened"

@@ -101,6 +101,10 @@ class TickReport:
     broken_promises: int = 0
 
 
+SORRY_MESSAGE = "Thank you for telling us, and we are sorry it was not good enough."
+"""What a survey flow may send instead of its next question after an unhappy
+answer for which no case was opened (it promises no call)."""
+
 STOP_MESSAGE = (
     "Thank you for telling us, and we are sorry it was not good enough. "
     "Someone from our team will contact you personally."
@@ -112,9 +116,10 @@ class SurveyGuard:
     """The survey-flow guard's answer: may the survey ask its next question?
 
     When ``ask`` is false, ``reason`` says why (``"open_case"``,
-    ``"opted_out"``, ``"cooldown"``); for an open case, ``case_id`` points to
-    it and ``message`` is a fitting text to send instead of the next question
-    (never ask a detractor how likely they are to recommend you).
+    ``"dissatisfied"``, ``"opted_out"``, ``"cooldown"``); for an open case,
+    ``case_id`` points to it. After an unhappy answer, ``message`` is a fitting
+    text to send instead of the next question (never ask a detractor how likely
+    they are to recommend you).
     """
 
     ask: bool

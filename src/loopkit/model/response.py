@@ -24,7 +24,7 @@ from ._checks import (
 )
 from ._reader import Reader
 from .customer import REDACTED
-from .scales import NPS, Category, Scale
+from .scales import Category, Scale
 from .touchpoint import Touchpoint
 
 __all__ = ["MAX_COMMENT_LENGTH", "Response", "SurveyKind"]
@@ -89,6 +89,7 @@ class Response:
     :data:`MAX_COMMENT_LENGTH` characters.
 
     >>> from datetime import datetime, timezone
+    >>> from loopkit import NPS
     >>> at = datetime(2026, 11, 20, tzinfo=timezone.utc)
     >>> r = Response(id="r-1", customer_id="c-1", scale=NPS, score=3,
     ...              comment="Nobody called back", answered_at=at)

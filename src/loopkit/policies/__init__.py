@@ -11,11 +11,14 @@ from .decide import (
     PolicyTrace,
     ScheduledEscalation,
 )
-from .policy import Deadline, EscalationStep, FollowUpPolicy, Owner
+from .policy import PRESENT_CHANNELS, Deadline, EscalationStep, FollowUpPolicy, Owner
 from .questions import Question, questions_to_ask
+from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryOwner, RecoveryPolicy
 
 __all__ = [
     "OPERATORS",
+    "PRESENT_CHANNELS",
+    "RECOVERY_TOPIC",
     "Condition",
     "ConditionTrace",
     "ContactHistory",
@@ -30,6 +33,9 @@ __all__ = [
     "PolicySet",
     "PolicyTrace",
     "Question",
+    "RecoveryAsk",
+    "RecoveryOwner",
+    "RecoveryPolicy",
     "ScheduledEscalation",
     "questions_to_ask",
 ]

@@ -17,12 +17,19 @@ import attrs
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.errors import BusinessTimeError, ValidationError, describe
-from loopkit.model import Category, Customer, DailyWindow, Response
-from loopkit.model._checks import check_aware, check_int
+from loopkit.model import Category, Customer, DailyWindow, FollowUpCase, Promise, Response
+from loopkit.model._checks import check_aware, check_int, choice
 from loopkit.model._reader import Reader
 
 from .conditions import Condition, compile_first_match
-from .policy import UNASSIGNED, FollowUpPolicy
+from .policy import (
+    PRESENT_CHANNELS,
+    UNASSIGNED,
+    EscalationStep,
+    FollowUpPolicy,
+    _positive_duration,
+)
+from .recovery import RECOVERY_TOPIC, RecoveryPolicy
 
 __all__ = [
     "ContactHistory",
@@ -103,6 +110,8 @@ class ContactRules:
     quiet_hours: DailyWindow | None = None
     survey_cooldown: timedelta | None = None
     follow_up_caps: tuple[FollowUpCap, ...] = ()
+    stop_survey_on: frozenset[Category] = frozenset({Category.DETRACTOR})
+    stop_survey_for: timedelta = timedelta(days=7)
 
     @classmethod
     def from_dict(cls, data: object, path: str = "contact") -> ContactRules:
@@ -111,9 +120,34 @@ class ContactRules:
             "quiet_hours": r.get("quiet_hours", DailyWindow.parse, default=None),
             "survey_cooldown": r.get("survey_cooldown", parse_duration, default=None),
             "follow_up_caps": r.items("follow_up_caps", FollowUpCap.from_dict),
+            "stop_survey_on": r.get(
+                "stop_survey_on", _categories, default=frozenset({Category.DETRACTOR})
+            ),
+            "stop_survey_for": r.get(
+                "stop_survey_for", _positive_duration, default=timedelta(days=7)
+            ),
         }
         r.finish()
         return r.build(cls, kwargs)
+
+    def stops_survey(self, response: Response, policy: FollowUpPolicy | None) -> bool:
+        """Whether this answer stops the automated survey flow (seed 003: never
+        ask a customer who just said "1" how likely they are to recommend you).
+
+        The stop belongs to the answer, not to whether a case was opened: it
+        holds when the answer's category is one of ``stop_survey_on``
+        (detractors, by default) or when the matching policy says
+        ``stop_survey``, also when contact rules suppressed the follow-up.
+
+        >>> from loopkit.testing import make_response
+        >>> ContactRules().stops_survey(make_response(score=1), None)
+        True
+        >>> ContactRules().stops_survey(make_response(score=8), None)
+        False
+        """
+        return response.category in self.stop_survey_on or (
+            policy is not None and policy.stop_survey
+        )
 
     def window_for(self, customer: Customer) -> ContactWindow:
         """When this customer may be contacted, on their own clock: never in
@@ -179,6 +213,15 @@ def _window(
         return ContactWindow(timezone=timezone, quiet_hours=quiet)
 
 
+def _categories(value: object, path: str) -> frozenset[Category]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError(
+            path, 'a list of categories such as ["detractor"] (may be empty)', describe(value)
+        )
+    read = choice(Category)
+    return frozenset(read(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
 _NO_HISTORY: Final = ContactHistory()
 
 _DeadlinePlan = tuple[BusinessCalendar, ZoneInfo, int, int, tuple[int, ...]]
@@ -186,23 +229,27 @@ _DeadlinePlan = tuple[BusinessCalendar, ZoneInfo, int, int, tuple[int, ...]]
 the warning's share of it, and each escalation step's delay, in microseconds."""
 
 
+def _deadline_plan(
+    policy: FollowUpPolicy | RecoveryPolicy, calendars: Mapping[str, BusinessCalendar]
+) -> _DeadlinePlan | None:
+    if policy.deadline is None:
+        return None
+    calendar = calendars[policy.deadline.calendar]
+    within = td_us(policy.deadline.within)
+    return (
+        calendar,
+        calendar.zone,
+        within,
+        round(within * policy.warn_at_fraction),
+        tuple(td_us(step.after) for step in policy.escalate),
+    )
+
+
 def _deadline_plans(
     policies: Sequence[FollowUpPolicy], calendars: Mapping[str, BusinessCalendar]
 ) -> Mapping[str, _DeadlinePlan]:
-    plans: dict[str, _DeadlinePlan] = {}
-    for policy in policies:
-        if policy.deadline is None:
-            continue
-        calendar = calendars[policy.deadline.calendar]
-        within = td_us(policy.deadline.within)
-        plans[policy.name] = (
-            calendar,
-            calendar.zone,
-            within,
-            round(within * policy.warn_at_fraction),
-            tuple(td_us(step.after) for step in policy.escalate),
-        )
-    return plans
+    plans = {policy.name: _deadline_plan(policy, calendars) for policy in policies}
+    return {name: plan for name, plan in plans.items() if plan is not None}
 
 
 # -- explanations ----------------------------------------------------------------
@@ -307,16 +354,21 @@ class Decision:
     """What a response calls for. ``follow_up`` says whether a case is owed;
     when a policy matched but contact rules said no, ``suppressed`` says why.
 
-    ``due_at`` and ``warn_at`` are in business time from the answer;
+    ``due_at`` and ``warn_at`` are in business time from the answer (from
+    when the promise broke, for a recovery);
     ``first_contact_at`` is the earliest instant at or after ``now`` when the
     business is open (on the deadline's calendar, when the policy has a
     deadline) and the customer may be contacted (outside their quiet hours,
-    inside their preferred window, on their own clock); ``warnings`` lists
-    problems a person should see (such as a deadline that quiet hours make
-    impossible). ``explanation`` is computed when asked for.
+    inside their preferred window, on their own clock); on a channel where the
+    employee is with the customer (``in_person``) it is ``now``.
+    ``stop_survey`` says the answer stops the automated survey flow (also when
+    no case is opened). ``warnings`` lists problems a person should see (such
+    as a deadline that quiet hours make impossible). ``explanation`` is
+    computed when asked for. ``response_id`` is ``None`` for a decision that no
+    response prompted (the recovery of a broken promise).
     """
 
-    response_id: str
+    response_id: str | None
     customer_id: str
     policy: FollowUpPolicy | None
     follow_up: bool
@@ -365,22 +417,26 @@ class PolicySet:
     policies: tuple[FollowUpPolicy, ...] = attrs.field(converter=_to_policies)
     calendars: Mapping[str, BusinessCalendar] = attrs.field(factory=dict)
     contact: ContactRules = attrs.field(factory=ContactRules)
+    recovery: RecoveryPolicy = attrs.field(factory=RecoveryPolicy)
     _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
+    _recovery_plan: _DeadlinePlan | None = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         _check_policies(self.policies, "policies")
-        for i, policy in enumerate(self.policies):
-            if policy.deadline is not None and policy.deadline.calendar not in self.calendars:
+        named = [(f"policies[{i}]", p.deadline) for i, p in enumerate(self.policies)]
+        for at, deadline in [*named, ("recovery", self.recovery.deadline)]:
+            if deadline is not None and deadline.calendar not in self.calendars:
                 raise ValidationError(
-                    f"policies[{i}].deadline.calendar",
+                    f"{at}.deadline.calendar",
                     f"one of the calendars {sorted(self.calendars)}",
-                    repr(policy.deadline.calendar),
+                    repr(deadline.calendar),
                 )
         first = compile_first_match([p.when for p in self.policies])
         object.__setattr__(self, "_first", first)
         object.__setattr__(self, "_deadlines", _deadline_plans(self.policies, self.calendars))
+        object.__setattr__(self, "_recovery_plan", _deadline_plan(self.recovery, self.calendars))
 
     def __iter__(self) -> Iterator[FollowUpPolicy]:
         return iter(self.policies)
@@ -395,7 +451,18 @@ class PolicySet:
         raise KeyError(name)
 
     def with_calendars(self, calendars: Mapping[str, BusinessCalendar]) -> PolicySet:
-        return PolicySet(policies=self.policies, calendars=calendars, contact=self.contact)
+        return PolicySet(
+            policies=self.policies,
+            calendars=calendars,
+            contact=self.contact,
+            recovery=self.recovery,
+        )
+
+    def channels(self) -> frozenset[str]:
+        """Every channel a policy (or the recovery) may send a message on; the
+        channels where the employee is with the customer send none."""
+        named = {c for p in self.policies for c in p.channels} | set(self.recovery.channels)
+        return frozenset(named - PRESENT_CHANNELS)
 
     def match(self, response: Response, customer: Customer, now: datetime) -> FollowUpPolicy | None:
         """The first policy that matches, or ``None`` (the hot path)."""
@@ -475,6 +542,7 @@ class PolicySet:
         matches: for a caller that has already run :meth:`match`, or a test
         asking what one policy would do. Pure, like :meth:`decide`."""
         explain = functools.partial(self.explain, response, customer, now)
+        stop = self.contact.stops_survey(response, policy)
         if policy is None:
             return Decision(
                 response_id=response.id,
@@ -483,19 +551,26 @@ class PolicySet:
                 policy=None,
                 follow_up=False,
                 reason=self.no_match_reason(response),
+                stop_survey=stop,
             )
-        channel = None
-        address_for = customer.contact.address_for
-        for candidate in policy.channels:
-            if address_for(candidate) is not None:
-                channel = candidate
-                break
+        channel = _channel(policy.channels, customer)
+        why = None
         if channel is None:
             why = f"the customer consented to none of the channels {list(policy.channels)}"
-            return self._suppressed(response, customer, policy, why, explain)
-        capped = self.contact.capped(response, customer, history or _NO_HISTORY, now)
-        if capped is not None:
-            return self._suppressed(response, customer, policy, capped, explain)
+        else:
+            why = self.contact.capped(response, customer, history or _NO_HISTORY, now)
+        if why is not None:
+            return Decision(
+                response_id=response.id,
+                customer_id=customer.id,
+                explain=explain,
+                policy=policy,
+                follow_up=False,
+                suppressed=why,
+                reason=f"matched {policy.name!r}, but {why}",
+                stop_survey=stop,
+            )
+        assert channel is not None  # for the type checker: suppressed above otherwise
         warnings: list[str] = []
         touchpoint = response.touchpoint
         owner = policy.owner.resolve(response, touchpoint, customer)
@@ -503,52 +578,95 @@ class PolicySet:
             fallback = next((str(s.to) for s in policy.escalate if s.to.field is None), UNASSIGNED)
             warnings.append(f"{policy.owner} is empty or not an id: the case goes to {fallback}")
             owner = fallback
-        # Business time in UTC microseconds: the answer time is converted once,
-        # and each result once on the way out.
+        return self._follow_up(
+            policy.name,
+            policy.escalate,
+            self._deadlines.get(policy.name),
+            policy=policy,
+            require=policy.require,
+            channel=channel,
+            owner=owner,
+            customer=customer,
+            start=response.answered_at,
+            now=now,
+            target=lambda step: step.to.resolve(response, touchpoint, customer),
+            warnings=warnings,
+            response_id=response.id,
+            stop_survey=stop,
+            explain=explain,
+        )
+
+    def _follow_up(
+        self,
+        name: str,
+        escalate: tuple[EscalationStep, ...],
+        plan: _DeadlinePlan | None,
+        *,
+        policy: FollowUpPolicy | None,
+        require: frozenset[str],
+        channel: str,
+        owner: str,
+        customer: Customer,
+        start: datetime,
+        now: datetime,
+        target: Callable[[EscalationStep], str | None],
+        warnings: list[str],
+        response_id: str | None,
+        stop_survey: bool,
+        explain: Callable[[], Explanation],
+    ) -> Decision:
+        """The follow-up owed once the channel and the owner are known: the
+        deadline, its warning and escalations in business time from ``start``,
+        and the first contact the customer and the business allow."""
+        # Business time in UTC microseconds: the start is converted once, and
+        # each result once on the way out.
         due_at = warn_at = None
         due_us: int | None = None
         escalations: list[ScheduledEscalation] = []
-        start_us = to_us(response.answered_at)
+        start_us = to_us(start)
         calendar = None
-        plan = self._deadlines.get(policy.name)
         if plan is not None:
             calendar, calendar_zone, within, warn_within, afters = plan
             due_us = add_us(calendar, start_us, within)
             due_at = from_us(due_us, calendar_zone)
             warn_at = from_us(add_us(calendar, start_us, warn_within), calendar_zone)
             at = due_us
-            for level, (step, after) in enumerate(zip(policy.escalate, afters, strict=True), 1):
+            for level, (step, after) in enumerate(zip(escalate, afters, strict=True), 1):
                 at = add_us(calendar, at, after)
-                target = step.to.resolve(response, touchpoint, customer) or owner
                 escalations.append(
-                    ScheduledEscalation(at=from_us(at, calendar_zone), to=target, level=level)
+                    ScheduledEscalation(
+                        at=from_us(at, calendar_zone), to=target(step) or owner, level=level
+                    )
                 )
-        window = self.contact.window_for(customer)
-        if customer.contact.preferred_window is not None and window.preferred_window is None:
-            warnings.append(
-                "the customer's preferred window lies inside their quiet hours: it was ignored"
-            )
         now_us = to_us(now)
         start_at = max(now_us, start_us)
-        first_us = _first_contact(window, calendar, start_at)
-        if first_us is None:
-            first_us = window.next_allowed_us(start_at)
-            warnings.append(
-                "the customer may never be contacted while the business is open: "
-                "their quiet hours or preferred window cover every opening hour"
-            )
-        elif due_us is not None and due_us < now_us:
-            warnings.append(
-                "the deadline had passed when the response was decided: the clock starts "
-                "when the customer answered"
-            )
-        elif due_us is not None and first_us > due_us:
-            warnings.append(
-                "the deadline cannot be met: the customer's quiet hours or preferred window "
-                "allow the first contact only after it"
-            )
-        first = from_us(first_us, window.zone)
-        reason = f"matched policy {policy.name!r}: {channel} follow-up owned by {owner}"
+        window = self.contact.window_for(customer)
+        if channel in PRESENT_CHANNELS:  # the employee is with the customer already
+            first = from_us(start_at, window.zone)
+        else:
+            if customer.contact.preferred_window is not None and window.preferred_window is None:
+                warnings.append(
+                    "the customer's preferred window lies inside their quiet hours: it was ignored"
+                )
+            first_us = _first_contact(window, calendar, start_at)
+            if first_us is None:
+                first_us = window.next_allowed_us(start_at)
+                warnings.append(
+                    "the customer may never be contacted while the business is open: "
+                    "their quiet hours or preferred window cover every opening hour"
+                )
+            elif due_us is not None and due_us < now_us:
+                warnings.append(
+                    "the deadline had passed when the response was decided: the clock starts "
+                    "when the customer answered"
+                )
+            elif due_us is not None and first_us > due_us:
+                warnings.append(
+                    "the deadline cannot be met: the customer's quiet hours or preferred window "
+                    "allow the first contact only after it"
+                )
+            first = from_us(first_us, window.zone)
+        reason = f"matched policy {name!r}: {channel} follow-up owned by {owner}"
         if due_at is not None:
             reason += f", due {due_at.isoformat(timespec='minutes')}"
         return Decision(
@@ -560,14 +678,71 @@ class PolicySet:
             warn_at=warn_at,
             first_contact_at=first,
             escalations=tuple(escalations),
-            stop_survey=policy.stop_survey,
-            required_steps=policy.require,
+            stop_survey=stop_survey,
+            required_steps=require,
             warnings=tuple(warnings),
-            response_id=response.id,
+            response_id=response_id,
             customer_id=customer.id,
             explain=explain,
             policy=policy,
         )
+
+    def decide_recovery(
+        self, promise: Promise, case: FollowUpCase, customer: Customer, now: datetime
+    ) -> Decision:
+        """How a broken promise is put right, by the ``[recovery]`` rules (pure).
+
+        ``case`` is the case the promise was made on; ``customer`` gives the
+        channels, quiet hours and preferred window. The deadline counts from
+        when the promise broke (its ``due_at``); the first contact is the
+        earliest moment at or after ``now`` that the business and the customer
+        allow. ``decision.policy`` is ``None`` (no policy matched a response).
+        A customer who consented to none of the channels gets
+        none: ``follow_up`` is still true (a recovery case is owed), with
+        ``channel`` ``None`` and a warning.
+
+        >>> from datetime import datetime, timedelta, timezone
+        >>> from loopkit.testing import make_customer
+        >>> t = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
+        >>> promise = Promise(id="p-1", case_id="k-1", customer_id="c-1", kind="call_back",
+        ...                   made_by="emp-7", made_at=t, due_at=t + timedelta(hours=2))
+        >>> case = FollowUpCase.open(id="k-1", customer_id="c-1", at=t, by="loopkit")
+        >>> d = PolicySet(policies=[]).decide_recovery(promise, case, make_customer(), t)
+        >>> d.owner, sorted(d.required_steps), d.due_at is None
+        ('emp-7', ['apology'], True)
+        """
+        rec = self.recovery
+        explain = functools.partial(Explanation, traces=(), decided_by=RECOVERY_TOPIC)
+        channels = rec.channels or (() if case.channel is None else (case.channel,))
+        channel = _channel(channels, customer)
+        owner = rec.owner.resolve(promise, case)
+        warnings: list[str] = []
+        if channel is None:
+            warnings.append(
+                f"the customer consented to none of the channels {list(channels)}: "
+                "the owner must find another way to reach them"
+            )
+        decision = self._follow_up(
+            RECOVERY_TOPIC,
+            rec.escalate,
+            self._recovery_plan,
+            policy=None,
+            require=rec.require,
+            channel=channel or "-",  # none: contact is the owner's to make
+            owner=owner,
+            customer=customer,
+            start=promise.due_at,
+            now=now,
+            target=lambda step: None if step.to.field is not None else str(step.to),
+            warnings=warnings,
+            response_id=None,
+            stop_survey=False,
+            explain=explain,
+        )
+        reason = f"promise {promise.id} ({promise.kind}) was broken: recovery owned by {owner}"
+        if decision.due_at is not None:
+            reason += f", due {decision.due_at.isoformat(timespec='minutes')}"
+        return attrs.evolve(decision, channel=channel, reason=reason)
 
     def decide_all(
         self,
@@ -602,20 +777,13 @@ class PolicySet:
             out.append(self.decide_for(policy, response, customer, now, history=history))
         return tuple(out)
 
-    @staticmethod
-    def _suppressed(
-        response: Response,
-        customer: Customer,
-        policy: FollowUpPolicy,
-        why: str,
-        explain: Callable[[], Explanation],
-    ) -> Decision:
-        return Decision(
-            response_id=response.id,
-            customer_id=customer.id,
-            explain=explain,
-            policy=policy,
-            follow_up=False,
-            suppressed=why,
-            reason=f"matched {policy.name!r}, but {why}",
-        )
+
+def _channel(channels: Sequence[str], customer: Customer) -> str | None:
+    """The first of ``channels`` the customer may be reached on: one they gave
+    an address for and consented to, or one where the employee is with them."""
+    address_for = customer.contact.address_for
+    for candidate in channels:
+        if candidate in PRESENT_CHANNELS or address_for(candidate) is not None:
+            return candidate
+    return None
+

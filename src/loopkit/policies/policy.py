@@ -17,9 +17,12 @@ from loopkit.model._reader import Reader
 from .conditions import Condition
 from .fields import FieldKind, FieldSpec, field_names, resolve_field
 
-__all__ = ["Deadline", "EscalationStep", "FollowUpPolicy", "Owner"]
+__all__ = ["PRESENT_CHANNELS", "Deadline", "EscalationStep", "FollowUpPolicy", "Owner"]
 
 TEAM: Final = "team:"
+PRESENT_CHANNELS: Final = frozenset({"in_person"})
+"""Channels on which the employee is with the customer (at the counter, at the
+table): no address or consent is needed, and no message is sent."""
 UNASSIGNED: Final = "unassigned"
 """The owner of a case whose owner field was empty (for example no employee on
 the touchpoint) and whose policy has no escalation target to fall back on."""

@@ -13,7 +13,15 @@ from typing import Any, Final
 import attrs
 
 from loopkit.errors import ConflictError
-from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus, Response
+from loopkit.model import (
+    Customer,
+    FollowUpCase,
+    Message,
+    MessageStatus,
+    Promise,
+    PromiseStatus,
+    Response,
+)
 from loopkit.model._checks import builder, instant_key
 
 from .records import IngestOutcome, IngestRecord, Later, Timer, TimerKind
@@ -58,6 +66,7 @@ class MemoryStore:
         self._due_timers = _DueQueue(self._timers, _timer_due)
         self._due_messages = _DueQueue(self._pending, _message_due)
         self._due_promises = _DueQueue(self._promises, _promise_due)
+        self._customers: dict[str, Customer] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
         self._transaction = _Transaction(self)
@@ -276,6 +285,14 @@ class MemoryStore:
     def promises(self, case_id: str | None = None) -> Sequence[Promise]:
         found = [p for p in self._promises.values() if case_id is None or p.case_id == case_id]
         return sorted(found, key=lambda p: (p.made_at, p.id))
+
+    # customers
+    def save_customer(self, customer: Customer) -> None:
+        if self._customers.get(customer.id) is not customer:
+            self._set(self._customers, customer.id, customer)
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return self._customers.get(customer_id)
 
     # the survey-flow guard
     def set_survey_stop(self, customer_id: str, case_id: str) -> None:

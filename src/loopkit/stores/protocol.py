@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from loopkit.model import FollowUpCase, Message, MessageStatus, Promise
+from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise
 
 from .records import IngestRecord, Timer
 
@@ -84,10 +84,23 @@ class StoreTransaction(Protocol):
 
     def promises(self, case_id: str | None = None) -> Sequence[Promise]: ...
 
+    # customers the engine must reach later (recovery after a broken promise)
+    def save_customer(self, customer: Customer) -> None:
+        """Keep the latest copy of a customer a case was opened for (personal
+        data: contact details, quiet hours), replacing an earlier copy."""
+        ...
+
+    def get_customer(self, customer_id: str) -> Customer | None: ...
+
     # the survey-flow guard
-    def set_survey_stop(self, customer_id: str, case_id: str) -> None: ...
+    def set_survey_stop(self, customer_id: str, case_id: str) -> None:
+        """Record what stopped automated surveys to this customer (replacing
+        what did before): an opaque key the engine reads back, such as a case
+        id."""
+        ...
+
     def survey_stop(self, customer_id: str) -> str | None:
-        """The case that stopped automated surveys to this customer, if any."""
+        """The key :meth:`set_survey_stop` recorded for this customer, if any."""
         ...
 
     def clear_survey_stop(self, customer_id: str) -> None: ...

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
 from loopkit.errors import ConflictError, ValidationError, describe
-from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
+from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
 from loopkit.model._checks import format_instant, instant_key, parse_instant
 
 from .records import IngestRecord, Timer
@@ -28,7 +28,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The layout this loopkit writes (``PRAGMA user_version``); older files are upgraded."""
 
 APPLICATION_ID: Final = 0x6C6F6F70  # "loop": marks the file as a loopkit database
@@ -111,10 +111,18 @@ _TABLES: Final = frozenset(
         "promises",
         "survey_stops",
         "survey_invitations",
+        "customers",
     }
 )
 
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA}
+_CUSTOMERS: Final = """
+CREATE TABLE customers (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CUSTOMERS}
 """The script that takes a file from version ``n`` to ``n + 1``."""
 
 
@@ -563,6 +571,18 @@ class SQLiteTransaction:
             "SELECT data FROM promises WHERE (?1 IS NULL OR case_id = ?1) ORDER BY made_us, id",
             (case_id,),
             Promise.from_dict,
+        )
+
+    # customers
+    def save_customer(self, customer: Customer) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO customers (id, data) VALUES (?, ?)",
+            (customer.id, _json(customer)),
+        )
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return self._one(
+            "SELECT data FROM customers WHERE id = ?", (customer_id,), Customer.from_dict
         )
 
     # the survey-flow guard

@@ -24,7 +24,7 @@ from loopkit.errors import ConflictError
 from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
 from loopkit.stores import IngestOutcome, IngestRecord, Store, Timer, TimerKind
 
-from .builders import make_response
+from .builders import make_customer, make_response
 
 __all__ = ["StoreContract"]
 
@@ -306,6 +306,21 @@ class StoreContract:
             assert list(tx.due_promises(T0 + timedelta(days=1), 10)) == []
             assert tx.get_promise("p-1") == kept
             assert list(tx.promises("case-1")) == [kept]
+
+    # customers -----------------------------------------------------------------
+
+    def test_the_latest_copy_of_a_customer_is_kept(self, store: Store) -> None:
+        first = make_customer(id="c-1", segment="silver")
+        with store.transaction() as tx:
+            assert tx.get_customer("c-1") is None
+            tx.save_customer(first)
+        later = make_customer(id="c-1", segment="gold")
+        with store.transaction() as tx:
+            assert tx.get_customer("c-1") == first
+            tx.save_customer(later)
+        with store.transaction() as tx:
+            assert tx.get_customer("c-1") == later
+            assert tx.get_customer("c-2") is None
 
     # the survey guard ----------------------------------------------------------
 
