@@ -70,7 +70,7 @@ def test_every_line_of_the_example_feed_reads() -> None:
 def test_check_says_ok_with_the_counts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(POLICIES)]) == 0
     out, err = capsys.readouterr()
-    assert out == f"{POLICIES}: ok: 4 policies, 2 compensation rules, 2 calendars\n"
+    assert out == f"{POLICIES}: ok: 5 policies, 2 compensation rules, 2 calendars\n"
     assert err == ""
 
 

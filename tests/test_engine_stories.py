@@ -337,7 +337,7 @@ def test_a_promoter_gets_no_case_and_a_reason(world: World) -> None:
     result = world.loop.ingest(make_response(10), customer=make_customer())
     assert result.outcome is loopkit.IngestOutcome.NO_FOLLOW_UP
     assert result.case is None and result.decision is None
-    assert result.reason == "no follow-up: none of the 4 policies matched this promoter response"
+    assert result.reason == "no follow-up: none of the 5 policies matched this promoter response"
 
 
 def test_a_failing_channel_is_retried_then_dead_lettered_and_never_stops_the_others() -> None:

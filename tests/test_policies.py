@@ -219,7 +219,7 @@ def test_decide_is_deterministic_never_raises_and_agrees_with_explain(
     else:
         assert first.owner is None and first.due_at is None
     # A comment made of plain English letters may be a word of the reason
-    # itself ("none" in "none of the 4 policies matched"): that is no leak.
+    # itself ("none" in "none of the 5 policies matched"): that is no leak.
     comment = response.comment
     if comment and len(comment) > 3 and not re.fullmatch(r"[A-Za-z -]*", comment):
         assert response.comment not in first.reason

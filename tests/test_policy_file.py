@@ -1,4 +1,4 @@
-"""The example policy file (``examples/policies.toml``) loads unchanged, and every comment in it holds."""
+"""The example policy file (examples/policies.toml) loads, and every comment in it holds."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def test_the_file_loads_as_it_stands(playbook) -> None:  # type: ignore[no-untyp
     assert playbook.version == 1
     assert sorted(playbook.calendars) == ["stores", "support"]
     assert [p.name for p in playbook.policies] == [
+        "complaint-in-person",
         "support-detractor-callback",
         "offboarding-last-impression",
         "purchase-detractor-email",
@@ -176,7 +177,7 @@ def test_a_promoter_gets_no_case_and_an_explanation_of_why(playbook) -> None:  #
     assert "promoter" in d.reason
     explanation = d.explanation
     assert explanation.decided_by is None
-    assert [t.matched for t in explanation] == [False, False, False, False]
+    assert [t.matched for t in explanation] == [False, False, False, False, False]
     first = explanation.trace("support-detractor-callback")
     assert first.failed_condition == "response.category equals 'detractor'"
     assert first.saw == "response.category = 'promoter'"
@@ -356,14 +357,14 @@ def test_every_error_in_the_file_is_reported_together_with_the_file_name(tmp_pat
     err = info.value
     assert err.source == str(path)
     assert str(err).startswith(f"{path}: 5 problems:")
-    assert [str(p) for p in err.problems if p.path == "policies[1].when.all[1].le"] == [
-        "policies[1].when.all[1].le: expected a number, got 'six'"
+    assert [str(p) for p in err.problems if p.path == "policies[2].when.all[1].le"] == [
+        "policies[2].when.all[1].le: expected a number, got 'six'"
     ]
     paths = {p.path for p in err.problems}
     assert paths == {
-        "policies[1].when.all[1].le",
-        "policies[2].chanels",
-        "policies[2].channels",
+        "policies[2].when.all[1].le",
+        "policies[3].chanels",
+        "policies[3].channels",
         "contact.survey_cooldown",
         "authority.agent",
     }
@@ -402,5 +403,6 @@ def test_a_calendar_typo_after_a_broken_policy_keeps_its_own_index(tmp_path: Pat
         load_policies(path)
     assert {p.path for p in info.value.problems} == {
         "policies[0].owner",
-        "policies[3].deadline.calendar",
+        "policies[1].owner",
+        "policies[4].deadline.calendar",
     }

@@ -37,9 +37,11 @@ from loopkit.errors import (
     ConflictError,
     IllegalTransition,
     LoopkitError,
+    LoopkitWarning,
     MissingStepError,
     PluginError,
     Problem,
+    UndeliverableChannelWarning,
     ValidationError,
 )
 from loopkit.hooks import hookimpl, hookspec
@@ -133,6 +135,7 @@ __all__ = [
     "IngestResult",
     "Loop",
     "LoopkitError",
+    "LoopkitWarning",
     "MemoryStore",
     "Message",
     "MessageStatus",
@@ -162,6 +165,7 @@ __all__ = [
     "TickReport",
     "Touchpoint",
     "Transition",
+    "UndeliverableChannelWarning",
     "UnknownCase",
     "UnknownCustomer",
     "ValidationError",

@@ -409,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``loopkit`` command line; returns the exit code.
 
     >>> main(["check", "examples/policies.toml"])
-    examples/policies.toml: ok: 4 policies, 2 compensation rules, 2 calendars
+    examples/policies.toml: ok: 5 policies, 2 compensation rules, 2 calendars
     0
     """
     return _run(sys.argv[1:] if argv is None else argv, sys.stdout)

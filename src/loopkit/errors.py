@@ -249,3 +249,15 @@ class ConflictError(LoopkitError):
 
 class PluginError(LoopkitError):
     """A plugin broke its hook's contract (wrong return type, unknown name)."""
+
+
+class LoopkitWarning(UserWarning):
+    """The root of the warnings loopkit gives (filter them by this class)."""
+
+
+class UndeliverableChannelWarning(LoopkitWarning):
+    """A :class:`~loopkit.Loop` was built whose playbook names channels no
+    plugin registered: their messages would wait in the outbox and be
+    dead-lettered by ``tick``. Pass ``check_channels=False`` to a loop that
+    only ingests (its tick workers register the channels), or filter this
+    warning class."""

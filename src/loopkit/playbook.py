@@ -169,7 +169,7 @@ def load_policies(source: str | Path | Mapping[str, Any]) -> Playbook:
 
     >>> playbook = load_policies("examples/policies.toml")
     >>> [p.name for p in playbook.policies][:2]
-    ['support-detractor-callback', 'offboarding-last-impression']
+    ['complaint-in-person', 'support-detractor-callback']
     """
     if isinstance(source, Mapping):
         return Playbook.from_dict(source)

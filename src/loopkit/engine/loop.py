@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
@@ -17,7 +18,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from loopkit.errors import ConflictError, LoopkitError, PluginError, ValidationError, describe
+from loopkit.errors import (
+    ConflictError,
+    LoopkitError,
+    PluginError,
+    UndeliverableChannelWarning,
+    ValidationError,
+    describe,
+    suggest,
+)
 from loopkit.model import (
     CaseEvent,
     CaseOrigin,
@@ -135,9 +144,15 @@ class Loop:
     rules) and your plugins. Time comes from ``clock`` (the real clock by
     default; a :class:`loopkit.testing.FakeClock` in tests).
 
+    A loop whose playbook sends on channels no plugin registered says so when
+    it is built, with an :class:`~loopkit.UndeliverableChannelWarning` naming
+    them; ``check_channels=False`` is for a loop that only ingests (a worker
+    whose tick runs elsewhere, or a unit test of the policies).
+
     >>> from loopkit import load_policies
     >>> from loopkit.testing import FakeClock
-    >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock())
+    >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock(),
+    ...             check_channels=False)
     """
 
     def __init__(
@@ -150,6 +165,7 @@ class Loop:
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         load_entry_points: bool = False,
+        check_channels: bool = True,
     ) -> None:
         self._clock = clock or SystemClock()
         self._retry = retry or RetryPolicy()
@@ -158,6 +174,16 @@ class Loop:
         self.store: Store = store if store is not None else self.hooks.store()
         self.channels = self.hooks.channels()
         self.playbook = self._with_host_holidays(playbook)
+        missing = sorted(self.playbook.policies.channels() - self.channels.keys())
+        if check_channels and missing:
+            warnings.warn(
+                f"the playbook's policies send on channels no plugin registered: {missing}; "
+                "their messages would wait in the outbox and be dead-lettered by tick. "
+                "Register them with a loopkit_register_channels plugin, or pass "
+                "check_channels=False to a loop that only ingests",
+                UndeliverableChannelWarning,
+                stacklevel=2,
+            )
 
     # -- set-up ------------------------------------------------------------------
 
@@ -232,7 +258,8 @@ class Loop:
 
         >>> from loopkit import load_policies
         >>> from loopkit.testing import FakeClock, make_customer, make_response
-        >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock())
+        >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock(),
+        ...             check_channels=False)
         >>> feed = [(make_response(1, id=f"r-{i}"), make_customer()) for i in range(3)]
         >>> [item.unwrap().outcome.value for item in loop.ingest_many(feed)]
         ['opened', 'attached', 'attached']
@@ -761,7 +788,8 @@ class Loop:
         customer_id: str,
         *,
         by: str,
-        topic: str = "employee",
+        policy: str | None = None,
+        topic: str | None = None,
         customer: Customer | None = None,
         owner: str | None = None,
         channel: str | None = None,
@@ -771,11 +799,22 @@ class Loop:
     ) -> FollowUpCase:
         """An employee opens a case themselves — at the counter, on the phone —
         without a survey response. The employee owns it unless ``owner`` says
-        otherwise; no message is queued (they are already talking)."""
+        otherwise; no message is queued (they are already talking).
+
+        On a ``policy`` (such as ``"complaint-in-person"``) the case takes the
+        policy's topic and its required steps: the organisation's rule decides
+        that an apology is owed, not the employee, so ``required_steps`` can
+        add steps but never remove the policy's. Without one, the topic is
+        ``"employee"``.
+        """
         check_id(customer_id, "customer_id")
         now = self._now(at)
         if customer is not None:
             self._customer(customer_id, customer)
+        steps = frozenset(required_steps)
+        ruled = None if policy is None else self._policy(policy)
+        if ruled is not None:
+            steps |= ruled.require
         with self.store.transaction() as tx:
             case = FollowUpCase.open(
                 id=f"case-{tx.next_number('case')}",
@@ -784,14 +823,32 @@ class Loop:
                 by=by,
                 note=note,
                 origin=CaseOrigin.EMPLOYEE,
-                topic=topic,
+                policy=None if ruled is None else ruled.name,
+                topic=topic or ("employee" if ruled is None else ruled.topic),
                 owner=owner or by,
                 channel=channel,
-                required_steps=frozenset(required_steps),
+                required_steps=steps,
             )
             tx.save_case(case)
+            if customer is not None:
+                tx.save_customer(customer)
         self.hooks.notify("loopkit_case_opened", case=case)
         return case
+
+    def _policy(self, name: object) -> FollowUpPolicy:
+        """The playbook's policy called ``name``; a :class:`ValidationError`
+        naming the known ones otherwise."""
+        policies = self.playbook.policies
+        try:
+            return policies[name]  # type: ignore[index]
+        except (KeyError, TypeError):
+            near = suggest(name, [p.name for p in policies]) if isinstance(name, str) else None
+            raise ValidationError(
+                "policy",
+                f"the name of a policy in the playbook {[p.name for p in policies]}",
+                describe(name),
+                hint=f"did you mean {near!r}?" if near else None,
+            ) from None
 
     # -- promises ----------------------------------------------------------------
 

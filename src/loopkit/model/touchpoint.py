@@ -32,7 +32,7 @@ TOUCHPOINT_KINDS: Final = frozenset(
 )
 """The touchpoint kinds loopkit knows by name; any other lowercase name is a custom kind."""
 
-CHANNELS: Final = frozenset({"phone", "email", "sms", "chat", "store", "web"})
+CHANNELS: Final = frozenset({"phone", "email", "sms", "chat", "store", "web", "in_person"})
 """The channels loopkit knows by name; any other lowercase name is a custom channel."""
 
 

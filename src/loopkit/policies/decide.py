@@ -786,4 +786,3 @@ def _channel(channels: Sequence[str], customer: Customer) -> str | None:
         if candidate in PRESENT_CHANNELS or address_for(candidate) is not None:
             return candidate
     return None
-
