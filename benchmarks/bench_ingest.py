@@ -44,7 +44,8 @@ def hand_written(
     the same outputs: an idempotency record per response, one open case per
     customer and policy, deadline, warning, escalation time and first contact
     (when support is open and the customer's quiet hours allow it), an opened
-    event and an outbox row. It uses loopkit's own calendar and contact window,
+    event and an outbox row, the survey stop a detractor's answer sets, and the
+    copy of the customer a case keeps. It uses loopkit's own calendar and contact window,
     so the comparison measures the engine, not business-time arithmetic."""
     support = playbook.calendars["support"]
     quiet = playbook.contact.quiet_hours
@@ -53,15 +54,26 @@ def hand_written(
     open_cases: dict[tuple[str, str], dict[str, object]] = {}
     seen: dict[str, tuple[str, str | None]] = {}
     outbox = []
+    stops: dict[str, str] = {}
+    customers: dict[str, loopkit.Customer] = {}
     for response, customer in feed:
         if response.id in seen:
             continue
-        score = response.score
-        category = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
+        category = response.category.value  # classified on the response's own scale
+        if category == "detractor" and stops.get(customer.id, "response:").startswith("r"):
+            # A stop held by the answer alone; a case's id replaces it below.
+            stops[customer.id] = f"response:{response.id}"
         touchpoint = response.touchpoint
         kind = touchpoint.kind if touchpoint else None
         escalate_to = None
-        if category == "detractor" and kind == "support_contact":
+        if response.source == "employee" and touchpoint and touchpoint.channel == "in_person":
+            name, owner, channels, within = (
+                "complaint-in-person",
+                touchpoint.employee_id,
+                ("in_person",),
+                None,
+            )
+        elif category == "detractor" and kind == "support_contact":
             name, owner, channels, within = (
                 "support-detractor-callback",
                 touchpoint.employee_id if touchpoint else None,
@@ -69,7 +81,7 @@ def hand_written(
                 hours4,
             )
             escalate_to = "team:support-leads"
-        elif kind == "cancellation" and score <= 6:
+        elif kind == "cancellation" and category in ("detractor", "passive"):
             name, owner, channels, within = "offboarding", "team:retention", ("phone",), hours8
         elif category == "detractor" and kind in ("purchase", "delivery"):
             name, owner, channels, within = "purchase", "team:ecommerce", ("email",), hours8
@@ -86,8 +98,11 @@ def hand_written(
         if key in open_cases:
             open_cases[key]["responses"].append(response.id)  # type: ignore[attr-defined]
             seen[response.id] = ("attached", str(open_cases[key]["id"]))
+            if category == "detractor":
+                stops[customer.id] = str(open_cases[key]["id"])
             continue
         at = response.answered_at
+        assert within is not None  # the in-person policy never matches this feed
         due = support.add(at, within)
         warn = support.add(at, within * 0.75)
         escalation = support.add(due, hours4) if escalate_to else None
@@ -118,6 +133,9 @@ def hand_written(
         }
         open_cases[key] = case
         seen[response.id] = ("opened", case_id)
+        customers[customer.id] = customer
+        if category == "detractor":
+            stops[customer.id] = case_id
         outbox.append(
             {
                 "case": case_id,
@@ -133,7 +151,7 @@ def hand_written(
 def with_loopkit(
     feed: list[tuple[loopkit.Response, loopkit.Customer]], playbook: loopkit.Playbook
 ) -> int:
-    loop = loopkit.Loop(playbook, clock=FakeClock(feed[0][0].answered_at))
+    loop = loopkit.Loop(playbook, clock=FakeClock(feed[0][0].answered_at), check_channels=False)
     for response, customer in feed:
         loop.ingest(response, customer=customer)
     return len(loop.cases())
