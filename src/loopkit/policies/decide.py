@@ -543,23 +543,14 @@ class PolicySet:
         asking what one policy would do. Pure, like :meth:`decide`."""
         explain = functools.partial(self.explain, response, customer, now)
         stop = self.contact.stops_survey(response, policy)
-        if policy is None:
-            return Decision(
-                response_id=response.id,
-                customer_id=customer.id,
-                explain=explain,
-                policy=None,
-                follow_up=False,
-                reason=self.no_match_reason(response),
-                stop_survey=stop,
-            )
-        channel = _channel(policy.channels, customer)
-        why = None
-        if channel is None:
-            why = f"the customer consented to none of the channels {list(policy.channels)}"
-        else:
-            why = self.contact.capped(response, customer, history or _NO_HISTORY, now)
-        if why is not None:
+        channel = why = None
+        if policy is not None:
+            channel = _channel(policy.channels, customer)
+            if channel is None:
+                why = f"the customer consented to none of the channels {list(policy.channels)}"
+            else:
+                why = self.contact.capped(response, customer, history or _NO_HISTORY, now)
+        if policy is None or channel is None or why is not None:
             return Decision(
                 response_id=response.id,
                 customer_id=customer.id,
@@ -567,10 +558,13 @@ class PolicySet:
                 policy=policy,
                 follow_up=False,
                 suppressed=why,
-                reason=f"matched {policy.name!r}, but {why}",
+                reason=(
+                    self.no_match_reason(response)
+                    if policy is None
+                    else f"matched {policy.name!r}, but {why}"
+                ),
                 stop_survey=stop,
             )
-        assert channel is not None  # for the type checker: suppressed above otherwise
         warnings: list[str] = []
         touchpoint = response.touchpoint
         owner = policy.owner.resolve(response, touchpoint, customer)
