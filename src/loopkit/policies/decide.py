@@ -17,7 +17,7 @@ import attrs
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.errors import BusinessTimeError, ValidationError, describe
-from loopkit.model import Category, Customer, DailyWindow, Response
+from loopkit.model import Category, Customer, DailyWindow, Response, Touchpoint
 from loopkit.model._checks import check_aware, check_int
 from loopkit.model._reader import Reader
 
@@ -154,11 +154,20 @@ class ContactRules:
         return True, "allowed"
 
     def capped(
-        self, response: Response, customer: Customer, history: ContactHistory, now: datetime
+        self,
+        response: Response | None,
+        customer: Customer,
+        history: ContactHistory,
+        now: datetime,
+        *,
+        touchpoint: Touchpoint | None = None,
     ) -> str | None:
-        """Why a new follow-up would exceed a frequency cap, or ``None``."""
+        """Why a new follow-up would exceed a frequency cap, or ``None``. For a
+        touchpoint signal, ``response`` is ``None`` and ``touchpoint`` is given."""
         for cap in self.follow_up_caps:
-            if cap.when is None or cap.when.matches(response, customer, now=now):
+            if cap.when is None or cap.when.matches(
+                response, customer, touchpoint=touchpoint, now=now
+            ):
                 count = history.follow_ups_since(now - cap.per)
                 if count >= cap.max:
                     return (
@@ -304,10 +313,16 @@ class ScheduledEscalation:
 
 @attrs.frozen(kw_only=True)
 class Decision:
-    """What a response calls for. ``follow_up`` says whether a case is owed;
-    when a policy matched but contact rules said no, ``suppressed`` says why.
+    """What a response (or a touchpoint signal) calls for. ``follow_up`` says
+    whether a case is owed; when a policy matched but contact rules said no,
+    ``suppressed`` says why.
 
-    ``due_at`` and ``warn_at`` are in business time from the answer;
+    ``response_id`` is ``None`` for a touchpoint signal (a touchpoint with no
+    survey answer, :meth:`PolicySet.decide_touchpoint`); ``touchpoint_id`` is
+    the touchpoint decided on (the response's, when it has one).
+
+    ``due_at`` and ``warn_at`` are in business time from the answer (from the
+    touchpoint, for a signal);
     ``first_contact_at`` is the earliest instant at or after ``now`` when the
     business is open (on the deadline's calendar, when the policy has a
     deadline) and the customer may be contacted (outside their quiet hours,
@@ -316,10 +331,11 @@ class Decision:
     impossible). ``explanation`` is computed when asked for.
     """
 
-    response_id: str
+    response_id: str | None
     customer_id: str
     policy: FollowUpPolicy | None
     follow_up: bool
+    touchpoint_id: str | None = None
     reason: str
     owner: str | None = None
     channel: str | None = None
@@ -366,6 +382,9 @@ class PolicySet:
     calendars: Mapping[str, BusinessCalendar] = attrs.field(factory=dict)
     contact: ContactRules = attrs.field(factory=ContactRules)
     _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
+    _first_signal: Callable[..., int] | None = attrs.field(
+        init=False, default=None, repr=False, eq=False
+    )
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
 
@@ -402,6 +421,28 @@ class PolicySet:
         index = self._first(response, response.touchpoint, customer, now)
         return None if index < 0 else self.policies[index]
 
+    def match_touchpoint(
+        self, touchpoint: Touchpoint, customer: Customer, now: datetime
+    ) -> FollowUpPolicy | None:
+        """The first policy that matches a touchpoint signal (a touchpoint with
+        no survey answer, such as a cancellation), or ``None``. Response fields
+        are missing: a positive test on one fails, a negated one holds.
+
+        >>> from loopkit.testing import make_customer, make_touchpoint
+        >>> leaving = FollowUpPolicy.from_dict({"name": "leaving", "channels": ["phone"],
+        ...     "owner": "team:retention",
+        ...     "when": {"field": "touchpoint.kind", "equals": "cancellation"}})
+        >>> tp = make_touchpoint("cancellation")
+        >>> PolicySet(policies=[leaving]).match_touchpoint(tp, make_customer(), tp.occurred_at).name
+        'leaving'
+        """
+        first = self._first_signal
+        if first is None:  # compiled on first use: most playbooks never see a signal
+            first = compile_first_match([p.when for p in self.policies], optional_response=True)
+            object.__setattr__(self, "_first_signal", first)
+        index = first(None, touchpoint, customer, now)
+        return None if index < 0 else self.policies[index]
+
     def no_match_reason(self, response: Response) -> str:
         """The reason given when no policy matches ``response``.
 
@@ -419,10 +460,26 @@ class PolicySet:
 
     def explain(self, response: Response, customer: Customer, now: datetime) -> Explanation:
         """Every policy's verdict, in order, and which one decides."""
+        return self._explain(response, None, customer, now)
+
+    def explain_touchpoint(
+        self, touchpoint: Touchpoint, customer: Customer, now: datetime
+    ) -> Explanation:
+        """Every policy's verdict on a touchpoint signal, in order, and which
+        one decides (a failed response test shows ``saw no response``)."""
+        return self._explain(None, touchpoint, customer, now)
+
+    def _explain(
+        self,
+        response: Response | None,
+        touchpoint: Touchpoint | None,
+        customer: Customer,
+        now: datetime,
+    ) -> Explanation:
         traces = []
         decided: str | None = None
         for policy in self.policies:
-            trace = policy.when.explain(response, customer, now=now)
+            trace = policy.when.explain(response, customer, touchpoint=touchpoint, now=now)
             traces.append(
                 PolicyTrace(
                     policy=policy.name,
@@ -484,6 +541,87 @@ class PolicySet:
                 follow_up=False,
                 reason=self.no_match_reason(response),
             )
+        return self._decide(policy, response, response.touchpoint, customer, now, history, explain)
+
+    def decide_touchpoint(
+        self,
+        touchpoint: Touchpoint,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> Decision:
+        """What a touchpoint signal calls for (a touchpoint with no survey
+        answer: a cancellation, a customer arriving from a rival), as of
+        ``now`` (pure): the first policy that matches decides, response fields
+        read as missing (:meth:`match_touchpoint`), and the deadline counts
+        from ``touchpoint.occurred_at``. The decision's ``response_id`` is
+        ``None``.
+
+        >>> from loopkit.testing import make_customer, make_touchpoint
+        >>> leaving = FollowUpPolicy.from_dict({"name": "leaving", "channels": ["phone"],
+        ...     "owner": "team:retention",
+        ...     "when": {"field": "touchpoint.kind", "equals": "cancellation"}})
+        >>> tp = make_touchpoint("cancellation")
+        >>> d = PolicySet(policies=[leaving]).decide_touchpoint(
+        ...     tp, make_customer(), tp.occurred_at)
+        >>> d.follow_up, d.owner, d.response_id, d.touchpoint_id
+        (True, 'team:retention', None, 't-1')
+        """
+        return self.decide_touchpoint_for(
+            self.match_touchpoint(touchpoint, customer, now),
+            touchpoint,
+            customer,
+            now,
+            history=history,
+        )
+
+    def decide_touchpoint_for(
+        self,
+        policy: FollowUpPolicy | None,
+        touchpoint: Touchpoint,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> Decision:
+        """What ``policy`` calls for on a touchpoint signal (``None``: no
+        follow-up), for a caller that has already run :meth:`match_touchpoint`.
+        Pure, like :meth:`decide_touchpoint`."""
+        explain = functools.partial(self.explain_touchpoint, touchpoint, customer, now)
+        if policy is None:
+            return Decision(
+                response_id=None,
+                touchpoint_id=touchpoint.id,
+                customer_id=customer.id,
+                explain=explain,
+                policy=None,
+                follow_up=False,
+                reason=(
+                    f"no follow-up: none of the {len(self.policies)} policies matched "
+                    f"this {touchpoint.kind} signal (a touchpoint with no response)"
+                ),
+            )
+        return self._decide(policy, None, touchpoint, customer, now, history, explain)
+
+    def _decide(
+        self,
+        policy: FollowUpPolicy,
+        response: Response | None,
+        touchpoint: Touchpoint | None,
+        customer: Customer,
+        now: datetime,
+        history: ContactHistory | None,
+        explain: Callable[[], Explanation],
+    ) -> Decision:
+        """The decision of a policy that matched: a response (its touchpoint,
+        if any, is ``touchpoint``) or a touchpoint signal (``response`` is
+        ``None``)."""
+        ids = (
+            None if response is None else response.id,
+            None if touchpoint is None else touchpoint.id,
+            customer.id,
+        )
         channel = None
         address_for = customer.contact.address_for
         for candidate in policy.channels:
@@ -492,12 +630,13 @@ class PolicySet:
                 break
         if channel is None:
             why = f"the customer consented to none of the channels {list(policy.channels)}"
-            return self._suppressed(response, customer, policy, why, explain)
-        capped = self.contact.capped(response, customer, history or _NO_HISTORY, now)
+            return self._suppressed(ids, policy, why, explain)
+        capped = self.contact.capped(
+            response, customer, history or _NO_HISTORY, now, touchpoint=touchpoint
+        )
         if capped is not None:
-            return self._suppressed(response, customer, policy, capped, explain)
+            return self._suppressed(ids, policy, capped, explain)
         warnings: list[str] = []
-        touchpoint = response.touchpoint
         owner = policy.owner.resolve(response, touchpoint, customer)
         if owner is None:
             fallback = next((str(s.to) for s in policy.escalate if s.to.field is None), UNASSIGNED)
@@ -508,7 +647,11 @@ class PolicySet:
         due_at = warn_at = None
         due_us: int | None = None
         escalations: list[ScheduledEscalation] = []
-        start_us = to_us(response.answered_at)
+        if response is not None:
+            start_us = to_us(response.answered_at)
+        else:
+            assert touchpoint is not None  # a signal always has its touchpoint
+            start_us = to_us(touchpoint.occurred_at)
         calendar = None
         plan = self._deadlines.get(policy.name)
         if plan is not None:
@@ -541,6 +684,9 @@ class PolicySet:
             warnings.append(
                 "the deadline had passed when the response was decided: the clock starts "
                 "when the customer answered"
+                if response is not None
+                else "the deadline had passed when the signal was decided: the clock starts "
+                "when the touchpoint occurred"
             )
         elif due_us is not None and first_us > due_us:
             warnings.append(
@@ -563,8 +709,9 @@ class PolicySet:
             stop_survey=policy.stop_survey,
             required_steps=policy.require,
             warnings=tuple(warnings),
-            response_id=response.id,
-            customer_id=customer.id,
+            response_id=ids[0],
+            touchpoint_id=ids[1],
+            customer_id=ids[2],
             explain=explain,
             policy=policy,
         )
@@ -604,15 +751,15 @@ class PolicySet:
 
     @staticmethod
     def _suppressed(
-        response: Response,
-        customer: Customer,
+        ids: tuple[str | None, str | None, str],
         policy: FollowUpPolicy,
         why: str,
         explain: Callable[[], Explanation],
     ) -> Decision:
         return Decision(
-            response_id=response.id,
-            customer_id=customer.id,
+            response_id=ids[0],
+            touchpoint_id=ids[1],
+            customer_id=ids[2],
             explain=explain,
             policy=policy,
             follow_up=False,
