@@ -133,12 +133,7 @@ BAD_INPUTS: dict[str, Callable[[], object]] = {
     # comments
     "long comment": lambda: loopkit.Response.from_dict(_response_dict(comment=COMMENT * 500)),
     "long comment, constructor": lambda: loopkit.Response(
-        id="r-1",
-        customer_id="c-1",
-        scale=loopkit.NPS,
-        score=2,
-        comment=COMMENT * 500,
-        answered_at=T,
+        id="r-1", customer_id="c-1", scale=loopkit.NPS, score=2, comment=COMMENT * 500, answered_at=T
     ),
     "comment as list": lambda: loopkit.Response.from_dict(_response_dict(comment=[COMMENT])),
     "comment as table": lambda: loopkit.Response.from_dict(
