@@ -13,9 +13,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import loopkit
+import loopkit.testing.strategies as lks
 from loopkit.stores import IngestOutcome, MemoryStore, SQLiteStore, signal_key
 from loopkit.testing import (
     STOCKHOLM,
@@ -27,6 +31,7 @@ from loopkit.testing import (
 )
 
 FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=STOCKHOLM)
+KINDS = ("cancellation", "booking", "purchase")
 
 POLICIES = """
 version = 1
@@ -305,3 +310,33 @@ def test_a_signal_for_a_customer_without_a_consented_channel_is_suppressed(world
     assert result.policy == "last-impression"
     assert "consented to none of the channels ['phone']" in result.reason
     assert world.loop.ingest_touchpoint(cancellation(), customer=email_only).replayed
+
+
+# -- any signal, on either store -------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tp=lks.touchpoints(), customer=lks.customers(), kind=st.sampled_from(KINDS))
+def test_any_signal_is_ingested_once_and_the_stores_agree(
+    tp: loopkit.Touchpoint, customer: loopkit.Customer, kind: str
+) -> None:
+    tp = attrs.evolve(tp, kind=kind)
+    outcomes = []
+    for store in (MemoryStore(), SQLiteStore(":memory:")):
+        loop = World(store).loop
+        first = loop.ingest_touchpoint(tp, customer=customer)
+        again = loop.ingest_touchpoint(tp, customer=customer)
+        assert again.replayed and not first.replayed
+        assert (again.outcome, again.policy, again.reason) == (
+            first.outcome,
+            first.policy,
+            first.reason,
+        )
+        assert again.case == first.case
+        assert len(loop.cases()) == (first.outcome is IngestOutcome.OPENED)
+        with pytest.raises(loopkit.ConflictError):
+            other = "web" if tp.channel != "web" else "phone"
+            loop.ingest_touchpoint(attrs.evolve(tp, channel=other), customer=customer)
+        outcomes.append((first.outcome, first.policy, first.case))
+        store.close()
+    assert outcomes[0] == outcomes[1]

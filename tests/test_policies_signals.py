@@ -269,4 +269,7 @@ def test_frequency_caps_apply_to_signals_too() -> None:
 def test_a_response_decision_names_its_touchpoint_too() -> None:
     r = make_response(score=2)
     d = policies().decide(r, make_customer(), r.answered_at)
-    assert (d.response_id, d.touchpoint_id) == ("r-1", "t-1")
+    assert (d.response_id, d.touchpoint_id, d.follow_up) == ("r-1", "t-1", True)
+    promoter = make_response(score=10, touchpoint=make_touchpoint(id="t-2"))
+    d = policies().decide(promoter, make_customer(), promoter.answered_at)
+    assert (d.response_id, d.touchpoint_id, d.follow_up) == ("r-1", "t-2", False)

@@ -533,8 +533,10 @@ class PolicySet:
         asking what one policy would do. Pure, like :meth:`decide`."""
         explain = functools.partial(self.explain, response, customer, now)
         if policy is None:
+            touchpoint = response.touchpoint
             return Decision(
                 response_id=response.id,
+                touchpoint_id=None if touchpoint is None else touchpoint.id,
                 customer_id=customer.id,
                 explain=explain,
                 policy=None,

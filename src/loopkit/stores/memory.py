@@ -182,10 +182,14 @@ class MemoryStore:
         found = [
             record
             for key in self._ingests
+            if customer_id is None or self._customer_of(key) == customer_id
             if (record := self.get_ingest(key)) is not None
-            if customer_id is None or record.customer_id == customer_id
         ]
         return sorted(found, key=lambda r: (r.ingested_at, r.key))
+
+    def _customer_of(self, key: str) -> str:
+        response = self._responses.get(key)
+        return response.customer_id if response is not None else self._signals[key][1]
 
     # cases
     def get_case(self, case_id: str) -> FollowUpCase | None:
