@@ -65,6 +65,7 @@ channels = ["phone"]
 owner = "team:retention"
 deadline = { within = "8h", calendar = "support" }
 require = ["apology"]
+stop_survey = true
 
 [[policies]]
 name = "welcome-switcher"
@@ -164,6 +165,17 @@ def test_a_customer_who_cancels_without_answering_gets_the_last_impression_call(
     world.loop.complete_step(case.id, "apology", by="emp-9")
     closed = world.loop.close(case.id, resolved=True, by="emp-9")
     assert closed.state is loopkit.CaseState.CLOSED
+
+
+def test_a_customer_who_cancels_gets_no_more_automated_survey_questions(world: World) -> None:
+    result = world.loop.ingest_touchpoint(cancellation(), customer_id="c-1")
+    assert result.case is not None
+    guard = world.loop.survey_guard("c-1")
+    assert (guard.ask, guard.reason, guard.case_id) == (False, "open_case", result.case.id)
+    world.loop.record_contact(result.case.id, "reached", by="emp-9")
+    world.loop.complete_step(result.case.id, "apology", by="emp-9")
+    world.loop.close(result.case.id, resolved=True, by="emp-9")
+    assert world.loop.survey_guard("c-1").ask
 
 
 def test_a_happy_leaver_who_answered_is_left_alone_but_a_silent_one_is_not(world: World) -> None:

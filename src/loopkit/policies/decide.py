@@ -332,10 +332,10 @@ class Decision:
     """
 
     response_id: str | None
+    touchpoint_id: str | None = None
     customer_id: str
     policy: FollowUpPolicy | None
     follow_up: bool
-    touchpoint_id: str | None = None
     reason: str
     owner: str | None = None
     channel: str | None = None
