@@ -33,13 +33,13 @@ from typing import Final, TextIO
 
 from loopkit._version import __version__
 from loopkit.channels import ChannelPlugin, ConsoleChannel
-from loopkit.engine import Loop, TickReport
+from loopkit.engine import IngestResult, Loop, TickReport
 from loopkit.errors import LoopkitError, ValidationError
-from loopkit.model import CHANNELS, Customer, MessageStatus, Response
+from loopkit.model import CHANNELS, Customer, MessageStatus, Response, Touchpoint
 from loopkit.model._checks import parse_instant
 from loopkit.model._reader import Reader
 from loopkit.playbook import Playbook, load_policies
-from loopkit.stores import IngestOutcome, SQLiteStore
+from loopkit.stores import IngestOutcome, SQLiteStore, signal_key
 
 __all__ = ["main"]
 
@@ -211,17 +211,26 @@ def _loop(playbook: Playbook, store: SQLiteStore, now: datetime | None) -> Loop:
     )
 
 
-def _read_line(data: object) -> tuple[Response, Customer]:
+def _read_line(data: object) -> tuple[Response | Touchpoint, Customer]:
+    """A response and its customer, or a touchpoint signal (a line with a
+    ``touchpoint`` and no ``response``) and its customer."""
     if not isinstance(data, dict):  # named by its type only: a line may hold personal data
         raise ValidationError(
-            "<line>", 'a JSON object {"response": ..., "customer": ...}', type(data).__name__
+            "<line>",
+            'a JSON object {"response": ..., "customer": ...} '
+            'or {"touchpoint": ..., "customer": ...}',
+            type(data).__name__,
         )
     r = Reader(data, "")
-    response = r.get("response", Response.from_dict)
+    subject: Response | Touchpoint
+    if "touchpoint" in data and "response" not in data:
+        subject = r.get("touchpoint", Touchpoint.from_dict)
+    else:
+        subject = r.get("response", Response.from_dict)
     customer = r.get("customer", Customer.from_dict)
     r.finish()
     r.raise_if_any()
-    return response, customer
+    return subject, customer
 
 
 def _lines(feed: str) -> Iterator[tuple[int, str]]:
@@ -241,31 +250,46 @@ _FEED_BATCH: Final = 500
 
 def _ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
     counts: Counter[str] = Counter()
-    tally = {"failed": 0, "replayed": 0}
-    # Per line: where it is, then the pair to ingest or the problems already found.
-    chunk: list[tuple[str, tuple[Response, Customer] | list[str]]] = []
+    tally = {"failed": 0, "replayed": 0, "signals": 0}
+    # Per line: where it is, then what to ingest or the problems already found.
+    # A touchpoint signal is ingested on its own, after the lines before it.
+    chunk: list[tuple[str, tuple[Response | Touchpoint, Customer] | list[str]]] = []
 
     def flush() -> None:
-        pairs = [entry for _, entry in chunk if isinstance(entry, tuple)]
+        pairs: list[tuple[Response, Customer]] = [
+            (entry[0], entry[1])
+            for _, entry in chunk
+            if not isinstance(entry, list) and isinstance(entry[0], Response)
+        ]
         items = iter(loop.ingest_many(pairs, batch_size=_FEED_BATCH))
         for where, entry in chunk:  # report in line order, as the lines were read
             if isinstance(entry, list):
                 problems = entry
             else:
-                item = next(items)
-                if item.result is not None:
-                    result = item.result
+                subject, customer = entry
+                result: IngestResult | None
+                err: LoopkitError | None
+                if isinstance(subject, Touchpoint):
+                    try:
+                        result, err = loop.ingest_touchpoint(subject, customer=customer), None
+                    except LoopkitError as failed:
+                        result, err = None, failed
+                else:
+                    item = next(items)
+                    result, err = item.result, item.error
+                if result is not None:
                     counts[result.outcome.value] += 1
                     tally["replayed"] += result.replayed
+                    tally["signals"] += isinstance(subject, Touchpoint)
                     case = "-" if result.case is None else result.case.id
                     note = "  (replayed)" if result.replayed else ""
+                    key = result.response_id or signal_key(subject.id)
                     print(
-                        f"{result.response_id:<10} {result.outcome.value:<13} {case:<10} "
+                        f"{key:<10} {result.outcome.value:<13} {case:<10} "
                         f"{result.policy or '-'}{note}",
                         file=out,
                     )
                     continue
-                err = item.error
                 problems = (
                     [str(problem) for problem in err.problems]
                     if isinstance(err, ValidationError)
@@ -288,16 +312,25 @@ def _ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
             )
         else:
             try:
-                chunk.append((where, _read_line(data)))
+                subject, customer = _read_line(data)
             except ValidationError as err:
                 chunk.append((where, [str(problem) for problem in err.problems]))
+            else:
+                if isinstance(subject, Touchpoint):
+                    flush()  # the lines before it go in first
+                chunk.append((where, (subject, customer)))
+                if isinstance(subject, Touchpoint):
+                    flush()
         if len(chunk) == _FEED_BATCH:
             flush()
     flush()
     total = sum(counts.values())
     parts = [f"{counts[o.value]} {o.value}" for o in IngestOutcome if counts[o.value]]
+    responses, signals = total - tally["signals"], tally["signals"]
     print(
-        f"{total} response{'' if total == 1 else 's'} ingested"
+        f"{responses} response{'' if responses == 1 else 's'}"
+        + (f", {signals} touchpoint signal{'' if signals == 1 else 's'}" if signals else "")
+        + " ingested"
         + (f": {', '.join(parts)}" if parts else "")
         + f"; {tally['replayed']} replayed, {tally['failed']} failed",
         file=out,
@@ -359,11 +392,15 @@ def _parser() -> argparse.ArgumentParser:
             )
 
     ingest = commands.add_parser(
-        "ingest", help="ingest a JSON Lines feed of responses (idempotent by response id)"
+        "ingest",
+        help="ingest a JSON Lines feed of responses and touchpoint signals (idempotent by id)",
     )
     common(ingest)
     ingest.add_argument(
-        "feed", metavar="FEED", help='one {"response": ..., "customer": ...} per line; - for stdin'
+        "feed",
+        metavar="FEED",
+        help='one {"response": ..., "customer": ...} or {"touchpoint": ..., "customer": ...} '
+        "per line; - for stdin",
     )
     ingest.set_defaults(run=_ingest)
 

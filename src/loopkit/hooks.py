@@ -67,12 +67,15 @@ def loopkit_store() -> Store | None:
 def loopkit_load_customer(customer_id: str) -> Customer | None:
     """Look a customer up in the host's own systems (a CRM).
 
-    Called by :meth:`~loopkit.Loop.ingest` and :meth:`~loopkit.Loop.open_case`
-    when no customer was passed in. Return the :class:`~loopkit.Customer`, or
-    ``None`` if this plugin does not know them (the next plugin is asked). If
-    no plugin knows the customer, the call raises
-    :class:`~loopkit.UnknownCustomer` and nothing is stored. If this hook
-    raises, the error propagates and nothing is stored.
+    Called by :meth:`~loopkit.Loop.ingest` and
+    :meth:`~loopkit.Loop.ingest_touchpoint` when no customer was passed in,
+    and by :meth:`~loopkit.Loop.tick` before it recovers a broken promise (for
+    the customer's current channels, quiet hours and preferred window). Return
+    the :class:`~loopkit.Customer`, or ``None`` if this plugin does not know
+    them (the next plugin is asked). If no plugin knows the customer, ingest
+    raises :class:`~loopkit.UnknownCustomer` and nothing is stored, while
+    ``tick`` uses the copy the store kept when a case was opened for them. If
+    this hook raises, the error propagates and nothing is stored.
     """
 
 
@@ -93,7 +96,8 @@ def loopkit_tag_root_causes(response: Response | None, case: FollowUpCase) -> It
     """Suggest root-cause tags for a case that is being closed.
 
     Called by :meth:`~loopkit.Loop.close` with the case's most recent response
-    (``None`` for a case opened by an employee) and the case. Return tag names
+    (``None`` for a case opened by an employee or by a touchpoint signal that
+    no response joined) and the case. Return tag names
     such as ``"campaign_targeting"`` (lowercase, ``_`` or ``-``); the results of
     all plugins are merged with the tags the employee gave. If this hook
     raises, the error propagates and the case is not closed.
@@ -116,7 +120,8 @@ def loopkit_holidays(calendar: str, years: range) -> Iterable[date]:
 
 @hookspec
 def loopkit_case_opened(case: FollowUpCase) -> None:
-    """Notification: a case was opened (by a policy, an employee or a broken promise).
+    """Notification: a case was opened (by a policy, on a response or a touchpoint
+    signal; by an employee; or by a broken promise).
 
     Called after the case and its messages are committed. Return value ignored.
     If it raises, the error is logged and the case stays open.

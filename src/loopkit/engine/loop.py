@@ -37,6 +37,7 @@ from loopkit.model import (
     Promise,
     PromiseStatus,
     Response,
+    Touchpoint,
 )
 from loopkit.model._checks import (
     builder,
@@ -47,7 +48,15 @@ from loopkit.model._checks import (
     empty_attributes,
 )
 from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC, RecoveryAsk
-from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
+from loopkit.stores import (
+    IngestOutcome,
+    IngestRecord,
+    Store,
+    StoreTransaction,
+    Timer,
+    TimerKind,
+    signal_key,
+)
 
 from ._plugins import PluginHooks, plugin_manager
 from .clock import Clock, SystemClock
@@ -328,7 +337,7 @@ class Loop:
             break
         for i, outcome in done:
             answers[i] = (
-                BatchItem(response_id=outcome.response_id, result=outcome)
+                BatchItem(response_id=batch[i][0].id, result=outcome)
                 if isinstance(outcome, IngestResult)
                 else BatchItem(response_id=batch[i][0].id, error=outcome)
             )
@@ -514,24 +523,54 @@ class Loop:
             )
         # The opening response and the policy are the case's response_ids[0] and
         # policy: the event does not repeat them.
-        event = _build_event(at=now, actor=SYSTEM, kind="opened", details=empty_attributes())
+        case = self._open_case(
+            tx, policy, customer, decision, now, origin=CaseOrigin.RESPONSE, prompt=(response.id,)
+        )
+        return _build_result(
+            response_id=response.id,
+            outcome=IngestOutcome.OPENED,
+            case=case,
+            policy=policy.name,
+            reason=decision.reason,
+            decision=decision,
+        )
+
+    def _open_case(
+        self,
+        tx: StoreTransaction,
+        policy: FollowUpPolicy,
+        customer: Customer,
+        decision: Decision,
+        now: datetime,
+        *,
+        origin: CaseOrigin,
+        prompt: tuple[str, ...] = (),
+        about: dict[str, str] | None = None,
+    ) -> FollowUpCase:
+        """The writes of a case a decision opens: the case (``prompt``: the
+        responses that opened it; ``about``: what else did, in its opened event
+        and its message), a copy of the customer to reach them later (a broken
+        promise's recovery), its timers, and its follow-up message (none on a
+        channel where the employee is with the customer)."""
+        details = empty_attributes() if about is None else MappingProxyType(about)
+        event = _build_event(at=now, actor=SYSTEM, kind="opened", details=details)
         case = _build_case(
             id=f"case-{tx.next_number('case')}",
             customer_id=customer.id,
             opened_at=now,
-            origin=CaseOrigin.RESPONSE,
+            origin=origin,
             policy=policy.name,
             topic=policy.topic,
             owner=decision.owner,
             channel=decision.channel,
             due_at=decision.due_at,
             warn_at=decision.warn_at,
-            response_ids=(response.id,),
+            response_ids=prompt,
             required_steps=decision.required_steps,
             events=(event,),
         )
         tx.save_case(case)
-        tx.save_customer(customer)  # to reach them later (a broken promise's recovery)
+        tx.save_customer(customer)
         self._schedule(tx, case, decision)
         if decision.channel is not None and decision.channel not in PRESENT_CHANNELS:
             self._enqueue(
@@ -542,15 +581,9 @@ class Loop:
                 channel=decision.channel,
                 now=now,
                 not_before=decision.first_contact_at or now,
+                data=about,
             )
-        return _build_result(
-            response_id=response.id,
-            outcome=IngestOutcome.OPENED,
-            case=case,
-            policy=policy.name,
-            reason=decision.reason,
-            decision=decision,
-        )
+        return case
 
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         """One timer row per case: the first thing due, the rest in ``later``."""
@@ -606,6 +639,150 @@ class Loop:
         )
         tx.save_message(message)
         return message
+
+    # -- touchpoint signals --------------------------------------------------------
+
+    def ingest_touchpoint(
+        self,
+        touchpoint: Touchpoint,
+        *,
+        customer_id: str | None = None,
+        customer: Customer | None = None,
+    ) -> IngestResult:
+        """Decide what a touchpoint calls for when there is no survey answer (a
+        *signal*: a customer cancels, or arrives from a rival), and act on it,
+        exactly once.
+
+        Policies match on the touchpoint's and the customer's fields; response
+        fields are missing (a positive test on one fails, a negated one holds),
+        and a deadline counts from ``touchpoint.occurred_at``. A case opened
+        this way has origin ``touchpoint``, no response ids, and the
+        touchpoint's id and kind in its ``opened`` event. ``customer_id``
+        defaults to ``customer.id``; without ``customer``, a
+        ``loopkit_load_customer`` plugin finds the customer, as in
+        :meth:`ingest`.
+
+        Idempotent by touchpoint id: the same touchpoint (and customer) again
+        returns the earlier result (``replayed=True``); the same id with other
+        content raises :class:`~loopkit.ConflictError`. The result's
+        ``response_id`` is ``None`` and its ``touchpoint_id`` is set. At most
+        one case is open per customer and topic: a signal that matches the
+        topic of an unclosed case is attached to it.
+        """
+        if not isinstance(touchpoint, Touchpoint):
+            raise ValidationError("touchpoint", "a Touchpoint", describe(touchpoint))
+        if customer_id is None:
+            if customer is None:
+                raise ValidationError(
+                    "customer_id", "the customer's id, or the customer", "neither was given"
+                )
+            customer_id = customer.id
+        check_id(customer_id, "customer_id")
+        if customer is not None and customer.id != customer_id:
+            raise ValidationError(
+                "customer.id", f"the signal's customer id {customer_id!r}", describe(customer.id)
+            )
+        key = signal_key(touchpoint.id)
+        if customer is None:  # the plugin does its I/O outside the store transaction
+            with self.store.transaction() as tx:
+                earlier = tx.get_ingest(key)
+                if earlier is not None:
+                    return self._replay_signal(tx, earlier, touchpoint, customer_id)
+            customer = self._customer(customer_id, None)
+        now = check_aware(self._clock.now(), "clock.now()")
+        with self.store.transaction() as tx:
+            earlier = tx.get_ingest(key)  # another worker may have been first
+            if earlier is not None:
+                return self._replay_signal(tx, earlier, touchpoint, customer_id)
+            result = self._apply_signal(tx, touchpoint, customer, now)
+        if result.outcome is IngestOutcome.OPENED:
+            self.hooks.notify("loopkit_case_opened", case=result.case)
+        return result
+
+    def _apply_signal(
+        self, tx: StoreTransaction, touchpoint: Touchpoint, customer: Customer, now: datetime
+    ) -> IngestResult:
+        """Match, then attach or decide and open, and record the ingest: the
+        writes of one new touchpoint signal, inside the caller's transaction."""
+        policies = self.playbook.policies
+        policy = policies.match_touchpoint(touchpoint, customer, now)
+        existing = None if policy is None else tx.find_unclosed_case(customer.id, policy.topic)
+        about = {"touchpoint_id": touchpoint.id, "touchpoint_kind": touchpoint.kind}
+        decision = None
+        case: FollowUpCase | None = None
+        if policy is not None and existing is not None:
+            if not existing.is_active:
+                existing = existing.reopen(at=max(now, existing.events[-1].at), by=SYSTEM)
+            case = existing.record(
+                "touchpoint_attached", at=max(now, existing.events[-1].at), by=SYSTEM, details=about
+            )
+            tx.save_case(case)
+            outcome = IngestOutcome.ATTACHED
+            reason = f"matched policy {policy.name!r}: attached to the open case {case.id}"
+        else:
+            history = None
+            if policy is not None and self.playbook.contact.follow_up_caps:
+                history = self._history(tx, customer.id)
+            decision = policies.decide_touchpoint_for(
+                policy, touchpoint, customer, now, history=history
+            )
+            reason = decision.reason
+            if decision.policy is None:
+                outcome = IngestOutcome.NO_FOLLOW_UP
+            elif not decision.follow_up:
+                outcome = IngestOutcome.SUPPRESSED
+            else:
+                outcome = IngestOutcome.OPENED
+                case = self._open_case(
+                    tx,
+                    decision.policy,
+                    customer,
+                    decision,
+                    now,
+                    origin=CaseOrigin.TOUCHPOINT,
+                    about=about,
+                )
+        if case is not None and policies.contact.stops_survey(None, policy):
+            tx.set_survey_stop(customer.id, case.id)
+        tx.add_ingest(
+            IngestRecord(
+                touchpoint=touchpoint,
+                customer_id=customer.id,
+                outcome=outcome,
+                case_id=None if case is None else case.id,
+                policy=None if policy is None else policy.name,
+                reason=reason,
+                ingested_at=now,
+            )
+        )
+        return _build_result(
+            response_id=None,
+            touchpoint_id=touchpoint.id,
+            outcome=outcome,
+            case=case,
+            policy=None if policy is None else policy.name,
+            reason=reason,
+            decision=None if outcome is IngestOutcome.ATTACHED else decision,
+        )
+
+    def _replay_signal(
+        self, tx: StoreTransaction, earlier: IngestRecord, touchpoint: Touchpoint, customer_id: str
+    ) -> IngestResult:
+        if earlier.touchpoint != touchpoint or earlier.customer_id != customer_id:
+            raise ConflictError(
+                f"touchpoint {touchpoint.id!r} was ingested before as a signal with other "
+                "content or another customer; expected the same content for the same "
+                "touchpoint id"
+            )
+        return IngestResult(
+            response_id=None,
+            touchpoint_id=touchpoint.id,
+            outcome=earlier.outcome,
+            case=None if earlier.case_id is None else tx.get_case(earlier.case_id),
+            policy=earlier.policy,
+            reason=earlier.reason,
+            replayed=True,
+        )
 
     # -- working a case ----------------------------------------------------------
 
@@ -1018,7 +1195,11 @@ class Loop:
             stop = tx.survey_stop(customer_id)
             if stop is not None and stop.startswith(_ANSWER):
                 record = tx.get_ingest(stop[len(_ANSWER) :])
-                until = None if record is None else record.response.answered_at
+                until = (
+                    None
+                    if record is None or record.response is None
+                    else (record.response.answered_at)
+                )
                 if until is not None and now < until + self.playbook.contact.stop_survey_for:
                     return SurveyGuard(ask=False, reason="dissatisfied", message=SORRY_MESSAGE)
             elif stop is not None:

@@ -29,7 +29,9 @@ class ContactOutcome(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class IngestResult:
-    """What :meth:`loopkit.Loop.ingest` did with one response.
+    """What :meth:`loopkit.Loop.ingest` did with one response, or
+    :meth:`loopkit.Loop.ingest_touchpoint` with one touchpoint signal (then
+    ``response_id`` is ``None`` and ``touchpoint_id`` is set).
 
     ``decision`` is the :class:`~loopkit.Decision` that opened the case or was
     suppressed by contact rules. It is ``None`` when no policy matched, when
@@ -40,13 +42,14 @@ class IngestResult:
     <loopkit.PolicySet.explain>`.
     """
 
-    response_id: str
+    response_id: str | None
     outcome: IngestOutcome
     case: FollowUpCase | None
     policy: str | None
     reason: str
     decision: Decision | None = attrs.field(default=None, repr=False)
     replayed: bool = False
+    touchpoint_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -308,18 +308,19 @@ def _make_builder(cls: Any) -> Callable[..., Any]:
         if not field.init:
             continue
         name = field.name
+        arg = field.alias or name  # the keyword, as in ``__init__`` (``_x`` is ``x``)
         if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
             namespace[f"_f{i}"] = field.default.factory
             made = f"_f{i}(obj)" if field.default.takes_self else f"_f{i}()"
-            params.append(f"{name}=_MISSING")
-            body.append(f"    _set(obj, {name!r}, {made} if {name} is _MISSING else {name})")
+            params.append(f"{arg}=_MISSING")
+            body.append(f"    _set(obj, {name!r}, {made} if {arg} is _MISSING else {arg})")
         else:
             if field.default is not attrs.NOTHING:
                 namespace[f"_d{i}"] = field.default
-                params.append(f"{name}=_d{i}")
+                params.append(f"{arg}=_d{i}")
             else:
-                params.append(name)
-            body.append(f"    _set(obj, {name!r}, {name})")
+                params.append(arg)
+            body.append(f"    _set(obj, {name!r}, {arg})")
     namespace["_MISSING"] = _MISSING_FIELD
     source = (
         f"def build(*, {', '.join(params)}):\n    obj = _new(_cls)\n"

@@ -89,11 +89,13 @@ _MOVES: Final[Mapping[Transition, tuple[frozenset[CaseState], CaseState | None]]
 
 class CaseOrigin(enum.StrEnum):
     """Why a case exists: a policy matched a response, an employee opened it
-    (at the counter), or a promise was broken."""
+    (at the counter), a promise was broken, or a policy matched a touchpoint
+    signal (a touchpoint with no survey answer, such as a cancellation)."""
 
     RESPONSE = "response"
     EMPLOYEE = "employee"
     BROKEN_PROMISE = "broken_promise"
+    TOUCHPOINT = "touchpoint"
 
 
 def _check_note(value: object, path: str) -> str:

@@ -434,11 +434,19 @@ _HELPERS: Final[Mapping[str, object]] = {
 
 
 class _Compiler:
-    """Writes one function's source; literals go to ``namespace`` as ``_kN``."""
+    """Writes one function's source; literals go to ``namespace`` as ``_kN``.
 
-    def __init__(self) -> None:
+    With ``optional_response`` the function also takes ``r = None`` (a
+    touchpoint signal, with no survey answer): every leaf that reads a response
+    field is then guarded by ``r is not None``, exactly as a touchpoint leaf is
+    by ``t is not None``. The normal matcher is compiled without the guard (a
+    response is always there), so the response hot path pays nothing for it.
+    """
+
+    def __init__(self, *, optional_response: bool = False) -> None:
         self.namespace: dict[str, Any] = {"__builtins__": {}, **_HELPERS}
         self._names = itertools.count()
+        self._optional_response = optional_response
 
     def const(self, value: object) -> str:
         name = f"_k{next(self._names)}"
@@ -472,6 +480,8 @@ class _Compiler:
         roots = {leaf.field.root} | ({leaf.since.root} if leaf.since else set())
         if "touchpoint" in roots:
             test = f"(t is not None and {test})"
+        if "response" in roots and self._optional_response:
+            test = f"(r is not None and {test})"
         return test
 
     def test(self, leaf: _Leaf) -> str:
@@ -561,10 +571,14 @@ def _build(source: str, namespace: dict[str, Any], name: str) -> Any:
     return namespace[name]
 
 
-def compile_first_match(conditions: Sequence[Condition]) -> Callable[..., int]:
+def compile_first_match(
+    conditions: Sequence[Condition], *, optional_response: bool = False
+) -> Callable[..., int]:
     """One function ``(r, t, c, now) -> index`` of the first condition that
-    matches, or -1: the hot path of :meth:`PolicySet.decide`."""
-    compiler = _Compiler()
+    matches, or -1: the hot path of :meth:`PolicySet.decide`. With
+    ``optional_response`` it also takes ``r = None`` (a touchpoint signal):
+    response fields then read as missing."""
+    compiler = _Compiler(optional_response=optional_response)
     lines = ["def _first(r, t, c, now):"]
     for i, cond in enumerate(conditions):
         lines.append(f"    if {compiler.node(cond.tree)}:")
@@ -610,6 +624,7 @@ class Condition:
     tree: _Node
     spec: Any = attrs.field(repr=False)
     _fn: _Match = attrs.field(repr=False, alias="fn")
+    _signal_fn: _Match | None = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
     def parse(cls, data: object, path: str = "when") -> Condition:
@@ -651,11 +666,31 @@ class Condition:
     ) -> bool:
         """Whether the condition holds. ``touchpoint`` defaults to the
         response's; ``now`` (for ``within`` without ``since``) to the
-        response's answer time."""
-        t = touchpoint if touchpoint is not None or response is None else response.touchpoint
-        if now is None and response is not None:
+        response's answer time.
+
+        With no response (a touchpoint signal), response fields are missing:
+        a positive test on one is false, a negated one (``not_equals``,
+        ``not_in``, ``exists = false``, ``not``) true, as for a missing
+        touchpoint; ``now`` then defaults to the touchpoint's time.
+        """
+        if response is None:
+            if now is None and touchpoint is not None:
+                now = touchpoint.occurred_at
+            return bool(self._without_response()(None, touchpoint, customer, now))
+        t = touchpoint if touchpoint is not None else response.touchpoint
+        if now is None:
             now = response.answered_at
         return bool(self._fn(response, t, customer, now))
+
+    def _without_response(self) -> _Match:
+        """The condition compiled to also take no response, on first use."""
+        fn = self._signal_fn
+        if fn is None:
+            compiler = _Compiler(optional_response=True)
+            source = f"def _signal(r, t, c, now):\n    return {compiler.node(self.tree)}"
+            fn = _build(source, compiler.namespace, "_signal")
+            object.__setattr__(self, "_signal_fn", fn)
+        return fn
 
     def explain(
         self,
@@ -665,10 +700,13 @@ class Condition:
         touchpoint: Touchpoint | None = None,
         now: datetime | None = None,
     ) -> ConditionTrace:
-        """Evaluate the tree part by part, and say which part failed first."""
+        """Evaluate the tree part by part, and say which part failed first.
+        With no response, response fields are missing (see :meth:`matches`)."""
         t = touchpoint if touchpoint is not None or response is None else response.touchpoint
         if now is None and response is not None:
             now = response.answered_at
+        elif now is None and t is not None:
+            now = t.occurred_at
         return _trace(self.tree, response, t, customer, now)
 
     def __str__(self) -> str:
@@ -698,9 +736,10 @@ def _freeze(data: object) -> Any:
 
 
 def _leaf_fn(leaf: _Leaf) -> _Match:
-    """The leaf alone, compiled once on first use (explanations only)."""
+    """The leaf alone, compiled once on first use (explanations only; it also
+    takes no response, for touchpoint signals)."""
     if leaf.compiled is None:
-        compiler = _Compiler()
+        compiler = _Compiler(optional_response=True)
         source = f"def _leaf(r, t, c, now):\n    return {compiler.leaf(leaf)}"
         object.__setattr__(leaf, "compiled", _build(source, compiler.namespace, "_leaf"))
     fn: _Match = leaf.compiled
@@ -714,6 +753,8 @@ def _saw(leaf: _Leaf, r: Response | None, t: Touchpoint | None, c: Customer | No
         parts.append(f"{leaf.since.path} = {show(value, personal=leaf.since.personal)}")
     if leaf.field.root == "touchpoint" and t is None:
         parts = ["no touchpoint"]
+    if leaf.field.root == "response" and r is None:
+        parts = ["no response"]
     return ", ".join(parts)
 
 

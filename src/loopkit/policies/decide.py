@@ -17,7 +17,15 @@ import attrs
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.errors import BusinessTimeError, ValidationError, describe
-from loopkit.model import Category, Customer, DailyWindow, FollowUpCase, Promise, Response
+from loopkit.model import (
+    Category,
+    Customer,
+    DailyWindow,
+    FollowUpCase,
+    Promise,
+    Response,
+    Touchpoint,
+)
 from loopkit.model._checks import check_aware, check_int, choice
 from loopkit.model._reader import Reader
 
@@ -130,14 +138,15 @@ class ContactRules:
         r.finish()
         return r.build(cls, kwargs)
 
-    def stops_survey(self, response: Response, policy: FollowUpPolicy | None) -> bool:
+    def stops_survey(self, response: Response | None, policy: FollowUpPolicy | None) -> bool:
         """Whether this answer stops the automated survey flow (seed 003: never
         ask a customer who just said "1" how likely they are to recommend you).
 
         The stop belongs to the answer, not to whether a case was opened: it
         holds when the answer's category is one of ``stop_survey_on``
         (detractors, by default) or when the matching policy says
-        ``stop_survey``, also when contact rules suppressed the follow-up.
+        ``stop_survey``, also when contact rules suppressed the follow-up. A
+        touchpoint signal (``response`` is ``None``) stops it only by its policy.
 
         >>> from loopkit.testing import make_response
         >>> ContactRules().stops_survey(make_response(score=1), None)
@@ -145,9 +154,8 @@ class ContactRules:
         >>> ContactRules().stops_survey(make_response(score=8), None)
         False
         """
-        return response.category in self.stop_survey_on or (
-            policy is not None and policy.stop_survey
-        )
+        answer = response is not None and response.category in self.stop_survey_on
+        return answer or (policy is not None and policy.stop_survey)
 
     def window_for(self, customer: Customer) -> ContactWindow:
         """When this customer may be contacted, on their own clock: never in
@@ -188,11 +196,20 @@ class ContactRules:
         return True, "allowed"
 
     def capped(
-        self, response: Response, customer: Customer, history: ContactHistory, now: datetime
+        self,
+        response: Response | None,
+        customer: Customer,
+        history: ContactHistory,
+        now: datetime,
+        *,
+        touchpoint: Touchpoint | None = None,
     ) -> str | None:
-        """Why a new follow-up would exceed a frequency cap, or ``None``."""
+        """Why a new follow-up would exceed a frequency cap, or ``None``. For a
+        touchpoint signal, ``response`` is ``None`` and ``touchpoint`` is given."""
         for cap in self.follow_up_caps:
-            if cap.when is None or cap.when.matches(response, customer, now=now):
+            if cap.when is None or cap.when.matches(
+                response, customer, touchpoint=touchpoint, now=now
+            ):
                 count = history.follow_ups_since(now - cap.per)
                 if count >= cap.max:
                     return (
@@ -351,8 +368,10 @@ class ScheduledEscalation:
 
 @attrs.frozen(kw_only=True)
 class Decision:
-    """What a response calls for. ``follow_up`` says whether a case is owed;
-    when a policy matched but contact rules said no, ``suppressed`` says why.
+    """What a response (or a touchpoint signal) calls for. ``follow_up`` says
+    whether a case is owed; when a policy matched but contact rules said no,
+    ``suppressed`` says why. ``touchpoint_id`` is the touchpoint decided on
+    (the response's, when it has one).
 
     ``due_at`` and ``warn_at`` are in business time from the answer (from
     when the promise broke, for a recovery);
@@ -365,10 +384,13 @@ class Decision:
     no case is opened). ``warnings`` lists problems a person should see (such
     as a deadline that quiet hours make impossible). ``explanation`` is
     computed when asked for. ``response_id`` is ``None`` for a decision that no
-    response prompted (the recovery of a broken promise).
+    response prompted: a touchpoint signal (:meth:`PolicySet.decide_touchpoint`,
+    the deadline then counts from the touchpoint) or the recovery of a broken
+    promise.
     """
 
     response_id: str | None
+    touchpoint_id: str | None = None
     customer_id: str
     policy: FollowUpPolicy | None
     follow_up: bool
@@ -422,6 +444,9 @@ class PolicySet:
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
     _recovery_plan: _DeadlinePlan | None = attrs.field(init=False, repr=False, eq=False)
+    _first_signal: Callable[..., int] | None = attrs.field(
+        init=False, default=None, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
         _check_policies(self.policies, "policies")
@@ -469,6 +494,28 @@ class PolicySet:
         index = self._first(response, response.touchpoint, customer, now)
         return None if index < 0 else self.policies[index]
 
+    def match_touchpoint(
+        self, touchpoint: Touchpoint, customer: Customer, now: datetime
+    ) -> FollowUpPolicy | None:
+        """The first policy that matches a touchpoint signal (a touchpoint with
+        no survey answer, such as a cancellation), or ``None``. Response fields
+        are missing: a positive test on one fails, a negated one holds.
+
+        >>> from loopkit.testing import make_customer, make_touchpoint
+        >>> leaving = FollowUpPolicy.from_dict({"name": "leaving", "channels": ["phone"],
+        ...     "owner": "team:retention",
+        ...     "when": {"field": "touchpoint.kind", "equals": "cancellation"}})
+        >>> tp = make_touchpoint("cancellation")
+        >>> PolicySet(policies=[leaving]).match_touchpoint(tp, make_customer(), tp.occurred_at).name
+        'leaving'
+        """
+        first = self._first_signal
+        if first is None:  # compiled on first use: most playbooks never see a signal
+            first = compile_first_match([p.when for p in self.policies], optional_response=True)
+            object.__setattr__(self, "_first_signal", first)
+        index = first(None, touchpoint, customer, now)
+        return None if index < 0 else self.policies[index]
+
     def no_match_reason(self, response: Response) -> str:
         """The reason given when no policy matches ``response``.
 
@@ -486,10 +533,26 @@ class PolicySet:
 
     def explain(self, response: Response, customer: Customer, now: datetime) -> Explanation:
         """Every policy's verdict, in order, and which one decides."""
+        return self._explain(response, None, customer, now)
+
+    def explain_touchpoint(
+        self, touchpoint: Touchpoint, customer: Customer, now: datetime
+    ) -> Explanation:
+        """Every policy's verdict on a touchpoint signal, in order, and which
+        one decides (a failed response test shows ``saw no response``)."""
+        return self._explain(None, touchpoint, customer, now)
+
+    def _explain(
+        self,
+        response: Response | None,
+        touchpoint: Touchpoint | None,
+        customer: Customer,
+        now: datetime,
+    ) -> Explanation:
         traces = []
         decided: str | None = None
         for policy in self.policies:
-            trace = policy.when.explain(response, customer, now=now)
+            trace = policy.when.explain(response, customer, touchpoint=touchpoint, now=now)
             traces.append(
                 PolicyTrace(
                     policy=policy.name,
@@ -542,36 +605,113 @@ class PolicySet:
         matches: for a caller that has already run :meth:`match`, or a test
         asking what one policy would do. Pure, like :meth:`decide`."""
         explain = functools.partial(self.explain, response, customer, now)
+        return self._decide(policy, response, response.touchpoint, customer, now, history, explain)
+
+    def decide_touchpoint(
+        self,
+        touchpoint: Touchpoint,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> Decision:
+        """What a touchpoint signal calls for (a touchpoint with no survey
+        answer: a cancellation, a customer arriving from a rival), as of
+        ``now`` (pure): the first policy that matches decides, response fields
+        read as missing (:meth:`match_touchpoint`), and the deadline counts
+        from ``touchpoint.occurred_at``. The decision's ``response_id`` is
+        ``None``.
+
+        >>> from loopkit.testing import make_customer, make_touchpoint
+        >>> leaving = FollowUpPolicy.from_dict({"name": "leaving", "channels": ["phone"],
+        ...     "owner": "team:retention",
+        ...     "when": {"field": "touchpoint.kind", "equals": "cancellation"}})
+        >>> tp = make_touchpoint("cancellation")
+        >>> d = PolicySet(policies=[leaving]).decide_touchpoint(
+        ...     tp, make_customer(), tp.occurred_at)
+        >>> d.follow_up, d.owner, d.response_id, d.touchpoint_id
+        (True, 'team:retention', None, 't-1')
+        """
+        return self.decide_touchpoint_for(
+            self.match_touchpoint(touchpoint, customer, now),
+            touchpoint,
+            customer,
+            now,
+            history=history,
+        )
+
+    def decide_touchpoint_for(
+        self,
+        policy: FollowUpPolicy | None,
+        touchpoint: Touchpoint,
+        customer: Customer,
+        now: datetime,
+        *,
+        history: ContactHistory | None = None,
+    ) -> Decision:
+        """What ``policy`` calls for on a touchpoint signal (``None``: no
+        follow-up), for a caller that has already run :meth:`match_touchpoint`.
+        Pure, like :meth:`decide_touchpoint`."""
+        explain = functools.partial(self.explain_touchpoint, touchpoint, customer, now)
+        return self._decide(policy, None, touchpoint, customer, now, history, explain)
+
+    def _decide(
+        self,
+        policy: FollowUpPolicy | None,
+        response: Response | None,
+        touchpoint: Touchpoint | None,
+        customer: Customer,
+        now: datetime,
+        history: ContactHistory | None,
+        explain: Callable[[], Explanation],
+    ) -> Decision:
+        """The decision for a response (its touchpoint, if any, is
+        ``touchpoint``) or a touchpoint signal (``response`` is ``None``)."""
         stop = self.contact.stops_survey(response, policy)
+        response_id = None if response is None else response.id
+        touchpoint_id = None if touchpoint is None else touchpoint.id
         channel = why = None
         if policy is not None:
             channel = _channel(policy.channels, customer)
             if channel is None:
                 why = f"the customer consented to none of the channels {list(policy.channels)}"
             else:
-                why = self.contact.capped(response, customer, history or _NO_HISTORY, now)
+                why = self.contact.capped(
+                    response, customer, history or _NO_HISTORY, now, touchpoint=touchpoint
+                )
         if policy is None or channel is None or why is not None:
+            if policy is not None:
+                reason = f"matched {policy.name!r}, but {why}"
+            elif response is not None:
+                reason = self.no_match_reason(response)
+            else:
+                assert touchpoint is not None  # a signal always has its touchpoint
+                reason = (
+                    f"no follow-up: none of the {len(self.policies)} policies matched "
+                    f"this {touchpoint.kind} signal (a touchpoint with no response)"
+                )
             return Decision(
-                response_id=response.id,
+                response_id=response_id,
+                touchpoint_id=touchpoint_id,
                 customer_id=customer.id,
                 explain=explain,
                 policy=policy,
                 follow_up=False,
                 suppressed=why,
-                reason=(
-                    self.no_match_reason(response)
-                    if policy is None
-                    else f"matched {policy.name!r}, but {why}"
-                ),
+                reason=reason,
                 stop_survey=stop,
             )
         warnings: list[str] = []
-        touchpoint = response.touchpoint
         owner = policy.owner.resolve(response, touchpoint, customer)
         if owner is None:
             fallback = next((str(s.to) for s in policy.escalate if s.to.field is None), UNASSIGNED)
             warnings.append(f"{policy.owner} is empty or not an id: the case goes to {fallback}")
             owner = fallback
+        if response is not None:
+            start = response.answered_at
+        else:
+            assert touchpoint is not None  # a signal always has its touchpoint
+            start = touchpoint.occurred_at
         return self._follow_up(
             policy.name,
             policy.escalate,
@@ -581,11 +721,12 @@ class PolicySet:
             channel=channel,
             owner=owner,
             customer=customer,
-            start=response.answered_at,
+            start=start,
             now=now,
             target=lambda step: step.to.resolve(response, touchpoint, customer),
             warnings=warnings,
-            response_id=response.id,
+            response_id=response_id,
+            touchpoint_id=touchpoint_id,
             stop_survey=stop,
             explain=explain,
         )
@@ -607,6 +748,7 @@ class PolicySet:
         warnings: list[str],
         response_id: str | None,
         stop_survey: bool,
+        touchpoint_id: str | None = None,
         explain: Callable[[], Explanation],
     ) -> Decision:
         """The follow-up owed once the channel and the owner are known: the
@@ -651,8 +793,9 @@ class PolicySet:
                 )
             elif due_us is not None and due_us < now_us:
                 warnings.append(
-                    "the deadline had passed when the response was decided: the clock starts "
-                    "when the customer answered"
+                    "the deadline had passed when it was decided: the clock starts when the "
+                    "customer answered (when the touchpoint occurred, for a signal; when the "
+                    "promise broke, for a recovery)"
                 )
             elif due_us is not None and first_us > due_us:
                 warnings.append(
@@ -676,6 +819,7 @@ class PolicySet:
             required_steps=require,
             warnings=tuple(warnings),
             response_id=response_id,
+            touchpoint_id=touchpoint_id,
             customer_id=customer.id,
             explain=explain,
             policy=policy,

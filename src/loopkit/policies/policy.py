@@ -91,9 +91,10 @@ class Owner:
         return cls(text=str(value), field=spec)
 
     def resolve(
-        self, response: Response, touchpoint: Touchpoint | None, customer: Customer
+        self, response: Response | None, touchpoint: Touchpoint | None, customer: Customer
     ) -> str | None:
-        """The owner for one response, or ``None`` when the field is empty or
+        """The owner for one response (``None`` for a touchpoint signal: a
+        response field is then missing), or ``None`` when the field is empty or
         holds something that is not an id (such as a 300-character note)."""
         if self.field is None:
             return self.text

@@ -2,7 +2,7 @@
 
 from .memory import MemoryStore
 from .protocol import Store, StoreTransaction
-from .records import IngestOutcome, IngestRecord, Timer, TimerKind
+from .records import IngestOutcome, IngestRecord, Timer, TimerKind, signal_key
 from .sqlite import SQLiteStore
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "StoreTransaction",
     "Timer",
     "TimerKind",
+    "signal_key",
 ]

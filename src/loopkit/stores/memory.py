@@ -21,6 +21,7 @@ from loopkit.model import (
     Promise,
     PromiseStatus,
     Response,
+    Touchpoint,
 )
 from loopkit.model._checks import builder, instant_key
 
@@ -53,6 +54,7 @@ class MemoryStore:
         # strings, numbers and datetimes are invisible to Python's cyclic
         # garbage collector, which otherwise rescans every one of them.
         self._responses: dict[str, Response] = {}
+        self._signals: dict[str, tuple[Touchpoint, str]] = {}  # key: (touchpoint, customer id)
         self._ingests: dict[str, _IngestRow] = {}
         self._cases: dict[str, FollowUpCase] = {}
         self._active: dict[tuple[str, str], str] = {}
@@ -134,8 +136,20 @@ class MemoryStore:
         if row is None:
             return None
         outcome, case_id, policy, reason, ingested_at = row
+        response = self._responses.get(response_id)
+        if response is None:  # a touchpoint signal
+            touchpoint, customer_id = self._signals[response_id]
+            return IngestRecord(
+                touchpoint=touchpoint,
+                customer_id=customer_id,
+                outcome=IngestOutcome(outcome),
+                case_id=case_id,
+                policy=policy,
+                reason=reason,
+                ingested_at=ingested_at,
+            )
         return _build_ingest(
-            response=self._responses[response_id],
+            response=response,
             outcome=IngestOutcome(outcome),
             case_id=case_id,
             policy=policy,
@@ -145,12 +159,18 @@ class MemoryStore:
 
     def add_ingest(self, record: IngestRecord) -> None:
         response = record.response
-        if response.id in self._ingests:
-            raise ConflictError(f"response {response.id!r} is already stored")
-        self._set(self._responses, response.id, response)
+        key = record.key
+        if key in self._ingests:
+            what = "response" if response is not None else "touchpoint signal"
+            raise ConflictError(f"{what} {key!r} is already stored")
+        if response is not None:
+            self._set(self._responses, key, response)
+        else:
+            assert record.touchpoint is not None  # a record is a response or a signal
+            self._set(self._signals, key, (record.touchpoint, record.customer_id))
         self._set(
             self._ingests,
-            response.id,
+            key,
             (
                 record.outcome._value_,  # the plain str (.value is a slow property)
                 record.case_id,
@@ -163,11 +183,15 @@ class MemoryStore:
     def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]:
         found = [
             record
-            for response_id, response in self._responses.items()
-            if customer_id is None or response.customer_id == customer_id
-            if (record := self.get_ingest(response_id)) is not None
+            for key in self._ingests
+            if customer_id is None or self._customer_of(key) == customer_id
+            if (record := self.get_ingest(key)) is not None
         ]
-        return sorted(found, key=lambda r: (r.ingested_at, r.response_id))
+        return sorted(found, key=lambda r: (r.ingested_at, r.key))
+
+    def _customer_of(self, key: str) -> str:
+        response = self._responses.get(key)
+        return response.customer_id if response is not None else self._signals[key][1]
 
     # cases
     def get_case(self, case_id: str) -> FollowUpCase | None:

@@ -34,14 +34,22 @@ class StoreTransaction(Protocol):
         failed transaction may leave a gap, as database sequences do)."""
         ...
 
-    # responses
-    def get_ingest(self, response_id: str) -> IngestRecord | None: ...
-    def add_ingest(self, record: IngestRecord) -> None:
-        """Store a new record; a second record for the same response id raises
-        :class:`~loopkit.ConflictError`."""
+    # responses and touchpoint signals
+    def get_ingest(self, response_id: str) -> IngestRecord | None:
+        """The record stored under a key (:attr:`IngestRecord.key`): a response
+        id, or ``touchpoint:<id>`` for a touchpoint signal
+        (:func:`~loopkit.stores.signal_key`)."""
         ...
 
-    def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]: ...
+    def add_ingest(self, record: IngestRecord) -> None:
+        """Store a new record under ``record.key``; a second record with the
+        same key raises :class:`~loopkit.ConflictError`."""
+        ...
+
+    def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]:
+        """Records ordered by ``ingested_at`` then key, optionally of one
+        customer (``record.customer_id``); signals included."""
+        ...
 
     # cases
     def get_case(self, case_id: str) -> FollowUpCase | None: ...

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
 from loopkit.errors import ValidationError, describe
-from loopkit.model import Response
+from loopkit.model import Response, Touchpoint
 from loopkit.model._checks import (
     check_choice,
     check_id,
@@ -20,11 +20,22 @@ from loopkit.model._checks import (
 )
 from loopkit.model._reader import Reader
 
-__all__ = ["IngestOutcome", "IngestRecord", "Later", "Timer", "TimerKind"]
+__all__ = ["IngestOutcome", "IngestRecord", "Later", "Timer", "TimerKind", "signal_key"]
+
+SIGNAL_PREFIX: Final = "touchpoint:"
+
+
+def signal_key(touchpoint_id: str) -> str:
+    """The ingest key of a touchpoint signal: ``touchpoint:<id>``.
+
+    >>> signal_key("t-1")
+    'touchpoint:t-1'
+    """
+    return SIGNAL_PREFIX + touchpoint_id
 
 
 class IngestOutcome(enum.StrEnum):
-    """What ingesting a response did."""
+    """What ingesting a response (or a touchpoint signal) did."""
 
     OPENED = "opened"
     """A new case was opened."""
@@ -38,27 +49,82 @@ class IngestOutcome(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class IngestRecord:
-    """One ingested response and what came of it; keyed by the response id.
+    """One ingest and what came of it, stored under :attr:`key`: either a
+    response (keyed by its id) or a touchpoint signal, a touchpoint ingested
+    without a response (``response`` is ``None``, ``touchpoint`` and
+    ``customer_id`` are set, keyed ``touchpoint:<id>``).
 
-    The stored ``response`` lets the engine tell a replay (the same content)
-    from a conflict (the same id with other content).
+    The stored response (or touchpoint and customer id) lets the engine tell
+    a replay (the same content) from a conflict (the same id with other
+    content).
+
+    >>> from loopkit.testing import make_touchpoint
+    >>> tp = make_touchpoint("cancellation")
+    >>> record = IngestRecord(touchpoint=tp, customer_id="c-1",
+    ...     outcome=IngestOutcome.NO_FOLLOW_UP, case_id=None, policy=None,
+    ...     reason="no policy matched", ingested_at=tp.occurred_at)
+    >>> record.key, record.customer_id, record.response_id
+    ('touchpoint:t-1', 'c-1', None)
     """
 
-    response: Response
+    response: Response | None = None
     outcome: IngestOutcome
     case_id: str | None
     policy: str | None
     reason: str
     ingested_at: datetime
+    touchpoint: Touchpoint | None = None
+    """The touchpoint of a signal (``None`` for a response: see ``response.touchpoint``)."""
+    _customer_id: str | None = attrs.field(default=None, alias="customer_id")
+
+    def __attrs_post_init__(self) -> None:
+        if self.response is None:
+            if self.touchpoint is None or self._customer_id is None:
+                raise ValidationError(
+                    "IngestRecord",
+                    "a response, or a touchpoint with a customer_id (a signal)",
+                    "neither",
+                )
+            check_id(self._customer_id, "IngestRecord.customer_id")
+        elif self.touchpoint is not None or self._customer_id is not None:
+            raise ValidationError(
+                "IngestRecord.touchpoint",
+                "no touchpoint or customer_id beside a response (its own are used)",
+                "both",
+            )
 
     @property
-    def response_id(self) -> str:
-        return self.response.id
+    def key(self) -> str:
+        """The store key: the response id, or ``touchpoint:<id>`` for a signal."""
+        if self.response is not None:
+            return self.response.id
+        assert self.touchpoint is not None  # checked when built
+        return SIGNAL_PREFIX + self.touchpoint.id
+
+    @property
+    def response_id(self) -> str | None:
+        """The response's id (``None`` for a touchpoint signal)."""
+        return None if self.response is None else self.response.id
+
+    @property
+    def customer_id(self) -> str:
+        """The customer the response or signal is about."""
+        if self.response is not None:
+            return self.response.customer_id
+        assert self._customer_id is not None  # checked when built
+        return self._customer_id
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the response nested), for stores that serialise."""
+        """JSON-ready form (the response, or the signal's touchpoint and customer
+        id, nested), for stores that serialise."""
+        head: dict[str, Any]
+        if self.response is not None:
+            head = {"response": self.response.to_dict()}
+        else:
+            assert self.touchpoint is not None  # checked when built
+            head = {"touchpoint": self.touchpoint.to_dict(), "customer_id": self._customer_id}
         return {
-            "response": self.response.to_dict(),
+            **head,
             "outcome": self.outcome.value,
             "case_id": self.case_id,
             "policy": self.policy,
@@ -70,8 +136,17 @@ class IngestRecord:
     def from_dict(cls, data: object, path: str = "ingest") -> IngestRecord:
         """Read what :meth:`to_dict` wrote; every problem is reported with its path."""
         r = Reader(data, path)
+        signal = isinstance(data, dict) and "response" not in data and "touchpoint" in data
+        subject: dict[str, Any]
+        if signal:
+            subject = {
+                "touchpoint": r.get("touchpoint", lambda v, p: Touchpoint.from_dict(v, p)),
+                "customer_id": r.get("customer_id", check_id),
+            }
+        else:
+            subject = {"response": r.get("response", lambda v, p: Response.from_dict(v, p))}
         kwargs = {
-            "response": r.get("response", lambda v, p: Response.from_dict(v, p)),
+            **subject,
             "outcome": r.get("outcome", choice(IngestOutcome)),
             "case_id": r.get("case_id", check_id, default=None),
             "policy": r.get("policy", check_id, default=None),

@@ -421,15 +421,11 @@ class SQLiteTransaction:
             self._conn.execute(
                 "INSERT INTO ingests (response_id, customer_id, ingested_us, data)"
                 " VALUES (?, ?, ?, ?)",
-                (
-                    record.response_id,
-                    record.response.customer_id,
-                    _us(record.ingested_at),
-                    _json(record),
-                ),
+                (record.key, record.customer_id, _us(record.ingested_at), _json(record)),
             )
         except sqlite3.IntegrityError:
-            raise ConflictError(f"response {record.response_id!r} is already stored") from None
+            what = "response" if record.response is not None else "touchpoint signal"
+            raise ConflictError(f"{what} {record.key!r} is already stored") from None
 
     def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]:
         if customer_id is None:

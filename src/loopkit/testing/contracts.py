@@ -22,9 +22,9 @@ import pytest
 
 from loopkit.errors import ConflictError
 from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
-from loopkit.stores import IngestOutcome, IngestRecord, Store, Timer, TimerKind
+from loopkit.stores import IngestOutcome, IngestRecord, Store, Timer, TimerKind, signal_key
 
-from .builders import make_customer, make_response
+from .builders import make_customer, make_response, make_touchpoint
 
 __all__ = ["StoreContract"]
 
@@ -53,6 +53,21 @@ def _message(id: str, not_before: datetime, case_id: str = "case-1") -> Message:
 def _ingest(response_id: str = "r-1", customer_id: str = "c-1") -> IngestRecord:
     return IngestRecord(
         response=make_response(id=response_id, customer_id=customer_id),
+        outcome=IngestOutcome.OPENED,
+        case_id="case-1",
+        policy="p",
+        reason="matched p",
+        ingested_at=T0,
+    )
+
+
+def _signal(touchpoint_id: str = "t-1", customer_id: str = "c-1") -> IngestRecord:
+    """A touchpoint ingested without a response (a cancellation, say)."""
+    return IngestRecord(
+        touchpoint=make_touchpoint(
+            "cancellation", id=touchpoint_id, attributes={"plan": "fibre-100", "years": 7}
+        ),
+        customer_id=customer_id,
         outcome=IngestOutcome.OPENED,
         case_id="case-1",
         policy="p",
@@ -155,6 +170,47 @@ class StoreContract:
             tx.add_ingest(_ingest())
         with pytest.raises(ConflictError), store.transaction() as tx:
             tx.add_ingest(_ingest())
+
+    # touchpoint signals (a touchpoint ingested without a response) ---------------
+
+    def test_a_signal_record_round_trips_under_its_own_key(self, store: Store) -> None:
+        signal = _signal()
+        with store.transaction() as tx:
+            tx.add_ingest(signal)
+        with store.transaction() as tx:
+            found = tx.get_ingest(signal_key("t-1"))
+            assert found == signal
+            assert found is not None and found.response is None
+            assert found.touchpoint == signal.touchpoint and found.customer_id == "c-1"
+            assert tx.get_ingest("t-1") is None  # a response id is another key
+            assert list(tx.ingests("c-1")) == [signal]
+            assert list(tx.ingests("c-2")) == []
+
+    def test_signals_and_responses_are_listed_together_by_time_then_key(self, store: Store) -> None:
+        later = attrs.evolve(_ingest("t-1"), ingested_at=T0 + timedelta(seconds=1))
+        with store.transaction() as tx:
+            tx.add_ingest(later)  # a response whose id is the touchpoint's: no clash
+            tx.add_ingest(_signal("t-1"))
+            tx.add_ingest(_signal("t-2", customer_id="c-2"))
+        with store.transaction() as tx:
+            assert [r.key for r in tx.ingests()] == ["touchpoint:t-1", "touchpoint:t-2", "t-1"]
+            assert [r.key for r in tx.ingests("c-2")] == ["touchpoint:t-2"]
+
+    def test_the_same_signal_twice_is_a_conflict(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.add_ingest(_signal())
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            tx.add_ingest(_signal(customer_id="c-2"))
+        with store.transaction() as tx:
+            assert [r.customer_id for r in tx.ingests()] == ["c-1"]
+
+    def test_a_failed_transaction_leaves_no_signal_behind(self, store: Store) -> None:
+        with pytest.raises(_Boom), store.transaction() as tx:
+            tx.add_ingest(_signal())
+            raise _Boom
+        with store.transaction() as tx:
+            assert tx.get_ingest(signal_key("t-1")) is None
+            assert list(tx.ingests()) == []
 
     # cases ---------------------------------------------------------------------
 
