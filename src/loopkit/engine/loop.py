@@ -47,7 +47,8 @@ from loopkit.model._checks import (
     check_slug,
     empty_attributes,
 )
-from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC, RecoveryAsk
+from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC
+from loopkit.policies.casework import SYSTEM, attach, cancel_follow_ups, recover
 from loopkit.stores import (
     IngestOutcome,
     IngestRecord,
@@ -79,8 +80,6 @@ __all__ = ["Loop", "UnknownCase", "UnknownCustomer"]
 
 log = logging.getLogger("loopkit")
 
-SYSTEM: Final = "loopkit"
-"""The actor named in events the engine records on its own."""
 _BATCH: Final = 200
 
 
@@ -481,17 +480,13 @@ class Loop:
         """Attach the response to the customer's unclosed case on the policy's
         topic (reopening it if it was resolved or failed). No new contact is
         made, so contact rules do not apply and no decision is computed."""
-        if not case.is_active:
-            case = case.reopen(at=max(now, case.events[-1].at), by=SYSTEM)
-        event = _build_event(
-            at=max(now, case.events[-1].at),
-            actor=SYSTEM,
+        case = attach(
+            case,
+            at=now,
             kind="response_attached",
-            details=MappingProxyType(
-                {"response_id": response.id, "category": response.category._value_}
-            ),
+            details={"response_id": response.id, "category": response.category.value},
+            response_ids=(*case.response_ids, response.id),
         )
-        case = case._appended(event, {"response_ids": (*case.response_ids, response.id)})
         tx.save_case(case)
         return _build_result(
             response_id=response.id,
@@ -711,11 +706,7 @@ class Loop:
         decision = None
         case: FollowUpCase | None = None
         if policy is not None and existing is not None:
-            if not existing.is_active:
-                existing = existing.reopen(at=max(now, existing.events[-1].at), by=SYSTEM)
-            case = existing.record(
-                "touchpoint_attached", at=max(now, existing.events[-1].at), by=SYSTEM, details=about
-            )
+            case = attach(existing, at=now, kind="touchpoint_attached", details=about)
             tx.save_case(case)
             outcome = IngestOutcome.ATTACHED
             reason = f"matched policy {policy.name!r}: attached to the open case {case.id}"
@@ -848,20 +839,11 @@ class Loop:
     def _cancel_follow_ups(
         self, tx: StoreTransaction, case: FollowUpCase, now: datetime, why: str
     ) -> FollowUpCase:
-        """Cancel the case's pending ``follow_up`` messages (a prompt to contact
-        the customer is not owed once they were reached or the case closed),
-        each with an event in the case's log. Other messages (an apology, say)
-        stay owed."""
-        for message in tx.messages(case.id, MessageStatus.PENDING):
-            if message.purpose != "follow_up":
-                continue
-            tx.save_message(attrs.evolve(message, status=MessageStatus.CANCELLED))
-            case = case.record(
-                "message_cancelled",
-                at=max(now, case.events[-1].at),
-                by=SYSTEM,
-                details={"message_id": message.id, "reason": why},
-            )
+        """Cancel the case's unsent follow-ups (:func:`cancel_follow_ups`)."""
+        pending = tx.messages(case.id, MessageStatus.PENDING)
+        case, cancelled = cancel_follow_ups(case, pending, at=now, why=why)
+        for message in cancelled:
+            tx.save_message(message)
         return case
 
     def start(self, case_id: str, *, by: str, at: datetime | None = None) -> FollowUpCase:
@@ -1101,67 +1083,38 @@ class Loop:
         promise = attrs.evolve(promise, status=PromiseStatus.BROKEN, settled_at=now)
         tx.save_promise(promise)
         origin = self._load(tx, promise.case_id)
-        details = {"promise_id": promise.id, "kind": promise.kind, "first_step": "apology"}
         customer = customer or tx.get_customer(promise.customer_id)
+        policies = self.playbook.policies
         decision = None
         if customer is not None:
-            decision = self.playbook.policies.decide_recovery(promise, origin, customer, now)
-        recovery = tx.find_unclosed_case(promise.customer_id, RECOVERY_TOPIC)
-        if recovery is not None:
-            if not recovery.is_active:
-                recovery = recovery.reopen(at=now, by=SYSTEM)
-            recovery = recovery.escalate(at=now, by=SYSTEM, note=None)
-            steps = self.playbook.policies.recovery.require
-            recovery = attrs.evolve(
-                recovery, required_steps=recovery.required_steps | steps
-            ).record("promise_broken", at=now, by=SYSTEM, details=details)
-            tx.save_case(recovery)
-        else:
-            rec = self.playbook.policies.recovery
-            recovery = FollowUpCase.open(
-                id=f"case-{tx.next_number('case')}",
-                customer_id=promise.customer_id,
-                at=now,
-                by=SYSTEM,
-                details=details,
-                origin=CaseOrigin.BROKEN_PROMISE,
-                policy=origin.policy,
-                topic=RECOVERY_TOPIC,
-                owner=rec.owner.resolve(promise, origin) if decision is None else decision.owner,
-                channel=origin.channel if decision is None else decision.channel,
-                due_at=None if decision is None else decision.due_at,
-                warn_at=None if decision is None else decision.warn_at,
-                required_steps=rec.require,
-            )
-            tx.save_case(recovery)
-            if decision is not None:
-                self._schedule(tx, recovery, decision)
-        channel = recovery.channel if decision is None else decision.channel
-        if channel is not None and channel not in PRESENT_CHANNELS:
-            data: dict[str, Any] = {"promise_kind": promise.kind}
-            if self.playbook.policies.recovery.ask is RecoveryAsk.WHEN_IT_SUITS:
-                data["ask"] = RecoveryAsk.WHEN_IT_SUITS.value
-            first = None if decision is None else decision.first_contact_at
+            decision = policies.decide_recovery(promise, origin, customer, now)
+        unclosed = tx.find_unclosed_case(promise.customer_id, RECOVERY_TOPIC)
+        recovery = recover(
+            promise,
+            origin,
+            rules=policies.recovery,
+            decision=decision,
+            unclosed=unclosed,
+            new_id=None if unclosed is not None else f"case-{tx.next_number('case')}",
+            at=now,
+        )
+        tx.save_case(recovery.case)
+        if recovery.new and decision is not None:
+            self._schedule(tx, recovery.case, decision)
+        if recovery.channel is not None and recovery.channel not in PRESENT_CHANNELS:
             self._enqueue(
                 tx,
-                recovery,
+                recovery.case,
                 customer,
                 purpose="apology",
-                channel=channel,
+                channel=recovery.channel,
                 now=now,
-                not_before=first or now,
-                data=data,
+                not_before=recovery.not_before,
+                data=dict(recovery.data),
             )
-        if origin.id != recovery.id:
-            tx.save_case(
-                origin.record(
-                    "promise_broken",
-                    at=max(now, origin.events[-1].at),
-                    by=SYSTEM,
-                    details={"promise_id": promise.id, "recovery_case_id": recovery.id},
-                )
-            )
-        return recovery
+        if recovery.origin is not None:
+            tx.save_case(recovery.origin)
+        return recovery.case
 
     # -- the survey-flow guard ---------------------------------------------------
 
