@@ -83,16 +83,6 @@ class UnknownCase(LoopkitError, LookupError):
     """No case, promise or message has that id in the store."""
 
 
-class _ItemFailed(Exception):
-    """Rolls back a batch of :meth:`Loop.ingest_many` when one item failed
-    after it may have written something."""
-
-    def __init__(self, index: int, error: LoopkitError) -> None:
-        super().__init__(index)
-        self.index = index
-        self.error = error
-
-
 def _item_error(response: Response, err: Exception) -> LoopkitError:
     """A batch item's error: loopkit's own as it is, a plugin's wrapped (the
     original is the ``__cause__``)."""
@@ -264,18 +254,10 @@ class Loop:
                 continue
             pending.add(response.id)
             todo.append((i, response, customer))
-        # 2. One transaction for the batch. An item that fails after it may
-        # have written something rolls the whole batch back; it is answered
-        # with its error and the batch runs again without it.
-        while True:
-            try:
-                done, opened, waiting = self._write_batch(todo, answers)
-            except _ItemFailed as failed:
-                answers[failed.index] = BatchItem(
-                    response_id=batch[failed.index][0].id, error=failed.error
-                )
-                continue
-            break
+        # 2. One transaction for the batch, one savepoint per item in it: an
+        # item that fails undoes its own writes only, and costs about what a
+        # good one does.
+        done, opened, waiting = self._write_batch(todo, answers)
         for i, outcome in done:
             answers[i] = (
                 BatchItem(response_id=outcome.response_id, result=outcome)
@@ -292,11 +274,12 @@ class Loop:
         self,
         todo: Sequence[tuple[int, Response, Customer | None]],
         answers: Sequence[BatchItem | None],
-    ) -> tuple[list[tuple[int, IngestResult | ConflictError]], list[FollowUpCase], list[int]]:
+    ) -> tuple[list[tuple[int, IngestResult | LoopkitError]], list[FollowUpCase], list[int]]:
         """The transaction of one batch: each item not answered yet is a replay,
-        a conflict or new (then :meth:`_apply`). Returns what each item did,
-        the cases opened, and the items to ingest after the commit."""
-        done: list[tuple[int, IngestResult | ConflictError]] = []
+        a conflict or new (then :meth:`_apply`, in a savepoint of its own).
+        Returns what each item did, the cases opened, and the items to ingest
+        after the commit."""
+        done: list[tuple[int, IngestResult | LoopkitError]] = []
         opened: list[FollowUpCase] = []
         waiting: list[int] = []
         with self.store.transaction() as tx:
@@ -315,9 +298,11 @@ class Loop:
                     continue
                 try:
                     now = check_aware(self._clock.now(), "clock.now()")
-                    result = self._apply(tx, response, customer, now)
-                except LoopkitError as err:
-                    raise _ItemFailed(i, err) from err
+                    with tx.savepoint():
+                        result = self._apply(tx, response, customer, now)
+                except LoopkitError as err:  # its writes are undone, the batch goes on
+                    done.append((i, err))
+                    continue
                 done.append((i, result))
                 if result.case is not None and result.outcome is IngestOutcome.OPENED:
                     opened.append(result.case)
