@@ -294,7 +294,28 @@ def _decode_line(raw: bytes | None, number: int) -> tuple[object, None] | tuple[
     except RecursionError:
         return None, f"{expected}, got JSON nested too deeply to read"
     except ValueError:  # Python reads no integer of more than 4,300 digits
-        return None, f"{expected}, got a number too long to read"
+        try:  # again, with such numbers kept aside so the model names their field
+            return json.loads(text, parse_int=_whole_number), None
+        except (ValueError, RecursionError):
+            return None, f"{expected}, got a number too long to read"
+
+
+class _LongNumber:
+    """An integer in a feed line too long for Python to read (more than 4,300
+    digits): no field takes it, and its error names the field."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"an integer of {self.digits:,} digits"
+
+
+def _whole_number(text: str) -> int | _LongNumber:
+    try:
+        return int(text)
+    except ValueError:
+        return _LongNumber(len(text.lstrip("-")))
 
 
 _FEED_BATCH: Final = 500

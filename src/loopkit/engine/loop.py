@@ -83,6 +83,33 @@ class UnknownCase(LoopkitError, LookupError):
     """No case, promise or message has that id in the store."""
 
 
+def _malformed_item(item: object, index: int) -> BatchItem | None:
+    """A :meth:`Loop.ingest_many` item's error when it is not a ``(Response,
+    Customer | None)`` pair (its values are named by their type only: a dict
+    not read with ``from_dict`` may hold personal data)."""
+    if isinstance(item, tuple | list) and len(item) == 2:
+        response, customer = item
+        if isinstance(response, Response):
+            if customer is None or isinstance(customer, Customer):
+                return None
+            error = ValidationError(
+                f"items[{index}][1]",
+                "a Customer or None (read one with Customer.from_dict)",
+                f"a {type(customer).__name__}",
+            )
+            return BatchItem(response_id=response.id, error=error)
+        error = ValidationError(
+            f"items[{index}][0]",
+            "a Response (read one with Response.from_dict)",
+            f"a {type(response).__name__}",
+        )
+    else:
+        error = ValidationError(
+            f"items[{index}]", "a (response, customer) pair", f"a {type(item).__name__}"
+        )
+    return BatchItem(response_id="", error=error)
+
+
 def _item_error(response: Response, err: Exception) -> LoopkitError:
     """A batch item's error: loopkit's own as it is, a plugin's wrapped (the
     original is the ``__cause__``)."""
@@ -184,7 +211,9 @@ class Loop:
         same result; only the writes of a batch share one transaction, which
         on SQLite means one commit (and one sync to disk) per batch instead
         of one per response. An item that fails (a conflict, an unknown
-        customer, a plugin that failed) gets its error in its
+        customer, a plugin that failed, an item that is not a ``(Response,
+        Customer | None)`` pair: a :class:`~loopkit.ValidationError` at
+        ``items[i]``) gets its error in its
         :class:`~loopkit.BatchItem`, writes nothing and does not stop or undo
         the others. The same response id twice in one feed behaves as two
         calls to :meth:`ingest`: the second is a replay. Plugins are called
@@ -206,16 +235,29 @@ class Loop:
         """
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValidationError("batch_size", "an integer of at least 1", describe(batch_size))
-        done: list[BatchItem] = []
+        done: list[BatchItem | None] = []
         batch: list[tuple[Response, Customer | None]] = []
-        for item in items:
+        slots: list[int] = []  # where each item of the batch goes in ``done``
+
+        def run_batch() -> None:
+            for slot, answer in zip(slots, self._ingest_batch(batch), strict=True):
+                done[slot] = answer
+            batch.clear()
+            slots.clear()
+
+        for index, item in enumerate(items):
+            malformed = _malformed_item(item, index)
+            if malformed is not None:  # answered in its place, never written
+                done.append(malformed)
+                continue
+            slots.append(len(done))
+            done.append(None)
             batch.append(item)
             if len(batch) == batch_size:
-                done.extend(self._ingest_batch(batch))
-                batch = []
+                run_batch()
         if batch:
-            done.extend(self._ingest_batch(batch))
-        return done
+            run_batch()
+        return done  # type: ignore[return-value]  # every slot is filled now
 
     def _ingest_batch(self, batch: Sequence[tuple[Response, Customer | None]]) -> list[BatchItem]:
         """One batch of :meth:`ingest_many`: hooks first, then one transaction."""
