@@ -287,7 +287,8 @@ def _decode_line(raw: bytes | None, number: int) -> tuple[object, None] | tuple[
     try:
         return json.loads(text), None
     except json.JSONDecodeError as err:
-        problem = f"{expected}, got invalid JSON ({err.msg} at column {err.colno})"
+        at = "" if err.msg.endswith(" at") else " at"  # "Unterminated string starting at"
+        problem = f"{expected}, got invalid JSON ({err.msg}{at} column {err.colno})"
         if not raw.endswith(b"\n"):  # only the last line of a file can end without one
             problem += "; the file ends inside this line (truncated?)"
         return None, problem
