@@ -575,3 +575,12 @@ def test_cases_as_csv_never_hands_a_spreadsheet_a_formula(
     assert table[1][3] == "'=1+1" and table[2][3] == "emp-7"
     for row in table[1:]:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+def test_a_usage_error_echoes_the_command_line_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["cases", "--db", "x.db", "--\x1b[2Jnope\u202e"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\u202e" not in err
+    assert "unrecognized arguments: --\\x1b[2Jnope\\u202e" in err

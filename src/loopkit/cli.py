@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO, Final, TextIO, cast
+from typing import TYPE_CHECKING, BinaryIO, Final, TextIO, cast
 
 from loopkit._version import __version__
 from loopkit.channels import ChannelPlugin, ConsoleChannel
@@ -49,6 +49,9 @@ from loopkit.model._checks import parse_instant
 from loopkit.model._reader import Reader
 from loopkit.playbook import Playbook, load_policies
 from loopkit.stores import IngestOutcome, SQLiteStore
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 __all__ = ["main"]
 
@@ -501,8 +504,18 @@ def _error(message: str) -> None:
 # -- the command line -----------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with what it echoes of the command line (an unknown option, a
+    bad value) escaped like everything else the command prints."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            message = "\n".join(_for_terminal(line) for line in message.split("\n"))
+        super()._print_message(message, file)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="loopkit",
         description="Close the loop with customers: run follow-up policies on survey "
         "answers with the embedded SQLite store.",
