@@ -343,7 +343,9 @@ class Loop:
                     with tx.savepoint():
                         result = self._apply(tx, response, customer, now)
                 except LoopkitError as err:  # its writes are undone, the batch goes on
-                    done.append((i, err))
+                    # without the traceback, whose frames would keep the whole
+                    # batch's values alive as long as the caller keeps the answer
+                    done.append((i, err.with_traceback(None)))
                     continue
                 done.append((i, result))
                 if result.case is not None and result.outcome is IngestOutcome.OPENED:
