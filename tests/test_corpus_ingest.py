@@ -76,7 +76,7 @@ BAD_STRINGS = [SURROGATE, NUL, LONG, ESC, "", "   ", "a\nb"]
 # The bad values of each kind of field (every one refused by that kind).
 BAD: dict[str, list[object]] = {
     "id": [*COMMON, *BAD_STRINGS],
-    "slug": [*COMMON, *BAD_STRINGS, "Upper", BIDI, "x" * 65],
+    "slug": [*COMMON, *BAD_STRINGS, "Upper", BIDI, "x" * 65, "phone\n", "email\r\n"],
     "text": [*COMMON, SURROGATE, NUL, LONG, "\ud800", "\udfff" + "ok"],
     "label": [*COMMON, SURROGATE, NUL, LONG, ""],
     "int": ["7", 7.5, 11, -1, HUGE, NEG_HUGE, DEEP, [], True, NAN, {"a": 1}],

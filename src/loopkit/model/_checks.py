@@ -43,7 +43,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """NUL and lone surrogates: a str may hold them, but UTF-8 (files, SQLite,
 JSON for other systems) cannot encode a lone surrogate, and NUL ends a string
 in C."""
-_SLUG = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
+_SLUG = re.compile(r"[a-z][a-z0-9_\-]{0,63}")  # fullmatch: "$" would let "email\n" in
 
 JsonScalar = str | int | float | bool | None
 """A value allowed in free ``attributes``: JSON scalars, or tuples of them."""
@@ -91,7 +91,7 @@ def check_optional_id(value: object, path: str) -> str | None:
 
 def check_slug(value: object, path: str, what: str) -> str:
     """A lowercase name such as ``support_contact`` or ``email`` (custom values allowed)."""
-    if not isinstance(value, str) or not _SLUG.match(value):
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
         raise ValidationError(
             path,
             f"{what}: lowercase letters, digits, '_' or '-', starting with a letter",
