@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import loopkit
 from loopkit.cli import main
@@ -584,3 +586,18 @@ def test_a_usage_error_echoes_the_command_line_escaped(
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\u202e" not in err
     assert "unrecognized arguments: --\\x1b[2Jnope\\u202e" in err
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec=None), max_size=40))
+def test_escaped_text_is_one_printable_line_and_csv_cells_are_never_formulas(text: str) -> None:
+    from loopkit.cli import _csv_cell, _for_terminal
+
+    shown = _for_terminal(text)
+    assert shown.isprintable()  # no control, newline, bidi override or surrogate left
+    shown.encode("utf-8")  # raises on a lone surrogate
+    if text.isprintable():
+        assert shown == text  # printable text is shown as it is
+    cell = _csv_cell(text)
+    assert cell.isprintable()
+    assert not cell.lstrip(" ").startswith(("=", "+", "-", "@"))

@@ -495,3 +495,51 @@ def test_loopkit_ingest_rejects_each_bad_line_by_number_and_keeps_every_good_one
     with loopkit.SQLiteStore(db) as store, store.transaction() as tx:
         assert len(tx.ingests()) == good
         assert len(tx.cases()) == cases_before
+
+
+# -- the limits, at their edges ---------------------------------------------------------------
+
+
+def test_the_input_limits_hold_at_their_edges() -> None:
+    response, customer = make_feed(1, start=FakeClock().now())[0]
+    most = 2**63 - 1
+    ok_attributes = [
+        {str(i): i for i in range(200)},
+        {"k" * 100: "x" * 10_000},
+        {"k": list(range(1_000))},
+        {"big": most, "small": -most - 1, "float": 1e308, "none": None, "yes": True},
+        {"text": "tab\tnewline\nemoji 🙂 bidi \u202e"},  # storable; escaped when shown
+    ]
+    for attributes in ok_attributes:
+        assert attrs.evolve(customer, attributes=attributes).attributes == {
+            k: tuple(v) if isinstance(v, list) else v for k, v in attributes.items()
+        }
+    too_much = [
+        ({str(i): i for i in range(201)}, "Customer.attributes"),
+        ({"k" * 101: 1}, "Customer.attributes"),
+        ({"k": "x" * 10_001}, "Customer.attributes.k"),
+        ({"k": list(range(1_001))}, "Customer.attributes.k"),
+        ({"big": most + 1}, "Customer.attributes.big"),
+        ({"small": -most - 2}, "Customer.attributes.small"),
+    ]
+    for attributes, path in too_much:
+        with pytest.raises(loopkit.ValidationError) as info:
+            attrs.evolve(customer, attributes=attributes)
+        assert info.value.path == path
+    comment = "x" * loopkit.MAX_COMMENT_LENGTH
+    assert attrs.evolve(response, comment=comment).comment == comment
+    with pytest.raises(loopkit.ValidationError) as info:
+        attrs.evolve(response, comment="ok \x00 not ok")
+    assert info.value.path == "Response.comment"
+    assert info.value.got == "a NUL character at position 3 of 11 characters"
+    with pytest.raises(loopkit.ValidationError) as info:
+        loopkit.Scale(
+            name="wide",
+            minimum=0,
+            maximum=most + 1,
+            detractor=(0, 1),
+            passive=(2, 3),
+            promoter=(4, most + 1),
+        )
+    assert info.value.path == "Scale.maximum"
+    assert "64 bits" in info.value.expected

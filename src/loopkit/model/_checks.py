@@ -69,7 +69,7 @@ def check_id(value: object, path: str) -> str:
     return value
 
 
-def check_storable(value: str, path: str, *, personal: bool = False) -> str:
+def check_storable(value: str, path: str) -> str:
     """Text that every store can keep: no NUL character, no lone surrogate
     (``"\\ud800"`` from a JSON escape cannot be encoded as UTF-8). Says where
     the first one is, never what the text says."""
@@ -78,10 +78,11 @@ def check_storable(value: str, path: str, *, personal: bool = False) -> str:
     found = _UNSTORABLE.search(value)
     if found is not None:
         what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
-        got = f"{what} at position {found.start()}"
-        if personal:
-            got += f" of {describe(value, personal=True).removeprefix('a ')}"
-        raise ValidationError(path, "text without NUL characters or lone surrogates", got)
+        raise ValidationError(
+            path,
+            "text without NUL characters or lone surrogates",
+            f"{what} at position {found.start()} of {len(value)} characters",
+        )
     return value
 
 
@@ -124,7 +125,7 @@ def check_text(value: object, path: str, *, max_length: int, personal: bool) -> 
         raise ValidationError(path, "a string", describe(value, personal=personal))
     if len(value) > max_length:
         raise ValidationError(path, f"at most {max_length} characters", f"{len(value)} characters")
-    return check_storable(value, path, personal=personal)
+    return check_storable(value, path)
 
 
 def check_whole(value: object, path: str) -> int:
@@ -295,7 +296,7 @@ def _check_scalar(value: object, path: str) -> JsonScalar:
             raise ValidationError(
                 path, f"at most {MAX_ATTRIBUTE_TEXT} characters", f"{len(value)} characters"
             )
-        return check_storable(value, path, personal=True)
+        return check_storable(value, path)
     if isinstance(value, int | float):
         return check_number(value, path)
     if isinstance(value, list | tuple | Mapping):

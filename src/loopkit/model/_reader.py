@@ -101,7 +101,7 @@ class Reader:
                     expected = _NAMES.get(kind, kind.__name__)
                     raise ValidationError(path, expected, describe(value, personal=personal))
                 if kind is str:
-                    return check_storable(value, path, personal=personal)
+                    return check_storable(value, path)
                 return value
             return kind(value, path)
         except ValidationError as err:
