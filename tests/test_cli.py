@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import loopkit
 from loopkit.cli import main
@@ -387,3 +390,214 @@ def test_python_dash_m_loopkit_demo_runs_from_any_directory(tmp_path: Path) -> N
     assert done.stderr == ""
     assert "5 cases" in done.stdout
     assert list(tmp_path.iterdir()) == []  # the temporary database is gone
+
+
+# -- feeds with broken lines, and what is echoed ---------------------------------------
+
+
+BAD_BYTE = bytes([0xFF])
+NUL_BYTE = bytes([0])
+
+
+def _rows() -> list[dict[str, object]]:
+    return [json.loads(line) for line in FEED.read_text(encoding="utf-8").splitlines()]
+
+
+def _numbered_lines(n: int) -> list[bytes]:
+    """``n`` good feed lines with ids r-1 ... r-n."""
+    rows = _rows()
+    lines = []
+    for i in range(1, n + 1):
+        row = json.loads(json.dumps(rows[i % len(rows)]))
+        row["response"]["id"] = f"r-{i}"
+        lines.append(json.dumps(row).encode())
+    return lines
+
+
+def test_a_bad_byte_and_a_truncated_last_line_lose_no_good_line_and_replay_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _numbered_lines(405)
+    lines[400] = lines[400].replace(b"sms_survey", b"sms_\xff_survey")  # line 401: not UTF-8
+    lines[404] = lines[404][:60]  # line 405, the last: the file ends inside it
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(lines))  # no line end after the truncated line
+    db = tmp_path / "loop.db"
+    assert _ingest(db, feed) == 1
+    out, err = capsys.readouterr()
+    printed = [line.split()[0] for line in out.splitlines()[:-1]]
+    assert printed == [f"r-{i}" for i in range(1, 405) if i != 401]
+    assert out.splitlines()[-1].startswith("403 responses ingested")
+    assert out.splitlines()[-1].endswith("; 0 replayed, 2 failed")
+    first, last = err.splitlines()
+    assert first == (
+        f"{feed}:401: expected UTF-8 text, got an invalid byte at column "
+        f"{lines[400].index(BAD_BYTE) + 1}"
+    )
+    assert last.startswith(f"{feed}:405: expected one JSON object per line, got invalid JSON (")
+    assert last.endswith("); the file ends inside this line (truncated?)")
+    assert _ingest(db, feed) == 1  # again: a replay, no duplicates
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1].startswith("403 responses ingested")
+    assert out.splitlines()[-1].endswith("; 403 replayed, 2 failed")
+    assert len(err.splitlines()) == 2
+    with loopkit.SQLiteStore(db) as store, store.transaction() as tx:
+        assert len(tx.ingests()) == 403
+        assert len({case.customer_id for case in tx.cases()}) == len(tx.cases())
+
+
+def test_a_bom_nul_bytes_and_over_long_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _numbered_lines(4)
+    lines[0] = b"\xef\xbb\xbf" + lines[0]  # a BOM at the start of the file: accepted
+    lines[1] = lines[1].replace(b'"r-2"', b'"r-\x002"')  # a NUL byte
+    lines[2] = b'{"response": "' + b"x" * (2 << 20) + b'"}'  # over 1 MiB
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    assert _ingest(tmp_path / "loop.db", feed) == 1
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[:-1]] == ["r-1", "r-4"]
+    assert err.splitlines() == [
+        f"{feed}:2: expected one JSON object per line, got a NUL byte at column "
+        f"{lines[1].index(NUL_BYTE) + 1}",
+        f"{feed}:3: expected a line of at most 1,048,576 bytes, got a longer one",
+    ]
+
+
+def test_a_number_too_long_for_python_is_refused_by_its_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _numbered_lines(2)
+    lines[0] = re.sub(rb'"score": \d+', b'"score": ' + b"9" * 5_000, lines[0])
+    deep = b"[" * 3_000 + b"]" * 3_000
+    lines.insert(1, b'{"response": ' + deep + b"}")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+    assert _ingest(tmp_path / "loop.db", feed) == 1
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[:-1]] == ["r-2"]
+    assert err.splitlines() == [
+        f"{feed}:1: response.score: expected an integer, got an integer of 5,000 digits",
+        f"{feed}:2: expected one JSON object per line, got JSON nested too deeply to read",
+    ]
+
+
+def test_what_is_echoed_is_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows()
+    first = json.loads(json.dumps(rows[0]))
+    first["response"]["\x1b[2J\x1b[31mred"] = 1  # unknown keys: ANSI, newline, bidi
+    first["response"]["touchpoint"]["a\nb"] = 1
+    first["customer"]["\u202eevil"] = 1
+    second = json.loads(json.dumps(rows[1]))
+    second["response"]["id"] = "r-\u202e201"  # an id may hold a bidi override
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n", encoding="utf-8")
+    assert _ingest(tmp_path / "loop.db", feed) == 1
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert "\x1b" not in text and "\u202e" not in text
+    assert len(err.splitlines()) == 3  # one line per problem, none split by a newline
+    assert f"{feed}:1: response.'\\x1b[2J\\x1b[31mred': expected one of the known keys" in err
+    assert f"{feed}:1: response.touchpoint.'a\\nb': expected one of the known keys" in err
+    assert f"{feed}:1: customer.'\\u202eevil': expected one of the known keys" in err
+    assert out.splitlines()[0].startswith("r-\\u202e201 ")
+
+
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def test_the_cases_table_stays_aligned_for_ids_with_spaces_and_wide_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _rows()
+    owners = ["emp 7", "社員-7", "emp-\u202e7"]
+    lines = []
+    for i, owner in enumerate(owners):
+        row = json.loads(json.dumps(rows[0]))  # opens a case owned by its employee
+        row["response"]["id"] = f"r-{i}"
+        row["response"]["customer_id"] = row["customer"]["id"] = f"c {i}"
+        row["response"]["touchpoint"]["employee_id"] = owner
+        lines.append(json.dumps(row))
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "loop.db"
+    assert _ingest(db, feed) == 0
+    capsys.readouterr()
+    assert main(["cases", "--db", str(db)]) == 0
+    table = capsys.readouterr().out.splitlines()[:-1]
+    assert len(table) == 4
+    header = table[0]
+    for column in ("STATE", "OWNER", "DUE", "POLICY", "CUSTOMER"):
+        start = header.index(column)
+        for line in table[1:]:  # every column starts at the same terminal column
+            cut = next(i for i in range(len(line)) if _display_width(line[:i]) >= start)
+            assert _display_width(line[:cut]) == start and line[cut - 2 : cut] == "  ", line
+            assert line[cut] != " "
+    assert [line.split("  ")[0] for line in table[1:]] == ["case-1", "case-2", "case-3"]
+    assert '"emp 7"' in table[1] and "社員-7" in table[2] and "emp-\\u202e7" in table[3]
+    assert table[1].endswith('"c 0"')
+
+
+def test_cases_as_csv_never_hands_a_spreadsheet_a_formula(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    rows = _rows()
+    ids = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "c-plain"]
+    lines = []
+    for i, customer_id in enumerate(ids):
+        row = json.loads(json.dumps(rows[0]))
+        row["response"]["id"] = f"r-{i}"
+        row["response"]["customer_id"] = row["customer"]["id"] = customer_id
+        row["response"]["touchpoint"]["employee_id"] = "=1+1" if i == 0 else "emp-7"
+        lines.append(json.dumps(row))
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "loop.db"
+    assert _ingest(db, feed) == 0
+    capsys.readouterr()
+    assert main(["cases", "--db", str(db), "--csv"]) == 0
+    table = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert table[0] == ["CASE", "STATE", "LEVEL", "OWNER", "DUE", "POLICY", "CUSTOMER"]
+    assert [row[6] for row in table[1:]] == [
+        '\'=HYPERLINK("http://x","y")',
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "c-plain",
+    ]
+    assert table[1][3] == "'=1+1" and table[2][3] == "emp-7"
+    for row in table[1:]:
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+def test_a_usage_error_echoes_the_command_line_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["cases", "--db", "x.db", "--\x1b[2Jnope\u202e"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\u202e" not in err
+    assert "unrecognized arguments: --\\x1b[2Jnope\\u202e" in err
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec=None), max_size=40))
+def test_escaped_text_is_one_printable_line_and_csv_cells_are_never_formulas(text: str) -> None:
+    from loopkit.cli import _csv_cell, _for_terminal
+
+    shown = _for_terminal(text)
+    assert shown.isprintable()  # no control, newline, bidi override or surrogate left
+    shown.encode("utf-8")  # raises on a lone surrogate
+    if text.isprintable():
+        assert shown == text  # printable text is shown as it is
+    cell = _csv_cell(text)
+    assert cell.isprintable()
+    assert not cell.lstrip(" ").startswith(("=", "+", "-", "@"))

@@ -251,6 +251,83 @@ def test_an_item_that_fails_after_writing_is_rolled_back_and_the_rest_kept(
     assert sorted(seen.cases) == sorted(c.id for c in loop.cases())  # once each, after the retry
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_half_the_items_failing_after_they_wrote_costs_one_try_each(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each item runs in a savepoint of its own: a failure undoes that item
+    # only, and the batch is never run again (it used to be, once per failure).
+    feed = sample_feed(120, customers=40)
+    store = loopkit.MemoryStore() if backend == "memory" else loopkit.SQLiteStore()
+    seen = OpenedCases()
+    loop = loopkit.Loop(PLAYBOOK, plugins=[seen], store=store, clock=FakeClock())
+    seen.loop = loop
+    apply, schedule = loop._apply, loop._schedule
+    tries: list[str] = []
+    refused: set[str] = set()
+
+    def counted(tx: object, response: loopkit.Response, *args: object) -> object:
+        tries.append(response.id)
+        return apply(tx, response, *args)  # type: ignore[arg-type]
+
+    def fails_every_other_case(tx: object, case: loopkit.FollowUpCase, decision: object) -> None:
+        schedule(tx, case, decision)  # type: ignore[arg-type]
+        if int(case.response_ids[0][2:]) % 2:  # its case and timer are written by now
+            refused.add(case.response_ids[0])
+            raise loopkit.ValidationError("decision", "something the test refuses")
+
+    monkeypatch.setattr(loop, "_apply", counted)
+    monkeypatch.setattr(loop, "_schedule", fails_every_other_case)
+    items = loop.ingest_many(feed, batch_size=500)
+    assert sorted(tries) == sorted(r.id for r, _ in feed)  # one try per item, no rerun
+    assert len(refused) > 10
+    assert {item.response_id for item in items if not item.ok} == refused
+    assert all(isinstance(item.error, loopkit.ValidationError) for item in items if not item.ok)
+    with loop.store.transaction() as tx:
+        stored = {record.response_id for record in tx.ingests()}
+        in_cases = {r for case in tx.cases() for r in case.response_ids}
+        assert stored == {r.id for r, _ in feed} - refused
+        assert not in_cases & refused  # nothing of a refused item was kept
+        assert all(tx.timers(case.id) for case in tx.cases() if case.due_at is not None)
+        assert len(tx.messages()) == len(tx.cases())
+    assert sorted(seen.cases) == sorted(case.id for case in loop.cases())
+    if backend == "sqlite":  # sequences roll back with a savepoint: same as one by one
+        monkeypatch.undo()
+        reference = loopkit.Loop(PLAYBOOK, store=loopkit.SQLiteStore(), clock=FakeClock())
+        one_by_one(reference, [item for item in feed if item[0].id not in refused])
+        assert state(loop) == state(reference)
+
+
+def test_an_item_that_is_not_a_pair_of_model_values_is_answered_in_its_place() -> None:
+    feed = sample_feed(5)
+    response, customer = feed[1]
+    loop = loopkit.Loop(PLAYBOOK, clock=FakeClock())
+    items: list[object] = [
+        feed[0],
+        (response.to_dict(), customer),  # not read with Response.from_dict
+        (feed[2][0], customer.to_dict()),
+        "r-3",
+        feed[3],
+        (feed[4][0],),
+    ]
+    answers = loop.ingest_many(items, batch_size=2)  # type: ignore[arg-type]
+    assert [a.ok for a in answers] == [True, False, False, False, True, False]
+    errors = [a.error for a in answers if a.error is not None]
+    assert all(isinstance(e, loopkit.ValidationError) for e in errors)
+    assert [e.path for e in errors] == ["items[1][0]", "items[2][1]", "items[3]", "items[5]"]
+    assert [a.response_id for a in answers] == [
+        feed[0][0].id,
+        "",
+        feed[2][0].id,
+        "",
+        feed[3][0].id,
+        "",
+    ]
+    assert "a dict" in str(errors[0]) and "It took too long" not in str(errors[0])
+    with loop.store.transaction() as tx:
+        assert {r.response_id for r in tx.ingests()} == {feed[0][0].id, feed[3][0].id}
+
+
 # -- replays and duplicates ------------------------------------------------------------
 
 

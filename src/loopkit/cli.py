@@ -5,7 +5,7 @@
     loopkit check POLICIES.toml
     loopkit ingest --policies POLICIES.toml --db loop.db FEED.jsonl [--now ISO]
     loopkit tick --policies POLICIES.toml --db loop.db [--now ISO]
-    loopkit cases --db loop.db [--customer ID]
+    loopkit cases --db loop.db [--customer ID] [--csv]
     loopkit demo [--db PATH]
 
 Output never contains personal data: responses, cases and messages are shown
@@ -13,23 +13,32 @@ by their ids, outcomes and owners only. Exit codes: 0 done, 1 the input was
 read but something in it was wrong (every problem is printed, with its file,
 line and field path), 2 the command line itself was wrong (an unknown option,
 a ``--now`` without an offset, a file that does not exist).
+
+Everything taken from the input that is shown (ids, key names, file names)
+is escaped first: control characters, ANSI escape sequences, newlines and
+bidirectional overrides are printed as ``\x1b``, ``\n``, ``\u202e`` and so on
+(:func:`_for_terminal`); a CSV cell that a spreadsheet would run as a formula
+is neutralised (:func:`_csv_cell`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import json
 import random
 import sqlite3
 import sys
 import tempfile
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, BinaryIO, Final, TextIO, cast
 
 from loopkit._version import __version__
 from loopkit.channels import ChannelPlugin, ConsoleChannel
@@ -40,6 +49,9 @@ from loopkit.model._checks import parse_instant
 from loopkit.model._reader import Reader
 from loopkit.playbook import Playbook, load_policies
 from loopkit.stores import IngestOutcome, SQLiteStore, signal_key
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 __all__ = ["main"]
 
@@ -83,7 +95,7 @@ def _instant(text: str) -> datetime:
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     playbook = _playbook(args.policies)
-    print(f"{args.policies}: ok: {_summary(playbook)}", file=out)
+    print(f"{_for_terminal(args.policies)}: ok: {_summary(playbook)}", file=out)
     return 0
 
 
@@ -108,20 +120,25 @@ def _tick(args: argparse.Namespace, out: TextIO) -> int:
 def _cases(args: argparse.Namespace, out: TextIO) -> int:
     with _store(args.db, create=False) as store, store.transaction() as tx:
         cases = tx.cases(args.customer)
+    none = "" if args.csv else "-"
     rows = [("CASE", "STATE", "LEVEL", "OWNER", "DUE", "POLICY", "CUSTOMER")]
     for case in cases:
-        due = "-" if case.due_at is None else case.due_at.isoformat(timespec="minutes")
+        due = none if case.due_at is None else case.due_at.isoformat(timespec="minutes")
         rows.append(
             (
                 case.id,
                 case.state.value,
                 str(case.escalation_level),
-                case.owner or "-",
+                case.owner or none,
                 due,
-                case.policy or "-",
+                case.policy or none,
                 case.customer_id,
             )
         )
+    if args.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows([_csv_cell(cell) for cell in row] for row in rows)
+        return 0
     _table(rows, out)
     print(f"{len(cases)} case{'' if len(cases) == 1 else 's'}", file=out)
     return 0
@@ -201,7 +218,8 @@ def _loop(playbook: Playbook, store: SQLiteStore, now: datetime | None) -> Loop:
         names.update(policy.channels)
     with store.transaction() as tx:
         names.update(m.channel for m in tx.messages(status=MessageStatus.PENDING))
-    console = ConsoleChannel()  # prints to sys.stdout, personal data redacted
+    # prints to sys.stdout, personal data redacted, ids escaped
+    console = ConsoleChannel(stream=cast(TextIO, _EscapedStream()))
     return Loop(
         playbook,
         plugins=[ChannelPlugin([(name, console) for name in sorted(names)])],
@@ -233,15 +251,84 @@ def _read_line(data: object) -> tuple[Response | Touchpoint, Customer]:
     return subject, customer
 
 
-def _lines(feed: str) -> Iterator[tuple[int, str]]:
-    if feed == "-":
-        yield from enumerate(sys.stdin, start=1)
+MAX_LINE_BYTES: Final = 1 << 20
+"""Longest feed line read, in bytes (1 MiB); a longer one is rejected unread."""
+
+_BOM: Final = b"\xef\xbb\xbf"
+
+
+def _raw_lines(feed: str) -> Iterator[bytes | None]:
+    """The feed's lines as bytes (``None`` for one over :data:`MAX_LINE_BYTES`)."""
+    if feed != "-":
+        with open(feed, "rb") as stream:
+            yield from _read_lines(stream)
         return
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        yield from _read_lines(buffer)
+    else:  # a text stream standing in for stdin: its lines, as UTF-8
+        for line in sys.stdin:
+            yield line.encode("utf-8", "surrogatepass")
+
+
+def _read_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line, never holding more than 1 MiB
+            yield None
+        else:
+            yield line
+
+
+def _decode_line(raw: bytes | None, number: int) -> tuple[object, None] | tuple[None, str]:
+    """A line's JSON value, or why it cannot be read (never its content: a
+    line may hold personal data)."""
+    expected = "expected one JSON object per line"
+    if raw is None:
+        return None, f"expected a line of at most {MAX_LINE_BYTES:,} bytes, got a longer one"
+    if number == 1 and raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        return None, f"{expected}, got a NUL byte at column {nul + 1}"
     try:
-        with open(feed, encoding="utf-8") as stream:
-            yield from enumerate(stream, start=1)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise _Failed(f"{feed}: expected UTF-8 text, got {err.reason}") from None
+        return None, f"expected UTF-8 text, got an invalid byte at column {err.start + 1}"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as err:
+        at = "" if err.msg.endswith(" at") else " at"  # "Unterminated string starting at"
+        problem = f"{expected}, got invalid JSON ({err.msg}{at} column {err.colno})"
+        if not raw.endswith(b"\n"):  # only the last line of a file can end without one
+            problem += "; the file ends inside this line (truncated?)"
+        return None, problem
+    except RecursionError:
+        return None, f"{expected}, got JSON nested too deeply to read"
+    except ValueError:  # Python reads no integer of more than 4,300 digits
+        try:  # again, with such numbers kept aside so the model names their field
+            return json.loads(text, parse_int=_whole_number), None
+        except (ValueError, RecursionError):
+            return None, f"{expected}, got a number too long to read"
+
+
+class _LongNumber:
+    """An integer in a feed line too long for Python to read (more than 4,300
+    digits): no field takes it, and its error names the field."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"an integer of {self.digits:,} digits"
+
+
+def _whole_number(text: str) -> int | _LongNumber:
+    try:
+        return int(text)
+    except ValueError:
+        return _LongNumber(len(text.lstrip("-")))
 
 
 _FEED_BATCH: Final = 500
@@ -283,7 +370,7 @@ def _ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
                     tally["signals"] += isinstance(subject, Touchpoint)
                     case = "-" if result.case is None else result.case.id
                     note = "  (replayed)" if result.replayed else ""
-                    key = result.response_id or signal_key(subject.id)
+                    key = _for_terminal(result.response_id or signal_key(subject.id))
                     print(
                         f"{key:<10} {result.outcome.value:<13} {case:<10} "
                         f"{result.policy or '-'}{note}",
@@ -300,30 +387,31 @@ def _ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
             tally["failed"] += 1
         chunk.clear()
 
-    for number, line in _lines(feed):
-        if not line.strip():
-            continue
-        where = f"{feed}:{number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as err:
-            chunk.append(
-                (where, [f"expected one JSON object per line, got invalid JSON ({err.msg})"])
-            )
-        else:
-            try:
-                subject, customer = _read_line(data)
-            except ValidationError as err:
-                chunk.append((where, [str(problem) for problem in err.problems]))
+    stopped: str | None = None
+    try:
+        for number, raw in enumerate(_raw_lines(feed), start=1):
+            if raw is not None and not raw.strip(b" \t\r\n"):
+                continue
+            where = f"{feed}:{number}"
+            data, problem = _decode_line(raw, number)
+            if problem is not None:
+                chunk.append((where, [problem]))
             else:
-                if isinstance(subject, Touchpoint):
-                    flush()  # the lines before it go in first
-                chunk.append((where, (subject, customer)))
-                if isinstance(subject, Touchpoint):
-                    flush()
-        if len(chunk) == _FEED_BATCH:
-            flush()
-    flush()
+                try:
+                    subject, customer = _read_line(data)
+                except ValidationError as err:
+                    chunk.append((where, [str(problem) for problem in err.problems]))
+                else:
+                    if isinstance(subject, Touchpoint):
+                        flush()  # the lines before it go in first
+                    chunk.append((where, (subject, customer)))
+                    if isinstance(subject, Touchpoint):
+                        flush()
+            if len(chunk) == _FEED_BATCH:
+                flush()
+        flush()
+    except (OSError, sqlite3.Error, LoopkitError) as err:  # the file or the store failed
+        stopped = f"loopkit ingest: stopped: {err}"
     total = sum(counts.values())
     parts = [f"{counts[o.value]} {o.value}" for o in IngestOutcome if counts[o.value]]
     responses, signals = total - tally["signals"], tally["signals"]
@@ -335,6 +423,9 @@ def _ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
         + f"; {tally['replayed']} replayed, {tally['failed']} failed",
         file=out,
     )
+    if stopped is not None:
+        _error(stopped + " (what was ingested before is kept; run the feed again to go on)")
+        return 1
     return 1 if tally["failed"] else 0
 
 
@@ -352,22 +443,111 @@ def _report(report: TickReport) -> str:
 
 
 def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
+    """Columns two spaces apart, aligned by the width each cell takes on a
+    terminal. A cell with a space (or empty) is quoted so a column never
+    looks like two."""
+    shown = [[_cell(cell) for cell in row] for row in rows]
+    widths = [max(_width(row[i]) for row in shown) for i in range(len(shown[0]))]
+    for row in shown:
         print(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out
+            "  ".join(
+                cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)
+            ).rstrip(),
+            file=out,
         )
 
 
+def _cell(text: str) -> str:
+    text = _for_terminal(text)
+    if not text or any(c.isspace() for c in text) or text.startswith('"'):
+        return '"' + text.replace('"', '\\"') + '"'
+    return text
+
+
+def _width(text: str) -> int:
+    """Terminal columns: wide East Asian characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _for_terminal(text: str) -> str:
+    """``text`` safe to print on a terminal or in a log line: every character
+    that is not printable (control characters and so ANSI escape sequences,
+    newlines, tabs, bidirectional overrides, lone surrogates, unassigned code
+    points) is shown as a Python escape.
+
+    >>> _for_terminal("c-1\\x1b[31m\\u202e\\n")
+    'c-1\\\\x1b[31m\\\\u202e\\\\n'
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if c in _NAMED:
+        return _NAMED[c]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+_NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+_FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(text: str) -> str:
+    """``text`` safe for a CSV cell: escaped as :func:`_for_terminal` does, and
+    with a leading ``'`` when it starts like a spreadsheet formula (``=``,
+    ``+``, ``-``, ``@``), so a spreadsheet shows it as text and never runs it.
+
+    >>> _csv_cell("=HYPERLINK(\\"http://x\\")"), _csv_cell("c-1")
+    ('\\'=HYPERLINK("http://x")', 'c-1')
+    """
+    if text.lstrip(" ").startswith(_FORMULA):
+        text = "'" + text
+    return _for_terminal(text)
+
+
+class _EscapedStream(io.TextIOBase):
+    """Standard output, with each text written passed through :func:`_for_terminal`
+    (``print``'s line ends go through as they are)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        sys.stdout.write(text if text == "\n" else _for_terminal(text))
+        return len(text)
+
+
 def _error(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(_for_terminal(message), file=sys.stderr)
 
 
 # -- the command line -----------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with what it echoes of the command line (an unknown option, a
+    bad value) escaped like everything else the command prints."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            message = "\n".join(_for_terminal(line) for line in message.split("\n"))
+        super()._print_message(message, file)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="loopkit",
         description="Close the loop with customers: run follow-up policies on survey "
         "answers with the embedded SQLite store.",
@@ -413,6 +593,9 @@ def _parser() -> argparse.ArgumentParser:
     cases = commands.add_parser("cases", help="list the cases in a database")
     common(cases, policies=False, now=False)
     cases.add_argument("--customer", metavar="ID", help="only this customer's cases")
+    cases.add_argument(
+        "--csv", action="store_true", help="print CSV (for a spreadsheet) instead of a table"
+    )
     cases.set_defaults(run=_cases)
 
     demo = commands.add_parser("demo", help="run the bundled example end to end")

@@ -9,6 +9,7 @@ length only (see :func:`describe`).
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable, Sequence
 from typing import Final
 
@@ -28,6 +29,22 @@ __all__ = [
 ]
 
 _MAX_SHOWN: Final = 60
+
+
+class _ShortRepr(reprlib.Repr):
+    """``reprlib`` a few levels deep, with integers too long to print described."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        return _big_int(x) if x.bit_length() > 64 else super().repr_int(x, level)
+
+
+def _big_int(value: int) -> str:
+    return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+
+
+_REPR: Final = _ShortRepr()
+_REPR.maxlevel = 3
+_REPR.maxstring = _REPR.maxother = _MAX_SHOWN
 
 
 class LoopkitError(Exception):
@@ -53,10 +70,27 @@ def describe(value: object, *, personal: bool = False) -> str:
         if isinstance(value, str):
             return f"a redacted str of {len(value)} characters"
         return f"a redacted {type(value).__name__}"
-    text = repr(value)
+    text = _short_repr(value)
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 3] + "..."
     return text
+
+
+def _short_repr(value: object) -> str:
+    """``repr`` of at most about ``_MAX_SHOWN`` characters, safe for any input:
+    a huge string is cut before it is escaped, containers are shown a few
+    levels and items deep (never a RecursionError on deeply nested input), and
+    an integer too long to print is described by its size."""
+    if isinstance(value, str):
+        return repr(value[:_MAX_SHOWN])
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return _big_int(value)
+    try:
+        if isinstance(value, list | tuple | dict | set | frozenset):
+            return _REPR.repr(value)
+        return repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__}"
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

@@ -101,14 +101,31 @@ class UnknownCase(LoopkitError, LookupError):
     """No case, promise or message has that id in the store."""
 
 
-class _ItemFailed(Exception):
-    """Rolls back a batch of :meth:`Loop.ingest_many` when one item failed
-    after it may have written something."""
-
-    def __init__(self, index: int, error: LoopkitError) -> None:
-        super().__init__(index)
-        self.index = index
-        self.error = error
+def _malformed_item(item: object, index: int) -> BatchItem | None:
+    """A :meth:`Loop.ingest_many` item's error when it is not a ``(Response,
+    Customer | None)`` pair (its values are named by their type only: a dict
+    not read with ``from_dict`` may hold personal data)."""
+    if isinstance(item, tuple | list) and len(item) == 2:
+        response, customer = item
+        if isinstance(response, Response):
+            if customer is None or isinstance(customer, Customer):
+                return None
+            error = ValidationError(
+                f"items[{index}][1]",
+                "a Customer or None (read one with Customer.from_dict)",
+                f"a {type(customer).__name__}",
+            )
+            return BatchItem(response_id=response.id, error=error)
+        error = ValidationError(
+            f"items[{index}][0]",
+            "a Response (read one with Response.from_dict)",
+            f"a {type(response).__name__}",
+        )
+    else:
+        error = ValidationError(
+            f"items[{index}]", "a (response, customer) pair", f"a {type(item).__name__}"
+        )
+    return BatchItem(response_id="", error=error)
 
 
 def _item_error(response: Response, err: Exception) -> LoopkitError:
@@ -251,7 +268,9 @@ class Loop:
         same result; only the writes of a batch share one transaction, which
         on SQLite means one commit (and one sync to disk) per batch instead
         of one per response. An item that fails (a conflict, an unknown
-        customer, a plugin that failed) gets its error in its
+        customer, a plugin that failed, an item that is not a ``(Response,
+        Customer | None)`` pair: a :class:`~loopkit.ValidationError` at
+        ``items[i]``) gets its error in its
         :class:`~loopkit.BatchItem`, writes nothing and does not stop or undo
         the others. The same response id twice in one feed behaves as two
         calls to :meth:`ingest`: the second is a replay. Plugins are called
@@ -274,16 +293,29 @@ class Loop:
         """
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValidationError("batch_size", "an integer of at least 1", describe(batch_size))
-        done: list[BatchItem] = []
+        done: list[BatchItem | None] = []
         batch: list[tuple[Response, Customer | None]] = []
-        for item in items:
+        slots: list[int] = []  # where each item of the batch goes in ``done``
+
+        def run_batch() -> None:
+            for slot, answer in zip(slots, self._ingest_batch(batch), strict=True):
+                done[slot] = answer
+            batch.clear()
+            slots.clear()
+
+        for index, item in enumerate(items):
+            malformed = _malformed_item(item, index)
+            if malformed is not None:  # answered in its place, never written
+                done.append(malformed)
+                continue
+            slots.append(len(done))
+            done.append(None)
             batch.append(item)
             if len(batch) == batch_size:
-                done.extend(self._ingest_batch(batch))
-                batch = []
+                run_batch()
         if batch:
-            done.extend(self._ingest_batch(batch))
-        return done
+            run_batch()
+        return done  # type: ignore[return-value]  # every slot is filled now
 
     def _ingest_batch(self, batch: Sequence[tuple[Response, Customer | None]]) -> list[BatchItem]:
         """One batch of :meth:`ingest_many`: hooks first, then one transaction."""
@@ -322,18 +354,10 @@ class Loop:
                 continue
             pending.add(response.id)
             todo.append((i, response, customer))
-        # 2. One transaction for the batch. An item that fails after it may
-        # have written something rolls the whole batch back; it is answered
-        # with its error and the batch runs again without it.
-        while True:
-            try:
-                done, opened, waiting = self._write_batch(todo, answers)
-            except _ItemFailed as failed:
-                answers[failed.index] = BatchItem(
-                    response_id=batch[failed.index][0].id, error=failed.error
-                )
-                continue
-            break
+        # 2. One transaction for the batch, one savepoint per item in it: an
+        # item that fails undoes its own writes only, and costs about what a
+        # good one does.
+        done, opened, waiting = self._write_batch(todo, answers)
         for i, outcome in done:
             answers[i] = (
                 BatchItem(response_id=batch[i][0].id, result=outcome)
@@ -350,11 +374,12 @@ class Loop:
         self,
         todo: Sequence[tuple[int, Response, Customer | None]],
         answers: Sequence[BatchItem | None],
-    ) -> tuple[list[tuple[int, IngestResult | ConflictError]], list[FollowUpCase], list[int]]:
+    ) -> tuple[list[tuple[int, IngestResult | LoopkitError]], list[FollowUpCase], list[int]]:
         """The transaction of one batch: each item not answered yet is a replay,
-        a conflict or new (then :meth:`_apply`). Returns what each item did,
-        the cases opened, and the items to ingest after the commit."""
-        done: list[tuple[int, IngestResult | ConflictError]] = []
+        a conflict or new (then :meth:`_apply`, in a savepoint of its own).
+        Returns what each item did, the cases opened, and the items to ingest
+        after the commit."""
+        done: list[tuple[int, IngestResult | LoopkitError]] = []
         opened: list[FollowUpCase] = []
         waiting: list[int] = []
         with self.store.transaction() as tx:
@@ -373,9 +398,13 @@ class Loop:
                     continue
                 try:
                     now = check_aware(self._clock.now(), "clock.now()")
-                    result = self._apply(tx, response, customer, now)
-                except LoopkitError as err:
-                    raise _ItemFailed(i, err) from err
+                    with tx.savepoint():
+                        result = self._apply(tx, response, customer, now)
+                except LoopkitError as err:  # its writes are undone, the batch goes on
+                    # without the traceback, whose frames would keep the whole
+                    # batch's values alive as long as the caller keeps the answer
+                    done.append((i, err.with_traceback(None)))
+                    continue
                 done.append((i, result))
                 if result.case is not None and result.outcome is IngestOutcome.OPENED:
                     opened.append(result.case)

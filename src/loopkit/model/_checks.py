@@ -26,15 +26,32 @@ E = TypeVar("E", bound=enum.StrEnum)
 MAX_ID_LENGTH: Final = 200
 """Longest id accepted for customers, touchpoints, responses, cases and employees."""
 
+MAX_INT: Final = 2**63 - 1
+"""Largest integer accepted anywhere in the model (and smallest: ``-MAX_INT - 1``):
+a signed 64-bit integer, which every JSON reader and database keeps exactly."""
+MAX_ATTRIBUTES: Final = 200
+"""Most keys in one ``attributes`` mapping."""
+MAX_ATTRIBUTE_KEY: Final = 100
+"""Longest attribute name, in characters."""
+MAX_ATTRIBUTE_TEXT: Final = 10_000
+"""Longest string value of an attribute, in characters."""
+MAX_ATTRIBUTE_ITEMS: Final = 1_000
+"""Most values in one list-valued attribute (lists hold scalars only: no nesting)."""
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_SLUG = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL and lone surrogates: a str may hold them, but UTF-8 (files, SQLite,
+JSON for other systems) cannot encode a lone surrogate, and NUL ends a string
+in C."""
+_SLUG = re.compile(r"[a-z][a-z0-9_\-]{0,63}")  # fullmatch: "$" would let "email\n" in
 
 JsonScalar = str | int | float | bool | None
 """A value allowed in free ``attributes``: JSON scalars, or tuples of them."""
 
 
 def check_id(value: object, path: str) -> str:
-    """A non-empty identifier of at most 200 characters with no control characters."""
+    """A non-empty identifier of at most 200 characters with no control
+    characters and no lone surrogates."""
     if not isinstance(value, str):
         raise ValidationError(path, "a string id", describe(value))
     if not value or not value.strip():
@@ -45,6 +62,27 @@ def check_id(value: object, path: str) -> str:
         raise ValidationError(
             path, "an id without control characters", "one with a control character"
         )
+    if not value.isascii() and _UNSTORABLE.search(value):
+        raise ValidationError(
+            path, "an id of valid Unicode text", "one with a lone surrogate (not UTF-8 encodable)"
+        )
+    return value
+
+
+def check_storable(value: str, path: str) -> str:
+    """Text that every store can keep: no NUL character, no lone surrogate
+    (``"\\ud800"`` from a JSON escape cannot be encoded as UTF-8). Says where
+    the first one is, never what the text says."""
+    if value.isascii() and "\x00" not in value:
+        return value
+    found = _UNSTORABLE.search(value)
+    if found is not None:
+        what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+        raise ValidationError(
+            path,
+            "text without NUL characters or lone surrogates",
+            f"{what} at position {found.start()} of {len(value)} characters",
+        )
     return value
 
 
@@ -54,7 +92,7 @@ def check_optional_id(value: object, path: str) -> str | None:
 
 def check_slug(value: object, path: str, what: str) -> str:
     """A lowercase name such as ``support_contact`` or ``email`` (custom values allowed)."""
-    if not isinstance(value, str) or not _SLUG.match(value):
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
         raise ValidationError(
             path,
             f"{what}: lowercase letters, digits, '_' or '-', starting with a letter",
@@ -81,26 +119,47 @@ def choice(kind: type[E]) -> Callable[[object, str], E]:
 
 
 def check_text(value: object, path: str, *, max_length: int, personal: bool) -> str:
+    """A string of at most ``max_length`` characters that a store can keep
+    (see :func:`check_storable`)."""
     if not isinstance(value, str):
         raise ValidationError(path, "a string", describe(value, personal=personal))
     if len(value) > max_length:
         raise ValidationError(path, f"at most {max_length} characters", f"{len(value)} characters")
+    return check_storable(value, path)
+
+
+def check_whole(value: object, path: str) -> int:
+    """An ``int`` of any size (for a reader whose caller checks a range next,
+    so the message names that range): bools, floats, NaN and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(path, "an integer", describe(value))
     return value
 
 
 def check_int(value: object, path: str) -> int:
-    """An ``int`` proper: bools, floats (even 3.0), NaN and strings are refused."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(path, "an integer", describe(value))
+    """An ``int`` proper that fits in 64 bits (see :data:`MAX_INT`): bools,
+    floats (even 3.0), NaN and strings are refused."""
+    value = check_whole(value, path)
+    if not -MAX_INT - 1 <= value <= MAX_INT:
+        raise ValidationError(path, "an integer that fits in 64 bits", _big(value))
     return value
+
+
+def _big(value: int) -> str:
+    """Describes an integer too large to print (Python refuses to turn one of
+    more than 4,300 digits into text)."""
+    return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
 
 
 def check_number(value: object, path: str) -> int | float:
     """A finite int or float (bools, NaN and infinities are refused)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(path, "a number", describe(value))
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError(path, "a finite number", describe(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(path, "a finite number", describe(value))
+    elif not -MAX_INT - 1 <= value <= MAX_INT:
+        raise ValidationError(path, "a number that fits in 64 bits", _big(value))
     return value
 
 
@@ -196,16 +255,33 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 def check_attributes(value: object, path: str) -> Mapping[str, Any]:
     """Free attributes: a mapping of string keys to JSON scalars or lists of them.
 
-    Returned as a read-only mapping; lists become tuples.
+    Returned as a read-only mapping; lists become tuples. Limits: at most
+    :data:`MAX_ATTRIBUTES` keys of at most :data:`MAX_ATTRIBUTE_KEY` characters
+    (no control characters), strings of at most :data:`MAX_ATTRIBUTE_TEXT`
+    characters (no NUL, no lone surrogate), integers that fit in 64 bits, lists
+    of at most :data:`MAX_ATTRIBUTE_ITEMS` scalars (a list in a list is refused).
     """
     if not isinstance(value, Mapping):
         raise ValidationError(path, "a mapping of names to values", describe(value))
+    if len(value) > MAX_ATTRIBUTES:
+        raise ValidationError(path, f"at most {MAX_ATTRIBUTES} attributes", f"{len(value)}")
     out: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             raise ValidationError(path, "string keys", describe(key))
+        if len(key) > MAX_ATTRIBUTE_KEY or _CONTROL.search(key) or _UNSTORABLE.search(key):
+            raise ValidationError(
+                path,
+                f"attribute names of at most {MAX_ATTRIBUTE_KEY} characters, without control "
+                "characters or lone surrogates",
+                describe(key),
+            )
         item_path = f"{path}.{key}"
         if isinstance(item, list | tuple):
+            if len(item) > MAX_ATTRIBUTE_ITEMS:
+                raise ValidationError(
+                    item_path, f"a list of at most {MAX_ATTRIBUTE_ITEMS} values", f"{len(item)}"
+                )
             out[key] = tuple(_check_scalar(x, f"{item_path}[{i}]") for i, x in enumerate(item))
         else:
             out[key] = _check_scalar(item, item_path)
@@ -213,10 +289,19 @@ def check_attributes(value: object, path: str) -> Mapping[str, Any]:
 
 
 def _check_scalar(value: object, path: str) -> JsonScalar:
-    if value is None or isinstance(value, str | bool):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        if len(value) > MAX_ATTRIBUTE_TEXT:
+            raise ValidationError(
+                path, f"at most {MAX_ATTRIBUTE_TEXT} characters", f"{len(value)} characters"
+            )
+        return check_storable(value, path)
     if isinstance(value, int | float):
         return check_number(value, path)
+    if isinstance(value, list | tuple | Mapping):
+        kind = "a list" if isinstance(value, list | tuple) else "a mapping"
+        raise ValidationError(path, "a string, number, boolean or null", f"{kind} (nested)")
     raise ValidationError(path, "a string, number, boolean or null", describe(value))
 
 

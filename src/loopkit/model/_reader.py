@@ -19,7 +19,7 @@ from loopkit.errors import (
     suggest,
 )
 
-from ._checks import check_int, check_number
+from ._checks import check_number, check_storable, check_whole
 
 T = TypeVar("T")
 
@@ -31,6 +31,19 @@ _NAMES: Final[Mapping[type, str]] = {
     list: "a list",
     dict: "a table (mapping)",
 }
+
+
+def key_name(key: object) -> str:
+    """A key of the input as it may appear in a field path: itself when it is
+    short printable text, else its escaped, shortened ``repr`` (a key from a
+    file may hold control characters, ANSI sequences, newlines or bidi
+    overrides, and must never reach a terminal or a log as they are)."""
+    if isinstance(key, str) and len(key) <= _MAX_KEY_SHOWN and key.isprintable():
+        return key
+    return describe(key)
+
+
+_MAX_KEY_SHOWN: Final = 60
 
 
 class Reader:
@@ -76,8 +89,8 @@ class Reader:
                 return None
             return default
         try:
-            if kind is int:
-                return check_int(value, path)
+            if kind is int:  # the caller's validator checks the range (and 64 bits)
+                return check_whole(value, path)
             if kind is float:
                 return check_number(value, path)
             if isinstance(kind, type):
@@ -87,6 +100,8 @@ class Reader:
                 if not ok or (kind is not bool and isinstance(value, bool)):
                     expected = _NAMES.get(kind, kind.__name__)
                     raise ValidationError(path, expected, describe(value, personal=personal))
+                if kind is str:
+                    return check_storable(value, path)
                 return value
             return kind(value, path)
         except ValidationError as err:
@@ -111,7 +126,7 @@ class Reader:
         for key in self.data:
             if key in self._seen:
                 continue
-            name = key if isinstance(key, str) else repr(key)
+            name = key_name(key)
             near = suggest(name, self._seen)
             self.problems.append(
                 Problem(

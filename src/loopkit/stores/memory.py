@@ -72,6 +72,7 @@ class MemoryStore:
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
         self._transaction = _Transaction(self)
+        self._savepoints = 0  # while > 0, index writes are logged too
 
     def transaction(self) -> _Transaction:
         """Serialised by a lock; a block that raises is undone completely.
@@ -95,8 +96,11 @@ class MemoryStore:
         """Write to an index or a sequence: not logged, because a failed
         transaction rebuilds the indexes from the tables (:meth:`_reindex`)
         and a sequence may skip a number but never reuses one."""
-        if self._undo is None:
+        undo = self._undo
+        if undo is None:
             raise RuntimeError("MemoryStore: writes need a transaction")
+        if self._savepoints and table is not self._sequences:  # undone without a reindex
+            undo.append((table, key, table.get(key, _MISSING)))
         if value is _MISSING:
             table.pop(key, None)
         else:
@@ -124,6 +128,11 @@ class MemoryStore:
             self._case_timers[timer_row[0]] = (*ids, timer_id)
         for queue in (self._due_timers, self._due_messages, self._due_promises):
             queue.rebuild()
+
+    def savepoint(self) -> _Savepoint:
+        """A block whose writes (tables and indexes) are undone when it raises;
+        only inside a transaction. Sequence numbers taken in it stay taken."""
+        return _Savepoint(self)
 
     def next_number(self, sequence: str) -> int:
         number = self._sequences.get(sequence, 0) + 1
@@ -469,3 +478,33 @@ class _Transaction:
             if self._depth == 0:
                 store._undo = None
             store._lock.release()
+
+
+class _Savepoint:
+    """The context manager :meth:`MemoryStore.savepoint` returns: it marks the
+    undo log, and when its block raises, undoes the writes logged since."""
+
+    __slots__ = ("_mark", "_store")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._mark = 0
+
+    def __enter__(self) -> None:
+        store = self._store
+        if store._undo is None:
+            raise RuntimeError("MemoryStore: a savepoint needs a transaction")
+        self._mark = len(store._undo)
+        store._savepoints += 1
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        store = self._store
+        store._savepoints -= 1
+        undo = store._undo
+        if kind is not None and undo is not None and len(undo) > self._mark:
+            for table, key, old in reversed(undo[self._mark :]):
+                if old is _MISSING:
+                    table.pop(key, None)
+                else:
+                    table[key] = old
+            del undo[self._mark :]

@@ -34,6 +34,15 @@ class StoreTransaction(Protocol):
         failed transaction may leave a gap, as database sequences do)."""
         ...
 
+    def savepoint(self) -> AbstractContextManager[object]:
+        """A block inside this transaction whose writes are undone when it
+        raises (the error goes on, the transaction's other writes stay):
+        ``with tx.savepoint(): ...``. Savepoints nest. A sequence number
+        taken inside a block that failed may be skipped. The engine wraps each
+        response of :meth:`~loopkit.Loop.ingest_many` in one, so a failing item
+        undoes its own writes only."""
+        ...
+
     # responses and touchpoint signals
     def get_ingest(self, response_id: str) -> IngestRecord | None:
         """The record stored under a key (:attr:`IngestRecord.key`): a response

@@ -340,6 +340,23 @@ class _Transaction:
             store._lock.release()
 
 
+class _Savepoint:
+    """The context manager :meth:`SQLiteTransaction.savepoint` returns."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("SAVEPOINT loopkit_item")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is not None:
+            self._conn.execute("ROLLBACK TO loopkit_item")
+        self._conn.execute("RELEASE loopkit_item")
+
+
 class _Ended:
     """Stands in for the connection once a transaction block has ended."""
 
@@ -397,6 +414,11 @@ class SQLiteTransaction:
     def _all(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> list[T]:
         decode = self._decoded.read
         return [decode(row[0], read) for row in self._conn.execute(sql, args)]
+
+    def savepoint(self) -> _Savepoint:
+        """An SQLite ``SAVEPOINT``: released when the block ends, rolled back
+        to (then released) when it raises."""
+        return _Savepoint(self._conn)
 
     def next_number(self, sequence: str) -> int:
         if _NEXT_NUMBER is not None:

@@ -94,6 +94,8 @@ DST_HEAVY_ZONES: Final = (
 :func:`timezone_names` and :func:`timezones`."""
 
 _CONTROL_FREE: Final = st.characters(blacklist_categories=("Cc", "Cs"))
+_TEXT: Final = st.characters(codec="utf-8", blacklist_characters="\x00")
+"""Any character a store keeps: no lone surrogate, no NUL."""
 
 
 @lru_cache(maxsize=1)
@@ -168,13 +170,13 @@ def comments(*, max_size: int = 300) -> st.SearchStrategy[str]:
     """Free text as customers write it (any characters but surrogates); never
     longer than :data:`loopkit.MAX_COMMENT_LENGTH`."""
     size = min(max_size, MAX_COMMENT_LENGTH)
-    return st.text(st.characters(codec="utf-8"), max_size=size)
+    return st.text(_TEXT, max_size=size)
 
 
 _SCALARS: Final = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(_CONTROL_FREE, max_size=20),
 )
@@ -205,7 +207,7 @@ def contact_points() -> st.SearchStrategy[ContactPoint]:
     address = st.one_of(
         st.emails(),
         st.from_regex(r"\+[1-9][0-9]{6,13}", fullmatch=True),
-        st.text(min_size=1, max_size=320).filter(lambda s: bool(s.strip())),
+        st.text(_TEXT, min_size=1, max_size=320).filter(lambda s: bool(s.strip())),
     )
     return st.builds(ContactPoint, channel=slugs(known=CHANNELS), address=address)
 
@@ -239,7 +241,7 @@ def customers() -> st.SearchStrategy[Customer]:
         | st.decimals(allow_nan=False, allow_infinity=False)
         | st.integers(-(10**9), 10**9).map(Decimal),
         language=st.none() | _LANGUAGES,
-        name=st.none() | st.text(max_size=200),
+        name=st.none() | st.text(_TEXT, max_size=200),
         contact=contact_preferences(),
         attributes=attributes(),
     )
