@@ -12,6 +12,7 @@ import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -41,7 +42,7 @@ from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction,
 
 from ._plugins import PluginHooks, plugin_manager
 from .clock import Clock, SystemClock
-from .delivery import RetryPolicy
+from .delivery import RetryPolicy, Sender, worker_token
 from .results import (
     STOP_MESSAGE,
     BatchItem,
@@ -927,7 +928,14 @@ class Loop:
         """Do everything that has come due by ``now`` (default: the clock's now):
         break overdue promises, fire warnings, breaches and escalations, and
         send due messages. Each item is its own transaction, so a crash loses
-        at most the item in hand; a message is sent at least once."""
+        at most the item in hand.
+
+        Several workers may tick one store at once: each claims the messages
+        it sends (for the retry policy's ``claim_lease``), so they share the
+        work and never send one message twice while claims hold. Delivery is
+        at least once all the same: a message sent just before a crash (or a
+        send that timed out but went through) is sent again once its claim
+        expires; channels deduplicate by ``message.idempotency_key``."""
         now = self._now(now)
         counts: dict[str, int] = dict.fromkeys(attrs.fields_dict(TickReport), 0)
         self._tick_promises(now, counts)
@@ -986,25 +994,54 @@ class Loop:
             counts[key] += 1
             self.hooks.notify(hook, case=case)
 
-    def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
-        tried: set[str] = set()
-        while True:
-            with self.store.transaction() as tx:
-                batch = [m for m in tx.due_messages(now, _BATCH + len(tried)) if m.id not in tried]
-            if not batch:
-                return
-            for message in batch:
-                tried.add(message.id)
-                self._deliver(message, now, counts)
+    @cached_property
+    def _sender(self) -> Sender:
+        return Sender(self._retry.send_timeout)
 
-    def _deliver(self, message: Message, now: datetime, counts: dict[str, int]) -> None:
+    def _claim_time(self, now: datetime) -> datetime:
+        """When a claim is made or checked: the clock's now, or the tick's if later."""
+        return max(now, self._clock.now())
+
+    def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
+        worker = worker_token()
+        lease = self._retry.claim_lease
+        margin = self._retry.send_timeout or lease * 0
+        try:
+            while True:
+                until = self._claim_time(now) + lease
+                with self.store.transaction() as tx:
+                    batch = tx.claim_messages(now, _BATCH, worker, until)
+                if not batch:
+                    return
+                for n, message in enumerate(batch):
+                    if self._claim_time(now) + margin >= until:  # the claim may run out
+                        self._release(batch[n:], worker)
+                        break
+                    try:
+                        self._deliver(message, now, counts, worker)
+                    except BaseException:
+                        self._release(batch[n + 1 :], worker)
+                        raise
+        finally:
+            self._sender.stop()
+
+    def _release(self, messages: Sequence[Message], worker: str) -> None:
+        """Hand back claimed messages that were not sent, for any worker to take."""
+        with self.store.transaction() as tx:
+            for message in messages:
+                if tx.claimed_by(message.id) == worker:
+                    tx.save_message(message)  # unchanged: saving releases the claim
+
+    def _deliver(
+        self, message: Message, now: datetime, counts: dict[str, int], worker: str
+    ) -> None:
         channel = self.channels.get(message.channel)
         error: BaseException | None = None
         if channel is None:
             error = LookupError(f"no channel registered as {message.channel!r}")
         else:
             try:
-                channel.send(message)
+                self._sender.send(channel, message)
             except Exception as err:  # a failing channel never stops the others
                 error = err
         if error is None:
@@ -1029,4 +1066,14 @@ class Loop:
                 "; dead-lettered" if dead else "",
             )
         with self.store.transaction() as tx:
-            tx.save_message(updated)
+            # Our claim still holds unless the message was saved since (say,
+            # cancelled) or the claim ran out and another worker took it.
+            if tx.claimed_by(message.id) == worker:
+                tx.save_message(updated)
+                return
+        log.warning(
+            "message %s changed or was claimed by another worker during its send;"
+            " this attempt (%s) is not recorded",
+            message.id,
+            "sent" if error is None else type(error).__name__,
+        )
