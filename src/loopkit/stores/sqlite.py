@@ -367,9 +367,11 @@ def _patiently(action: Callable[[], T], timeout: float) -> T:
         try:
             return action()
         except sqlite3.OperationalError as err:
-            if not _busy(err) or time.monotonic() + delay > deadline:
+            left = deadline - time.monotonic()
+            if not _busy(err) or left <= 0:
                 raise
-        time.sleep(delay * (0.5 + random.random()))  # jittered, so retries do not collide
+        # jittered, so that retries of several processes do not collide
+        time.sleep(min(left, delay * (0.5 + random.random())))
         delay = min(delay * 2, 0.1)
 
 
