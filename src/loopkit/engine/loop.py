@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -1005,7 +1005,7 @@ class Loop:
     def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
         worker = worker_token()
         lease = self._retry.claim_lease
-        margin = self._retry.send_timeout or lease * 0
+        margin = self._retry.send_timeout or timedelta(0)
         try:
             while True:
                 until = self._claim_time(now) + lease
@@ -1016,21 +1016,34 @@ class Loop:
                 for n, message in enumerate(batch):
                     if self._claim_time(now) + margin >= until:  # the claim may run out
                         self._release(batch[n:], worker)
+                        if n == 0:  # claiming alone took the whole lease: try next tick
+                            log.warning("claims run out before a send can start: raise claim_lease")
+                            return
                         break
                     try:
                         self._deliver(message, now, counts, worker)
                     except BaseException:
-                        self._release(batch[n + 1 :], worker)
+                        self._release(batch[n + 1 :], worker, quietly=True)
                         raise
         finally:
             self._sender.stop()
 
-    def _release(self, messages: Sequence[Message], worker: str) -> None:
+    def _release(self, messages: Sequence[Message], worker: str, quietly: bool = False) -> None:
         """Hand back claimed messages that were not sent, for any worker to take."""
-        with self.store.transaction() as tx:
-            for message in messages:
-                if tx.claimed_by(message.id) == worker:
-                    tx.save_message(message)  # unchanged: saving releases the claim
+        try:
+            with self.store.transaction() as tx:
+                for message in messages:
+                    if tx.claimed_by(message.id) == worker:
+                        tx.save_message(message)  # unchanged: saving releases the claim
+        except Exception as err:
+            if not quietly:
+                raise
+            log.warning(
+                "could not hand back %d claimed messages (they wait for their claims to"
+                " expire): %s",
+                len(messages),
+                type(err).__name__,
+            )
 
     def _deliver(
         self, message: Message, now: datetime, counts: dict[str, int], worker: str
