@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -63,7 +63,8 @@ log = logging.getLogger("loopkit")
 SYSTEM: Final = "loopkit"
 """The actor named in events the engine records on its own."""
 RECOVERY_TOPIC: Final = "recovery"
-_BATCH: Final = 200
+_CLAIMS: Final = 25
+"""Messages a tick claims at a time: small, so that workers share the work finely."""
 
 
 # The engine's own builders for values made of already-checked parts.
@@ -999,8 +1000,9 @@ class Loop:
         return Sender(self._retry.send_timeout)
 
     def _claim_time(self, now: datetime) -> datetime:
-        """When a claim is made or checked: the clock's now, or the tick's if later."""
-        return max(now, self._clock.now())
+        """When a claim is made or checked: the clock's now, or the tick's if later
+        (compared in UTC: in one zone, Python compares wall clocks)."""
+        return max(now.astimezone(UTC), self._clock.now().astimezone(UTC))
 
     def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
         worker = worker_token()
@@ -1010,7 +1012,7 @@ class Loop:
             while True:
                 until = self._claim_time(now) + lease
                 with self.store.transaction() as tx:
-                    batch = tx.claim_messages(now, _BATCH, worker, until)
+                    batch = tx.claim_messages(now, _CLAIMS, worker, until)
                 if not batch:
                     return
                 for n, message in enumerate(batch):
