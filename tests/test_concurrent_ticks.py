@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "tick_worker.py"
 POLICIES = HERE.parent / "examples" / "policies.toml"
 T0 = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
-MESSAGES = 1_200
+MESSAGES = 1_000
 
 
 def _outbox(db: Path, n: int) -> list[str]:
@@ -39,9 +39,9 @@ def _outbox(db: Path, n: int) -> list[str]:
     return ids
 
 
-def _run_together(args: list[list[str]], timeout: float = 60) -> list[str]:
+def _run_together(args: list[list[str]], timeout: float = 60, exit_code: int = 0) -> list[str]:
     """Start one worker per argument list, let them all go at once, and return
-    what each printed last."""
+    what each printed last after the go-ahead."""
     workers = [
         subprocess.Popen(
             [sys.executable, str(WORKER), *a],
@@ -63,8 +63,8 @@ def _run_together(args: list[list[str]], timeout: float = 60) -> list[str]:
         answers = []
         for worker in workers:
             out, err = worker.communicate(timeout=timeout)
-            assert worker.returncode == 0, err
-            answers.append(out.strip().splitlines()[-1])
+            assert worker.returncode == exit_code, err
+            answers.append(out.strip().rpartition("\n")[2])  # the last line, if any
         return answers
     finally:
         for worker in workers:
@@ -98,3 +98,29 @@ def test_six_processes_open_one_new_file_without_lock_errors(tmp_path: Path) -> 
     assert answers == ["opened"] * 6
     with SQLiteStore(db) as store, store.transaction() as tx:
         assert tx.next_number("check") == 1  # one schema, made once, and usable
+
+
+def test_a_worker_that_dies_mid_send_leaves_its_claims_to_expire(tmp_path: Path) -> None:
+    # The one window of at-least-once delivery: a message sent just before a
+    # crash is sent again once the dead worker's claim has run out.
+    db, sent = tmp_path / "loop.db", tmp_path / "sent.txt"
+    ids = _outbox(db, 100)
+    args = [str(db), str(POLICIES), str(sent)]
+    now = T0 + timedelta(minutes=1)
+    assert _run_together([[*args, now.isoformat(), "die-after", "5"]], exit_code=3) == [""]
+    dead = sent.read_text().split()
+    assert len(dead) == 5
+
+    # Before the claims expire, another worker sends everything else, once.
+    [report] = _run_together([[*args, (now + timedelta(minutes=4)).isoformat()]])
+    claimed_by_the_dead = 25  # one claim's worth
+    assert json.loads(report)["sent"] == 100 - claimed_by_the_dead
+    # After the lease (5 minutes by default), the dead worker's messages go out.
+    [report] = _run_together([[*args, (now + timedelta(minutes=5)).isoformat()]])
+    assert json.loads(report)["sent"] == claimed_by_the_dead - 4
+
+    sends = Counter(sent.read_text().split())
+    assert sorted(sends) == ids
+    assert [key for key, count in sends.items() if count > 1] == [dead[-1]]
+    with SQLiteStore(db) as store, store.transaction() as tx:
+        assert tx.messages(status=MessageStatus.PENDING) == []
