@@ -124,3 +124,30 @@ def test_a_worker_that_dies_mid_send_leaves_its_claims_to_expire(tmp_path: Path)
     assert [key for key, count in sends.items() if count > 1] == [dead[-1]]
     with SQLiteStore(db) as store, store.transaction() as tx:
         assert tx.messages(status=MessageStatus.PENDING) == []
+
+
+def test_two_loopkit_tick_commands_share_the_outbox(tmp_path: Path) -> None:
+    # The command a cron job runs, twice at once: the ticks' "sent" counts add
+    # up to the outbox (each message is sent by one of them).
+    db = tmp_path / "loop.db"
+    _outbox(db, 400)
+    loopkit_command = [sys.executable, "-m", "loopkit", "tick", "--policies", str(POLICIES)]
+    now = (T0 + timedelta(minutes=1)).isoformat()
+    ticks = [
+        subprocess.Popen(
+            [*loopkit_command, "--db", str(db), "--now", now],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    sent = 0
+    for tick in ticks:
+        out, err = tick.communicate(timeout=60)
+        assert tick.returncode == 0, err
+        [summary] = [line for line in out.splitlines() if line.startswith("tick: ")]
+        sent += int(summary.split()[1])
+    assert sent == 400
+    with SQLiteStore(db) as store, store.transaction() as tx:
+        assert len(tx.messages(status=MessageStatus.SENT)) == 400
