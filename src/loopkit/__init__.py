@@ -8,7 +8,14 @@ from here.
 
 from loopkit._version import __version__
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
-from loopkit.channels import Channel, ChannelPlugin, ConsoleChannel, DeliveryError, RecordingChannel
+from loopkit.channels import (
+    Channel,
+    ChannelPlugin,
+    ConsoleChannel,
+    DeliveryError,
+    RecordingChannel,
+    SendTimeout,
+)
 from loopkit.compensation import (
     AuthorityLimits,
     Budget,
@@ -158,6 +165,7 @@ __all__ = [
     "SQLiteStore",
     "Scale",
     "ScheduledEscalation",
+    "SendTimeout",
     "Store",
     "SurveyGuard",
     "SurveyKind",

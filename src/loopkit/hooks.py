@@ -48,6 +48,16 @@ def loopkit_register_channels(register: Callable[[str, Channel], None]) -> None:
     policies use (``phone``, ``email``…). Registering a name twice raises
     :class:`~loopkit.PluginError`. The return value is ignored. If this hook
     raises, building the loop fails with that error.
+
+    :meth:`~loopkit.Loop.tick` calls ``send`` in a worker thread (one per
+    channel object, one send at a time) and waits up to the retry policy's
+    ``send_timeout`` (30 seconds by default); a send that raises or does not
+    return in time is a failed attempt, retried with backoff and finally
+    dead-lettered. Delivery is at least once: a crash between a send and its
+    record, or a timed-out send that went through after all, sends the
+    message again later. ``message.idempotency_key`` (the message id) is the
+    same on every attempt: hand it to a provider that deduplicates, or skip
+    keys already sent.
     """
 
 

@@ -7,6 +7,13 @@ Register channels from a plugin with the ``loopkit_register_channels`` hook::
         @loopkit.hookimpl
         def loopkit_register_channels(self, register):
             register("sms", MySmsGateway())
+
+Delivery is *at least once*: the loop records a message as sent only after
+``send`` returns, so a crash (or a send that timed out but went through after
+all) between the two means the message is sent again later. Every send of one
+message carries the same ``message.idempotency_key`` (the message id): pass
+it to a provider that deduplicates (an ``Idempotency-Key`` header), or keep
+the keys you have sent and skip a repeat.
 """
 
 from __future__ import annotations
@@ -20,20 +27,41 @@ import attrs
 from loopkit.hooks import hookimpl
 from loopkit.model import Message
 
-__all__ = ["Channel", "ChannelPlugin", "ConsoleChannel", "DeliveryError", "RecordingChannel"]
+__all__ = [
+    "Channel",
+    "ChannelPlugin",
+    "ConsoleChannel",
+    "DeliveryError",
+    "RecordingChannel",
+    "SendTimeout",
+]
 
 
 @runtime_checkable
 class Channel(Protocol):
     """Delivers one message. Return normally when it was handed over; raise
     (any exception) when it was not: the loop records the error type, retries
-    with backoff and finally dead-letters the message. It is never lost."""
+    with backoff and finally dead-letters the message. It is never lost.
+
+    ``send`` runs in a worker thread of the loop (one per channel object, one
+    send at a time) and must return within the retry policy's
+    ``send_timeout`` (30 seconds by default), or the attempt counts as
+    failed. The same message may be sent more than once (a crash after the
+    send, or a timed-out send that went through): deduplicate by
+    ``message.idempotency_key``.
+    """
 
     def send(self, message: Message) -> None: ...
 
 
 class DeliveryError(Exception):
     """A channel may raise this (or anything else) when a message could not be sent."""
+
+
+class SendTimeout(DeliveryError):
+    """A send did not return within the retry policy's ``send_timeout`` (or the
+    channel is still in such a send). The attempt counts as failed and is
+    retried; the stuck send may still deliver the message."""
 
 
 class ConsoleChannel:

@@ -12,7 +12,8 @@ import logging
 import random
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -61,7 +62,7 @@ from loopkit.stores import (
 
 from ._plugins import PluginHooks, plugin_manager
 from .clock import Clock, SystemClock
-from .delivery import RetryPolicy
+from .delivery import RetryPolicy, Sender, worker_token
 from .results import (
     SORRY_MESSAGE,
     STOP_MESSAGE,
@@ -80,7 +81,8 @@ __all__ = ["Loop", "UnknownCase", "UnknownCustomer"]
 
 log = logging.getLogger("loopkit")
 
-_BATCH: Final = 200
+_CLAIMS: Final = 25
+"""Messages a tick claims at a time: small, so that workers share the work finely."""
 
 
 # The engine's own builders for values made of already-checked parts.
@@ -1205,7 +1207,14 @@ class Loop:
         """Do everything that has come due by ``now`` (default: the clock's now):
         break overdue promises, fire warnings, breaches and escalations, and
         send due messages. Each item is its own transaction, so a crash loses
-        at most the item in hand; a message is sent at least once."""
+        at most the item in hand.
+
+        Several workers may tick one store at once: each claims the messages
+        it sends (for the retry policy's ``claim_lease``), so they share the
+        work and never send one message twice while claims hold. Delivery is
+        at least once all the same: a message sent just before a crash (or a
+        send that timed out but went through) is sent again once its claim
+        expires; channels deduplicate by ``message.idempotency_key``."""
         now = self._now(now)
         counts: dict[str, int] = dict.fromkeys(attrs.fields_dict(TickReport), 0)
         self._tick_promises(now, counts)
@@ -1271,25 +1280,68 @@ class Loop:
             counts[key] += 1
             self.hooks.notify(hook, case=case)
 
-    def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
-        tried: set[str] = set()
-        while True:
-            with self.store.transaction() as tx:
-                batch = [m for m in tx.due_messages(now, _BATCH + len(tried)) if m.id not in tried]
-            if not batch:
-                return
-            for message in batch:
-                tried.add(message.id)
-                self._deliver(message, now, counts)
+    @cached_property
+    def _sender(self) -> Sender:
+        return Sender(self._retry.send_timeout)
 
-    def _deliver(self, message: Message, now: datetime, counts: dict[str, int]) -> None:
+    def _claim_time(self, now: datetime) -> datetime:
+        """When a claim is made or checked: the clock's now, or the tick's if later
+        (compared in UTC: in one zone, Python compares wall clocks)."""
+        return max(now.astimezone(UTC), self._clock.now().astimezone(UTC))
+
+    def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
+        worker = worker_token()
+        lease = self._retry.claim_lease
+        margin = self._retry.send_timeout or timedelta(0)
+        try:
+            while True:
+                until = self._claim_time(now) + lease
+                with self.store.transaction() as tx:
+                    batch = tx.claim_messages(now, _CLAIMS, worker, until)
+                if not batch:
+                    return
+                for n, message in enumerate(batch):
+                    if self._claim_time(now) + margin >= until:  # the claim may run out
+                        self._release(batch[n:], worker)
+                        if n == 0:  # claiming alone took the whole lease: try next tick
+                            log.warning("claims run out before a send can start: raise claim_lease")
+                            return
+                        break
+                    try:
+                        self._deliver(message, now, counts, worker)
+                    except BaseException:
+                        self._release(batch[n + 1 :], worker, quietly=True)
+                        raise
+        finally:
+            self._sender.stop()
+
+    def _release(self, messages: Sequence[Message], worker: str, quietly: bool = False) -> None:
+        """Hand back claimed messages that were not sent, for any worker to take."""
+        try:
+            with self.store.transaction() as tx:
+                for message in messages:
+                    if tx.claimed_by(message.id) == worker:
+                        tx.save_message(message)  # unchanged: saving releases the claim
+        except Exception as err:
+            if not quietly:
+                raise
+            log.warning(
+                "could not hand back %d claimed messages (they wait for their claims to"
+                " expire): %s",
+                len(messages),
+                type(err).__name__,
+            )
+
+    def _deliver(
+        self, message: Message, now: datetime, counts: dict[str, int], worker: str
+    ) -> None:
         channel = self.channels.get(message.channel)
         error: BaseException | None = None
         if channel is None:
             error = LookupError(f"no channel registered as {message.channel!r}")
         else:
             try:
-                channel.send(message)
+                self._sender.send(channel, message)
             except Exception as err:  # a failing channel never stops the others
                 error = err
         if error is None:
@@ -1314,4 +1366,14 @@ class Loop:
                 "; dead-lettered" if dead else "",
             )
         with self.store.transaction() as tx:
-            tx.save_message(updated)
+            # Our claim still holds unless the message was saved since (say,
+            # cancelled) or the claim ran out and another worker took it.
+            if tx.claimed_by(message.id) == worker:
+                tx.save_message(updated)
+                return
+        log.warning(
+            "message %s changed or was claimed by another worker during its send;"
+            " this attempt (%s) is not recorded",
+            message.id,
+            "sent" if error is None else type(error).__name__,
+        )

@@ -156,6 +156,21 @@ class Message:
     last_error: str | None = None
     sent_at: datetime | None = attrs.field(default=None, eq=instant_key)
 
+    @property
+    def idempotency_key(self) -> str:
+        """The key a channel deduplicates sends by: the message id, the same on
+        every attempt. Delivery is at least once (a crash between a send and its
+        record sends the message again), so a channel that must not repeat a
+        message hands this key to its provider, or remembers the keys it sent.
+
+        >>> from datetime import datetime, timezone
+        >>> t = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+        >>> Message(id="m-1", case_id="k-1", customer_id="c-1", channel="sms",
+        ...         purpose="follow_up", created_at=t, not_before=t).idempotency_key
+        'm-1'
+        """
+        return self.id
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (the address included: store it as personal data);
         :meth:`from_dict` turns it back into an equal message."""

@@ -62,6 +62,7 @@ class MemoryStore:
         self._timers: dict[str, _TimerRow] = {}
         self._messages: dict[str, tuple[Any, ...]] = {}
         self._pending: dict[str, tuple[Any, ...]] = {}
+        self._claims: dict[str, tuple[str, timedelta]] = {}  # id: (worker, until)
         self._case_messages: dict[str, tuple[str, ...]] = {}
         self._case_timers: dict[str, tuple[str, ...]] = {}
         self._promises: dict[str, Promise] = {}
@@ -284,6 +285,8 @@ class MemoryStore:
             self._index(self._pending, message.id, row if pending else _MISSING)
         if pending:
             self._due_messages.note(message.id)
+        if message.id in self._claims:
+            self._set(self._claims, message.id, _MISSING)
 
     def get_message(self, message_id: str) -> Message | None:
         row = self._messages.get(message_id)
@@ -292,6 +295,27 @@ class MemoryStore:
     def due_messages(self, now: datetime, limit: int) -> Sequence[Message]:
         due = self._due_messages.take(now, limit)
         return [_message(self._pending[message_id]) for message_id in due]
+
+    def claim_messages(
+        self, now: datetime, limit: int, worker: str, until: datetime
+    ) -> Sequence[Message]:
+        claims = self._claims
+        at, ends = instant_key(now), instant_key(until)
+        assert at is not None and ends is not None
+        claim = (worker, ends)
+
+        def held(message_id: str) -> bool:
+            found = claims.get(message_id)
+            return found is not None and found[1] > at
+
+        due = self._due_messages.take(now, limit, skip=held if claims else None)
+        for message_id in due:
+            self._set(claims, message_id, claim)
+        return [_message(self._pending[message_id]) for message_id in due]
+
+    def claimed_by(self, message_id: str) -> str | None:
+        found = self._claims.get(message_id)
+        return None if found is None else found[0]
 
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
@@ -418,9 +442,12 @@ class _DueQueue:
         ]
         heapq.heapify(self._heap)
 
-    def take(self, now: datetime, limit: int) -> list[str]:
-        """The ids of up to ``limit`` items due by ``now``, earliest first; they
-        stay queued until they are deleted or no longer due."""
+    def take(
+        self, now: datetime, limit: int, skip: Callable[[str], bool] | None = None
+    ) -> list[str]:
+        """The ids of up to ``limit`` items due by ``now``, earliest first, passing
+        over those ``skip`` says to; they all stay queued until they are deleted
+        or no longer due."""
         heap, table, due_of = self._heap, self._table, self._due_of
         for item_id in self._noted:
             item = table.get(item_id)
@@ -430,15 +457,18 @@ class _DueQueue:
         until = instant_key(now)
         assert until is not None
         found: list[str] = []
+        seen: set[str] = set()
         taken: list[tuple[timedelta, str]] = []
         while heap and len(found) < limit and heap[0][0] <= until:
             entry = heapq.heappop(heap)
             key, item_id = entry
             item = table.get(item_id)
-            if item is None or due_of(item) != key or item_id in found:
+            if item is None or due_of(item) != key or item_id in seen:
                 continue
-            found.append(item_id)
+            seen.add(item_id)
             taken.append(entry)
+            if skip is None or not skip(item_id):
+                found.append(item_id)
         for entry in taken:
             heapq.heappush(heap, entry)
         return found

@@ -82,15 +82,41 @@ class StoreTransaction(Protocol):
     def timers(self, case_id: str) -> Sequence[Timer]: ...
 
     # outbox
-    def save_message(self, message: Message) -> None: ...
+    def save_message(self, message: Message) -> None:
+        """Save a message; a claim on it (see :meth:`claim_messages`) is released."""
+        ...
+
     def get_message(self, message_id: str) -> Message | None: ...
     def due_messages(self, now: datetime, limit: int) -> Sequence[Message]:
-        """Pending messages whose next attempt (or ``not_before``) is due, earliest first."""
+        """Pending messages whose next attempt (or ``not_before``) is due, earliest
+        first, claimed or not (this only reads; :meth:`claim_messages` takes)."""
         ...
 
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
     ) -> Sequence[Message]: ...
+
+    def claim_messages(
+        self, now: datetime, limit: int, worker: str, until: datetime
+    ) -> Sequence[Message]:
+        """Claim up to ``limit`` due messages for ``worker``, earliest first.
+
+        A message may be claimed when it is pending, due by ``now`` (as in
+        :meth:`due_messages`) and either not claimed or claimed only until
+        ``now`` or earlier (the claim expired: its worker died or gave up).
+        Each message returned is marked claimed by ``worker`` until
+        ``until``, in this transaction. Claims are what keep two workers from
+        sending the same message: the claim must be atomic with respect to
+        other transactions (SQLite's ``BEGIN IMMEDIATE`` does it; a server
+        database takes row locks, e.g. ``FOR UPDATE SKIP LOCKED``).
+        """
+        ...
+
+    def claimed_by(self, message_id: str) -> str | None:
+        """The worker holding the claim on a message, expired or not; ``None``
+        when it is not claimed. :meth:`save_message` releases any claim, so a
+        worker that still holds its claim knows nobody wrote the message since."""
+        ...
 
     # promises
     def save_promise(self, promise: Promise) -> None: ...

@@ -12,8 +12,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
@@ -28,7 +30,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The layout this loopkit writes (``PRAGMA user_version``); older files are upgraded."""
 
 APPLICATION_ID: Final = 0x6C6F6F70  # "loop": marks the file as a loopkit database
@@ -115,14 +117,22 @@ _TABLES: Final = frozenset(
     }
 )
 
+_CLAIMS: Final = """
+ALTER TABLE messages ADD COLUMN claimed_by TEXT;
+ALTER TABLE messages ADD COLUMN claimed_until_us INTEGER;
+"""
+"""Version 2: a worker claims the messages it is about to send (saving a
+message writes the row anew, which releases the claim)."""
+
 _CUSTOMERS: Final = """
 CREATE TABLE customers (
     id TEXT PRIMARY KEY,
     data TEXT NOT NULL
 ) WITHOUT ROWID;
 """
+"""Version 3: the latest copy of each customer a case was opened for."""
 
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CUSTOMERS}
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CLAIMS, 2: _CUSTOMERS}
 """The script that takes a file from version ``n`` to ``n + 1``."""
 
 
@@ -205,11 +215,12 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._decoded = _Decoded()
+        self.timeout = timeout
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            self._open_schema()
+            _patiently(self._open_schema, timeout)
         except BaseException:
             self.close()
             raise
@@ -310,7 +321,7 @@ class _Transaction:
         try:
             conn = store._connection()
             if store._depth == 0:
-                conn.execute("BEGIN IMMEDIATE")
+                _patiently(lambda: conn.execute("BEGIN IMMEDIATE"), store.timeout)
                 self._outermost = True
             store._depth += 1
         except BaseException:
@@ -355,6 +366,39 @@ class _Savepoint:
         if kind is not None:
             self._conn.execute("ROLLBACK TO loopkit_item")
         self._conn.execute("RELEASE loopkit_item")
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite said "busy" or "locked": another connection holds a lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(error)
+    return "locked" in text or "busy" in text
+
+
+def _patiently(action: Callable[[], T], timeout: float) -> T:
+    """Run ``action``, again and again while SQLite answers "busy", for up to
+    ``timeout`` seconds in all.
+
+    SQLite's busy timeout makes a statement wait for a lock, but not always:
+    where waiting could deadlock (two connections that both read, then both
+    want to write, as when new files switch to the write-ahead log) SQLite
+    answers "database is locked" at once. Starting over is then safe: the
+    action holds nothing when it fails.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as err:
+            left = deadline - time.monotonic()
+            if not _busy(err) or left <= 0:
+                raise
+        # jittered, so that retries of several processes do not collide
+        time.sleep(min(left, delay * (0.5 + random.random())))
+        delay = min(delay * 2, 0.1)
 
 
 class _Ended:
@@ -547,6 +591,31 @@ class SQLiteTransaction:
             (_us(now), limit),
             Message.from_dict,
         )
+
+    def claim_messages(
+        self, now: datetime, limit: int, worker: str, until: datetime
+    ) -> Sequence[Message]:
+        # The transaction began with BEGIN IMMEDIATE: no other connection can
+        # write between this select and the update.
+        rows = self._conn.execute(
+            "SELECT id, data FROM messages WHERE status = 'pending' AND due_us <= ?1"
+            " AND (claimed_until_us IS NULL OR claimed_until_us <= ?1)"
+            " ORDER BY due_us, id LIMIT ?2",
+            (_us(now), limit),
+        ).fetchall()
+        claim = _us(until)
+        self._conn.executemany(
+            "UPDATE messages SET claimed_by = ?, claimed_until_us = ? WHERE id = ?",
+            [(worker, claim, row[0]) for row in rows],
+        )
+        decode = self._decoded.read
+        return [decode(row[1], Message.from_dict) for row in rows]
+
+    def claimed_by(self, message_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT claimed_by FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
 
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
