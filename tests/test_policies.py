@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loopkit import CSAT, ContactPreferences, ValidationError, load_policies
-from loopkit.policies import ContactHistory, FollowUpPolicy, PolicySet
+from loopkit.policies import PRESENT_CHANNELS, ContactHistory, FollowUpPolicy, PolicySet
 from loopkit.testing import STOCKHOLM, make_customer, make_response, make_touchpoint
 from loopkit.testing import strategies as lks
 
@@ -211,7 +211,10 @@ def test_decide_is_deterministic_never_raises_and_agrees_with_explain(
     assert explanation.decided_by == (None if first.policy is None else first.policy.name)
     if first.follow_up:
         assert first.owner and first.channel in first.policy.channels
-        assert customer.contact.address_for(first.channel) is not None
+        if first.channel in PRESENT_CHANNELS:  # the employee is with the customer
+            assert first.first_contact_at == max(now, response.answered_at)
+        else:
+            assert customer.contact.address_for(first.channel) is not None
         assert first.first_contact_at is not None and first.first_contact_at >= now
         if first.due_at is not None:
             assert first.warn_at <= first.due_at
