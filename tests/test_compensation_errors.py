@@ -146,6 +146,11 @@ def test_a_staff_role_that_authority_does_not_know_is_refused_when_the_file_load
 
 def test_a_role_from_the_hr_system_that_authority_does_not_know_is_refused() -> None:
     wizard = StaffMember(id="emp-9", role="wizard", team="stores")
+    with pytest.raises(ValidationError) as info:  # before any budget is looked at
+        grant(
+            Ledger(), EMPOWERMENT, key="k", case=CASE, by=wizard, at=NOON, offer=_offer("9000 SEK")
+        )
+    assert info.value.path == "staff.emp-9.role"
     with pytest.raises(ValidationError) as info:
         grant(Ledger(), EMPOWERMENT, key="k", case=CASE, by=wizard, at=NOON, offer=_offer("10 SEK"))
     assert info.value.path == "staff.emp-9.role"

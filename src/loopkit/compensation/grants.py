@@ -76,6 +76,18 @@ def grant(
     ``max_per_customer`` is reached, :class:`~loopkit.IllegalTransition` on a
     closed case, and :class:`~loopkit.ValidationError` for an amount in
     another currency than the budget's or a role ``[authority]`` lacks.
+
+    >>> from datetime import datetime, UTC
+    >>> from loopkit import FollowUpCase
+    >>> from loopkit.compensation import Money, OfferKind
+    >>> rules = Empowerment.from_dict({"authority": {"store-clerk": "150 SEK"},
+    ...     "staff": {"clerk-17": {"role": "store-clerk"}}})
+    >>> at = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+    >>> case = FollowUpCase(id="case-1", customer_id="c-1", opened_at=at)
+    >>> lotion = Offer(kind=OfferKind.FREE_PRODUCT, value=Money.parse("75 SEK"))
+    >>> out = grant(Ledger(), rules, key="g-1", case=case, by="clerk-17", at=at, offer=lotion)
+    >>> out.status.value, [e.kind.value for e in out.entries]
+    ('granted', ['grant', 'posting'])
     """
     check_id(key, "key")
     check_aware(at, "at")
@@ -95,6 +107,7 @@ def grant(
         return _replay(ledger, key, earlier[0], case, employee, offer, source)
     if case.is_closed:
         raise IllegalTransition(case.state.value, "grant compensation on")
+    limit = empowerment.limit_of(member)  # a role [authority] lacks is refused here
     if source.kind.value == "rule" and source.name is not None:
         rule = next((r for r in empowerment.rules if r.name == source.name), None)
         cap = rule.max_per_customer if rule is not None else cap
@@ -120,7 +133,6 @@ def grant(
     found = empowerment.budget_for(member, budget)
     if found is not None:
         base = _in_budget(ledger, base, found, amount, at)
-    limit = empowerment.limit_of(member)
     within = (
         limit is not None and limit.currency == amount.currency and amount.amount <= limit.amount
     )

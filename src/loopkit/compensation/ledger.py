@@ -217,6 +217,12 @@ class Ledger:
     idempotent: an entry already in the ledger (same id, same content) is
     skipped, one with the same id and other content is a
     :class:`~loopkit.ConflictError`.
+
+    >>> from loopkit.compensation import period_of
+    >>> stores = Budget(name="stores", amount=Money.parse("5000 SEK"), per="month")
+    >>> at = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+    >>> str(Ledger().left(stores, period_of(stores, at)))
+    '5000 SEK'
     """
 
     entries: tuple[LedgerEntry, ...] = ()

@@ -54,19 +54,21 @@ def period_of(budget: Budget, at: datetime) -> Period:
 
 
 def _first_day(per: BudgetPeriod, day: date) -> date:
-    if per is BudgetPeriod.WEEK:
+    if per == BudgetPeriod.WEEK:
         return day - timedelta(days=day.weekday())
-    if per is BudgetPeriod.MONTH:
+    if per == BudgetPeriod.MONTH:
         return day.replace(day=1)
-    if per is BudgetPeriod.QUARTER:
+    if per == BudgetPeriod.QUARTER:
         return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
     return date(day.year, 1, 1)
 
 
 def _next_first(per: BudgetPeriod, first: date) -> date:
-    if per is BudgetPeriod.WEEK:
+    if per == BudgetPeriod.WEEK:
         return first + timedelta(days=7)
-    months = {BudgetPeriod.MONTH: 1, BudgetPeriod.QUARTER: 3, BudgetPeriod.YEAR: 12}[per]
+    months = {BudgetPeriod.MONTH: 1, BudgetPeriod.QUARTER: 3, BudgetPeriod.YEAR: 12}[
+        BudgetPeriod(per)
+    ]
     index = first.year * 12 + first.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
 

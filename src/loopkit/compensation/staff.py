@@ -15,7 +15,7 @@ from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.model._checks import check_id, optional, validator
 from loopkit.model._reader import Reader
 
-from .values import AuthorityLimits, Budget, CompensationRules, Money
+from .values import AuthorityLimits, Budget, CompensationRule, CompensationRules, Money
 
 __all__ = ["ApprovalRules", "Empowerment", "Staff", "StaffMember"]
 
@@ -209,18 +209,25 @@ class Empowerment:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str = "") -> Empowerment:
-        """Read the ``staff``, ``authority``, ``budgets`` and ``approvals``
-        sections of a policy document (other keys are ignored)."""
+        """Read the ``staff``, ``authority``, ``budgets``, ``approvals`` and
+        ``compensation`` sections of a policy document (other keys are ignored)."""
         r = Reader(data, path)
         staff = r.get("staff", Staff.from_dict, default=Staff())
         authority = r.get("authority", AuthorityLimits.from_dict, default=AuthorityLimits())
         budgets = r.get("budgets", _budgets, default={})
         approvals = r.get("approvals", ApprovalRules.from_dict, default=ApprovalRules())
+        rules = r.items("compensation", CompensationRule.from_dict)
         r.raise_if_any()
         problems = staff.problems_with(authority, r.at("staff"))
         if problems:
             raise ValidationError.of(problems)
-        return cls(staff=staff, authority=authority, budgets=budgets, approvals=approvals)
+        return cls(
+            staff=staff,
+            authority=authority,
+            budgets=budgets,
+            approvals=approvals,
+            rules=CompensationRules(rules),
+        )
 
 
 def _budgets(value: object, path: str) -> dict[str, Budget]:

@@ -17,7 +17,15 @@ import attrs
 from loopkit.businesstime import parse_duration
 from loopkit.errors import Problem, ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import check_id, check_int, check_text, check_timezone, choice
+from loopkit.model._checks import (
+    check_choice,
+    check_id,
+    check_int,
+    check_text,
+    check_timezone,
+    choice,
+    validator,
+)
 from loopkit.model._reader import Reader
 from loopkit.policies.conditions import Condition
 
@@ -167,6 +175,10 @@ class BudgetPeriod(enum.StrEnum):
     YEAR = "year"
 
 
+def _to_period(value: object) -> BudgetPeriod:
+    return check_choice(BudgetPeriod, value, "Budget.per")
+
+
 @attrs.frozen(kw_only=True)
 class Budget:
     """Money a team may spend on compensation per period, counted in periods of
@@ -184,9 +196,9 @@ class Budget:
 
     name: str
     amount: Money
-    per: BudgetPeriod
+    per: BudgetPeriod = attrs.field(converter=_to_period)
     team: str | None = None
-    timezone: str = "UTC"
+    timezone: str = attrs.field(default="UTC", validator=validator(check_timezone))
 
     @classmethod
     def from_dict(cls, name: str, data: object, path: str) -> Budget:
