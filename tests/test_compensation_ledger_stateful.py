@@ -288,3 +288,30 @@ class LedgerMachine(RuleBasedStateMachine):
 
 LedgerMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 TestLedgerMachine = LedgerMachine.TestCase
+
+
+def test_appending_leaves_the_earlier_ledger_as_it_was() -> None:
+    case = CASES[0]
+    offer = Offer(kind=OfferKind.REFUND, value=Money.parse("100 SEK"))
+    first = grant(Ledger(), EMPOWERMENT, key="a", case=case, by="clerk-1", at=START, offer=offer)
+    before = Ledger().append(first.entries)
+    second = grant(before, EMPOWERMENT, key="b", case=case, by="clerk-1", at=START, offer=offer)
+    after = before.append(second.entries)
+    request = grant(
+        after,
+        EMPOWERMENT,
+        key="a-2",
+        case=case,
+        by="clerk-1",
+        at=START,
+        offer=Offer(kind=OfferKind.REFUND, value=Money.parse("300 SEK")),
+    )
+    pending = after.append(request.entries)
+    stores = EMPOWERMENT.budgets["stores"]
+    period = period_of(stores, START)
+    assert [before.used(stores, period).amount, after.used(stores, period).amount] == [100, 200]
+    assert len(before) == 2 and len(after) == 4 and len(pending) == 5
+    assert before.chain("b") == () and after.pending() == () and len(pending.pending()) == 1
+    assert after.reserved(stores, period).amount == 0
+    assert pending.reserved(stores, period).amount == 300
+    assert Ledger(pending.entries).left(stores, period) == pending.left(stores, period)

@@ -11,12 +11,13 @@ entries, which :meth:`Ledger.append` skips), with other content it raises
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from loopkit.errors import ConflictError, IllegalTransition, ValidationError, describe
 from loopkit.model import FollowUpCase
-from loopkit.model._checks import check_aware, check_id, instant_key
+from loopkit.model._checks import builder, check_aware, check_id, instant_key
 
 from .ledger import ApprovalRequest, EntryKind, GrantStatus, Ledger, LedgerEntry, OfferSource
 from .periods import period_of
@@ -129,7 +130,7 @@ def grant(
         return GrantOutcome(key=key, status=GrantStatus.GRANTED, entries=(base,))
     if amount.amount <= 0:
         raise ValidationError("offer.value", 'a positive amount such as "75 SEK"', str(amount))
-    base = attrs.evolve(base, amount=amount)
+    base = _derive(base, amount=amount)
     found = empowerment.budget_for(member, budget)
     if found is not None:
         base = _in_budget(ledger, base, found, amount, at)
@@ -137,18 +138,41 @@ def grant(
         limit is not None and limit.currency == amount.currency and amount.amount <= limit.amount
     )
     if within:
-        posting = attrs.evolve(base, kind=EntryKind.POSTING)
+        posting = _derive(base, kind=EntryKind.POSTING)
         return GrantOutcome(key=key, status=GrantStatus.GRANTED, entries=(base, posting))
-    reservation = attrs.evolve(
+    reservation = _derive(
         base,
         kind=EntryKind.RESERVATION,
         approval=key,
         expires_at=at + empowerment.approvals.expire_after,
     )
-    request = ledger.append((reservation,)).request(key)
+    request = ApprovalRequest(
+        id=key,
+        case_id=case.id,
+        customer_id=case.customer_id,
+        requester=employee,
+        offer=offer,
+        source=source,
+        amount=amount,
+        budget=reservation.budget,
+        requested_at=at,
+        expires_at=at + empowerment.approvals.expire_after,
+    )
     return GrantOutcome(
         key=key, status=GrantStatus.PENDING, entries=(reservation,), request=request
     )
+
+
+_FIELDS = tuple(f.name for f in attrs.fields(LedgerEntry))
+_build_entry = builder(LedgerEntry)
+
+
+def _derive(entry: LedgerEntry, **changes: Any) -> LedgerEntry:
+    """``attrs.evolve`` without re-running validators: every part was checked
+    when the first entry of the grant was made (or is a checked argument)."""
+    values = {name: getattr(entry, name) for name in _FIELDS}
+    values.update(changes)
+    return _build_entry(**values)
 
 
 def _in_budget(
@@ -164,7 +188,7 @@ def _in_budget(
     left = ledger.left(budget, period)
     if amount.amount > left.amount:
         raise BudgetExceeded(budget.name, amount, left)
-    return attrs.evolve(
+    return _derive(
         base,
         amount=amount,
         budget=budget.name,
@@ -249,8 +273,8 @@ def approve(
     settled or past ``expires_at`` raises :class:`RequestSettled`."""
     request, approver = _open_request(ledger, empowerment, request_id, by, at)
     reservation = ledger.chain(request_id)[0]
-    granted = attrs.evolve(reservation, kind=EntryKind.GRANT, at=at, by=approver, expires_at=None)
-    posting = attrs.evolve(granted, kind=EntryKind.POSTING)
+    granted = _derive(reservation, kind=EntryKind.GRANT, at=at, by=approver, expires_at=None)
+    posting = _derive(granted, kind=EntryKind.POSTING)
     return GrantOutcome(
         key=request_id,
         status=GrantStatus.GRANTED,
@@ -273,7 +297,7 @@ def reject(
     may reject as may approve (enough authority, not the requester)."""
     request, approver = _open_request(ledger, empowerment, request_id, by, at)
     reservation = ledger.chain(request_id)[0]
-    release = attrs.evolve(reservation, kind=EntryKind.RELEASE, at=at, by=approver, expires_at=None)
+    release = _derive(reservation, kind=EntryKind.RELEASE, at=at, by=approver, expires_at=None)
     return GrantOutcome(
         key=request_id,
         status=GrantStatus.REJECTED,
@@ -294,9 +318,7 @@ def expire(ledger: Ledger, *, at: datetime) -> tuple[LedgerEntry, ...]:
     for request in ledger.pending():
         if now >= instant_key(request.expires_at):  # type: ignore[operator]
             reservation = ledger.chain(request.id)[0]
-            out.append(
-                attrs.evolve(reservation, kind=EntryKind.EXPIRY, at=at, by=None, expires_at=None)
-            )
+            out.append(_derive(reservation, kind=EntryKind.EXPIRY, at=at, by=None, expires_at=None))
     return tuple(out)
 
 
@@ -327,7 +349,5 @@ def reverse(
     chain = ledger.chain(grant_key)
     granted = next(e for e in chain if e.kind is EntryKind.GRANT)
     posting = next((e for e in chain if e.kind is EntryKind.POSTING), granted)
-    reversal = attrs.evolve(
-        posting, kind=EntryKind.REVERSAL, key=key, at=at, by=by, reverses=grant_key
-    )
+    reversal = _derive(posting, kind=EntryKind.REVERSAL, key=key, at=at, by=by, reverses=grant_key)
     return GrantOutcome(key=key, status=GrantStatus.REVERSED, entries=(reversal,))

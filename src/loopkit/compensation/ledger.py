@@ -275,7 +275,29 @@ class Ledger:
                 continue
             seen[entry.id] = entry
             new.append(entry)
-        return self if not new else Ledger((*self.entries, *new))
+        if not new:
+            return self
+        # Copy the indexes (C-speed shallow copies) and index only what is new;
+        # lists and totals that change are copied first, so this ledger stays as it was.
+        out = object.__new__(Ledger)
+        object.__setattr__(out, "entries", (*self.entries, *new))
+        object.__setattr__(out, "_ids", dict(self._ids))
+        object.__setattr__(out, "_keys", dict(self._keys))
+        object.__setattr__(out, "_totals", dict(self._totals))
+        object.__setattr__(out, "_reversed_by", dict(self._reversed_by))
+        touched_keys: set[str] = set()
+        touched_totals: set[tuple[str, datetime]] = set()
+        for entry in new:
+            if entry.key not in touched_keys and entry.key in out._keys:
+                out._keys[entry.key] = list(out._keys[entry.key])
+            touched_keys.add(entry.key)
+            if entry.budget is not None and entry.period_start is not None:
+                slot = (entry.budget, _utc(entry.period_start))
+                if slot not in touched_totals and slot in out._totals:
+                    out._totals[slot] = list(out._totals[slot])
+                touched_totals.add(slot)
+            out._index(entry)
+        return out
 
     def __iter__(self) -> Iterator[LedgerEntry]:
         return iter(self.entries)
