@@ -18,7 +18,9 @@ from loopkit.compensation import (
     Money,
     Offer,
     OfferKind,
+    OfferNotEligible,
     OfferSource,
+    Proposal,
     approve,
     expire,
     grant,
@@ -306,3 +308,22 @@ def test_a_grant_that_would_overspend_the_month_is_refused_with_what_is_left(pla
         ).status
         is GrantStatus.GRANTED
     )
+
+
+def test_the_playbooks_cap_holds_at_the_counter_even_for_a_stale_proposal(playbook) -> None:  # type: ignore[no-untyped-def]
+    case = FollowUpCase(id="case-5", customer_id="c-2", opened_at=NOON)
+    stale = Proposal(source=OfferSource.rule("campaign-gift"), offer=LOTION)  # no cap on it
+    first = grant(
+        Ledger(), playbook.empowerment, key="a", case=case, by="clerk-17", at=NOON, proposal=stale
+    )
+    ledger = Ledger().append(first.entries)
+    with pytest.raises(OfferNotEligible) as info:
+        grant(
+            ledger, playbook.empowerment, key="b", case=case, by="clerk-18", at=NOON, proposal=stale
+        )
+    assert info.value.source == "rule:campaign-gift" and info.value.field == "max_per_customer"
+    # the clerk's own goodwill is not the campaign's offer: it is not capped by it
+    own = grant(
+        ledger, playbook.empowerment, key="c", case=case, by="clerk-18", at=NOON, offer=LOTION
+    )
+    assert own.status is GrantStatus.GRANTED

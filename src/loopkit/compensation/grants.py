@@ -19,7 +19,15 @@ from loopkit.errors import ConflictError, IllegalTransition, ValidationError, de
 from loopkit.model import FollowUpCase
 from loopkit.model._checks import builder, check_aware, check_id, instant_key
 
-from .ledger import ApprovalRequest, EntryKind, GrantStatus, Ledger, LedgerEntry, OfferSource
+from .ledger import (
+    ApprovalRequest,
+    EntryKind,
+    GrantStatus,
+    Ledger,
+    LedgerEntry,
+    OfferSource,
+    SourceKind,
+)
 from .periods import period_of
 from .proposals import Proposal, cap_reached
 from .refusals import (
@@ -109,7 +117,7 @@ def grant(
     if case.is_closed:
         raise IllegalTransition(case.state.value, "grant compensation on")
     limit = empowerment.limit_of(member)  # a role [authority] lacks is refused here
-    if source.kind.value == "rule" and source.name is not None:
+    if source.kind is SourceKind.RULE and source.name is not None:
         rule = next((r for r in empowerment.rules if r.name == source.name), None)
         cap = rule.max_per_customer if rule is not None else cap
     _check_cap(ledger, case.customer_id, source, cap, at)
