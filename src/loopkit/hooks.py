@@ -23,6 +23,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from loopkit.channels import Channel
+    from loopkit.compensation import Proposal, StaffMember
     from loopkit.model import Category, Customer, FollowUpCase, Promise, Response
     from loopkit.stores import Store
 
@@ -184,4 +185,40 @@ def loopkit_promise_broken(promise: Promise, case: FollowUpCase) -> None:
     Called by :meth:`~loopkit.Loop.tick` with the broken promise and the
     recovery case that was opened or escalated for it, after both are
     committed. Return value ignored; if it raises, the error is logged.
+    """
+
+
+@hookspec
+def loopkit_propose_offers(
+    case: FollowUpCase, response: Response | None, customer: Customer
+) -> Iterable[Proposal]:
+    """Propose compensation offers for a case, fitted to this customer.
+
+    Called (by the engine, once it wires compensation in; this release defines
+    the contract only) when a case's offers are worked out, with the case, its
+    most recent response (``None`` for a case opened by an employee) and the
+    customer. Return :class:`~loopkit.compensation.Proposal` values whose
+    ``source`` is ``OfferSource.plugin(NAME)`` (for example an offer sized to
+    the purchase and the customer's value), or nothing. All plugins' proposals
+    are merged with the playbook's rules' by
+    :func:`~loopkit.compensation.propose_offers`: ineligible ones are dropped
+    (``max_per_customer`` against what was granted), the rest ranked and kept
+    with the case. A result that is not a plugin ``Proposal`` raises
+    :class:`~loopkit.PluginError`. If this hook raises, the error propagates
+    and nothing is stored.
+    """
+    return ()
+
+
+@hookspec(firstresult=True)
+def loopkit_load_staff(employee_id: str) -> StaffMember | None:
+    """Look an employee up in the host's HR system: their role and team.
+
+    Called (by the engine, once it wires compensation in; this release defines
+    the contract only) before a grant, an approval or a rejection by
+    ``employee_id``. Return a :class:`~loopkit.compensation.StaffMember`, or
+    ``None`` if this plugin does not know them (the next plugin is asked, then
+    the playbook's ``[staff]`` table). An employee nobody knows has no
+    authority of their own: their priced grants need an approval. If this
+    hook raises, the error propagates and nothing is recorded.
     """

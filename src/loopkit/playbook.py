@@ -12,7 +12,15 @@ from typing import Any
 import attrs
 
 from loopkit.businesstime import BusinessCalendar
-from loopkit.compensation import AuthorityLimits, Budget, CompensationRule, CompensationRules
+from loopkit.compensation import (
+    ApprovalRules,
+    AuthorityLimits,
+    Budget,
+    CompensationRule,
+    CompensationRules,
+    Empowerment,
+    Staff,
+)
 from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.model._checks import check_id
 from loopkit.model._reader import Reader
@@ -38,6 +46,19 @@ class Playbook:
     authority: AuthorityLimits = attrs.field(factory=AuthorityLimits)
     budgets: Mapping[str, Budget] = attrs.field(factory=dict)
     compensation: CompensationRules = attrs.field(factory=CompensationRules)
+    staff: Staff = attrs.field(factory=Staff)
+    approvals: ApprovalRules = attrs.field(factory=ApprovalRules)
+
+    @property
+    def empowerment(self) -> Empowerment:
+        """Staff, authority, budgets, approvals and rules: what grants are decided by."""
+        return Empowerment(
+            staff=self.staff,
+            authority=self.authority,
+            budgets=self.budgets,
+            approvals=self.approvals,
+            rules=self.compensation,
+        )
 
     @property
     def calendars(self) -> Mapping[str, BusinessCalendar]:
@@ -70,10 +91,14 @@ class Playbook:
         budgets = r.get("budgets", _budgets, default={})
         compensation = r.items("compensation", CompensationRule.from_dict)
         recovery = r.get("recovery", RecoveryPolicy.from_dict, default=RecoveryPolicy())
+        staff = r.get("staff", Staff.from_dict, default=Staff())
+        approvals = r.get("approvals", ApprovalRules.from_dict, default=ApprovalRules())
         r.finish()
         if "policies" not in r.data:
             r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
         _cross_check(r, indexed, calendars or {})
+        if isinstance(staff, Staff) and isinstance(authority, AuthorityLimits):
+            r.problems.extend(staff.problems_with(authority, r.at("staff")))
         r.raise_if_any()
         try:
             policy_set = PolicySet(
@@ -90,6 +115,8 @@ class Playbook:
             authority=authority,
             budgets=budgets,
             compensation=CompensationRules(compensation),
+            staff=staff,
+            approvals=approvals,
         )
 
 

@@ -1,5 +1,28 @@
-"""Compensation: money, authority limits, budgets and offer rules (pure values)."""
+"""Compensation: money, authority, staff, budgets and their periods, offer
+rules and proposals, and the ledger with the pure decisions on it (grant,
+approve, reject, expire, reverse)."""
 
+from .grants import GrantOutcome, approve, expire, grant, reject, reverse
+from .ledger import (
+    ApprovalRequest,
+    EntryKind,
+    GrantStatus,
+    Ledger,
+    LedgerEntry,
+    OfferSource,
+    SourceKind,
+)
+from .periods import Period, period_of
+from .proposals import Dropped, Proposal, Proposals, propose_offers
+from .refusals import (
+    ApprovalError,
+    BudgetExceeded,
+    NotEnoughAuthority,
+    OfferNotEligible,
+    RequestSettled,
+    SelfApproval,
+)
+from .staff import ApprovalRules, Empowerment, Staff, StaffMember
 from .values import (
     AuthorityLimits,
     Budget,
@@ -13,13 +36,42 @@ from .values import (
 )
 
 __all__ = [
+    "ApprovalError",
+    "ApprovalRequest",
+    "ApprovalRules",
     "AuthorityLimits",
     "Budget",
+    "BudgetExceeded",
     "BudgetPeriod",
     "CompensationRule",
     "CompensationRules",
     "CustomerCap",
+    "Dropped",
+    "Empowerment",
+    "EntryKind",
+    "GrantOutcome",
+    "GrantStatus",
+    "Ledger",
+    "LedgerEntry",
     "Money",
+    "NotEnoughAuthority",
     "Offer",
     "OfferKind",
+    "OfferNotEligible",
+    "OfferSource",
+    "Period",
+    "Proposal",
+    "Proposals",
+    "RequestSettled",
+    "SelfApproval",
+    "SourceKind",
+    "Staff",
+    "StaffMember",
+    "approve",
+    "expire",
+    "grant",
+    "period_of",
+    "propose_offers",
+    "reject",
+    "reverse",
 ]

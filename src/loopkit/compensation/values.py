@@ -1,24 +1,39 @@
 """Compensation as a customer-experience team writes it: money, authority
-limits, budgets and the rules that propose offers. Values only: the ledger,
-approvals and budget reservations belong to the engine."""
+limits, budgets and the rules that propose offers. Values only: the ledger and
+the decisions on it are in :mod:`loopkit.compensation.ledger` and
+:mod:`loopkit.compensation.grants`."""
 
 from __future__ import annotations
 
 import enum
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from loopkit.businesstime import parse_duration
 from loopkit.errors import Problem, ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import check_id, choice
+from loopkit.model._checks import (
+    check_choice,
+    check_id,
+    check_int,
+    check_text,
+    check_timezone,
+    choice,
+    validator,
+)
 from loopkit.model._reader import Reader
 from loopkit.policies.conditions import Condition
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .ledger import Ledger
+    from .proposals import Proposal, Proposals
 
 __all__ = [
     "AuthorityLimits",
@@ -160,26 +175,50 @@ class BudgetPeriod(enum.StrEnum):
     YEAR = "year"
 
 
+def _to_period(value: object) -> BudgetPeriod:
+    return check_choice(BudgetPeriod, value, "Budget.per")
+
+
 @attrs.frozen(kw_only=True)
 class Budget:
-    """Money a team may spend on compensation per period.
+    """Money a team may spend on compensation per period, counted in periods of
+    the budget's own time zone (a month starts at local midnight on the 1st).
 
-    >>> b = Budget.from_dict("team-support", {"amount": "20000 SEK", "per": "month"}, "budgets.x")
-    >>> str(b.amount), b.per.value
-    ('20000 SEK', 'month')
+    ``team`` is the team whose employees' grants draw on it (``None``: only
+    grants that name the budget explicitly); ``timezone`` is an IANA name,
+    ``"UTC"`` when not given.
+
+    >>> b = Budget.from_dict("stores", {"amount": "5000 SEK", "per": "month",
+    ...     "team": "stores", "timezone": "Europe/Stockholm"}, "budgets.stores")
+    >>> str(b.amount), b.per.value, b.team, b.timezone
+    ('5000 SEK', 'month', 'stores', 'Europe/Stockholm')
     """
 
     name: str
     amount: Money
-    per: BudgetPeriod
+    per: BudgetPeriod = attrs.field(converter=_to_period)
+    team: str | None = None
+    timezone: str = attrs.field(default="UTC", validator=validator(check_timezone))
 
     @classmethod
     def from_dict(cls, name: str, data: object, path: str) -> Budget:
         r = Reader(data, path)
-        amount = r.get("amount", Money.parse)
+        amount = r.get("amount", _positive_money)
         per = r.get("per", choice(BudgetPeriod))
+        team = r.get("team", check_id, default=None)
+        timezone = r.get("timezone", check_timezone, default="UTC")
         r.finish()
-        return r.build(cls, {"name": name, "amount": amount, "per": per})
+        return r.build(
+            cls,
+            {"name": name, "amount": amount, "per": per, "team": team, "timezone": timezone},
+        )
+
+
+def _positive_money(value: object, path: str) -> Money:
+    money = Money.parse(value, path)
+    if money.amount <= 0:
+        raise ValidationError(path, 'a positive amount such as "75 SEK"', describe(value))
+    return money
 
 
 class OfferKind(enum.StrEnum):
@@ -193,22 +232,54 @@ class OfferKind(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class Offer:
-    """What may be offered: a kind, and its value in money where it has one.
+    """What may be offered: a kind, its value in money where it has one, and
+    ``what`` it is in a few words (``"body lotion"``; not personal data).
+
+    An offer's value is positive; an offer with no value (a return label, an
+    apology) draws on no one's authority and no budget.
 
     >>> Offer.from_dict({"kind": "discount_code", "value": "300 SEK"}).value
     Money(amount=Decimal('300'), currency='SEK')
+    >>> Offer.from_dict({"kind": "free_product", "value": "75 SEK", "what": "body lotion"}).what
+    'body lotion'
     """
 
     kind: OfferKind
     value: Money | None = None
+    what: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.value is not None and (not isinstance(self.value, Money) or self.value.amount <= 0):
+            raise ValidationError(
+                "Offer.value", 'a positive amount such as "75 SEK"', describe(self.value)
+            )
+        if self.what is not None:
+            _check_what(self.what, "Offer.what")
 
     @classmethod
     def from_dict(cls, data: object, path: str = "offer") -> Offer:
         r = Reader(data, path)
         kind = r.get("kind", choice(OfferKind))
-        value = r.get("value", Money.parse, default=None)
+        value = r.get("value", _positive_money, default=None)
+        what = r.get("what", _check_what, default=None)
         r.finish()
-        return r.build(cls, {"kind": kind, "value": value})
+        return r.build(cls, {"kind": kind, "value": value, "what": what})
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` reads it back."""
+        out: dict[str, Any] = {"kind": self.kind.value}
+        if self.value is not None:
+            out["value"] = str(self.value)
+        if self.what is not None:
+            out["what"] = self.what
+        return out
+
+
+def _check_what(value: object, path: str) -> str:
+    text = check_text(value, path, max_length=200, personal=False)
+    if not text.strip():
+        raise ValidationError(path, "a short non-empty description", describe(value))
+    return text
 
 
 @attrs.frozen(kw_only=True)
@@ -235,6 +306,7 @@ class CustomerCap:
 class CompensationRule:
     """When a response and customer match ``when`` (the policy condition
     language), propose ``offer``, at most ``max_per_customer`` times.
+    ``rank`` orders proposals: lower ranks are shown first (default 0).
 
     >>> rule = CompensationRule.from_dict({
     ...     "name": "small-goodwill",
@@ -249,6 +321,7 @@ class CompensationRule:
     when: Condition
     offer: Offer
     max_per_customer: CustomerCap | None = None
+    rank: int = 0
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> CompensationRule:
@@ -260,6 +333,7 @@ class CompensationRule:
             "max_per_customer": r.get(
                 "max_per_customer", lambda v, p: CustomerCap.from_dict(v, p), default=None
             ),
+            "rank": r.get("rank", check_int, default=0),
         }
         r.finish()
         return r.build(cls, kwargs)
@@ -287,6 +361,30 @@ class CompensationRules:
             rule
             for rule in self.rules
             if rule.when.matches(response, customer, touchpoint=touchpoint)
+        )
+
+    def proposals(
+        self,
+        response: Response | None,
+        customer: Customer,
+        *,
+        ledger: Ledger | None = None,
+        at: datetime | None = None,
+        touchpoint: Touchpoint | None = None,
+        plugin_proposals: Iterable[Proposal] = (),
+    ) -> Proposals:
+        """The eligible offers, ranked, as :class:`~loopkit.compensation.Proposals`:
+        :func:`~loopkit.compensation.propose_offers` with these rules."""
+        from .proposals import propose_offers
+
+        return propose_offers(
+            self,
+            response,
+            customer,
+            ledger=ledger,
+            at=at,
+            touchpoint=touchpoint,
+            plugin_proposals=plugin_proposals,
         )
 
     def __iter__(self) -> Any:
