@@ -80,20 +80,22 @@ DETRACTOR, PASSIVE = Category.DETRACTOR, Category.PASSIVE
 
 
 def hand_written(r: Response, c: Customer) -> int:
-    """The example file's four policies, written by hand: the index of the first match."""
+    """The example file's five policies, written by hand: the index of the first match."""
     t = r.touchpoint
     kind = None if t is None else t.kind
     category = r.category
-    if category is DETRACTOR and kind == "support_contact":
+    if r.source == "employee" and t is not None and t.channel == "in_person":
         return 0
-    if kind == "cancellation" and r.score <= 6:
+    if category is DETRACTOR and kind == "support_contact":
         return 1
-    if category is DETRACTOR and kind in ("purchase", "delivery"):
+    if kind == "cancellation" and category in (DETRACTOR, PASSIVE):
         return 2
+    if category is DETRACTOR and kind in ("purchase", "delivery"):
+        return 3
     if category is PASSIVE and (
         c.segment == "gold" or (r.comment is not None and r.comment.strip() != "")
     ):
-        return 3
+        return 4
     return -1
 
 
@@ -107,6 +109,8 @@ def flat(r: Response, c: Customer) -> dict[str, Any]:
         "category": r.category.value,
         "score": r.score,
         "kind": "" if t is None else t.kind,
+        "channel": "" if t is None else t.channel,
+        "source": r.source or "",
         "segment": c.segment or "",
         "comment": (r.comment or "").strip(),
     }
@@ -142,6 +146,14 @@ def business_rules_matcher() -> Callable[[dict[str, Any]], int] | None:
             return self.row["kind"]  # type: ignore[no-any-return]
 
         @string_rule_variable  # type: ignore[misc]
+        def channel(self) -> str:
+            return self.row["channel"]  # type: ignore[no-any-return]
+
+        @string_rule_variable  # type: ignore[misc]
+        def source(self) -> str:
+            return self.row["source"]  # type: ignore[no-any-return]
+
+        @string_rule_variable  # type: ignore[misc]
         def segment(self) -> str:
             return self.row["segment"]  # type: ignore[no-any-return]
 
@@ -167,18 +179,19 @@ def business_rules_matcher() -> Callable[[dict[str, Any]], int] | None:
         }
 
     rules = [
-        rule(0, {"all": [eq("category", "detractor"), eq("kind", "support_contact")]}),
+        rule(0, {"all": [eq("source", "employee"), eq("channel", "in_person")]}),
+        rule(1, {"all": [eq("category", "detractor"), eq("kind", "support_contact")]}),
         rule(
-            1,
+            2,
             {
                 "all": [
                     eq("kind", "cancellation"),
-                    {"name": "score", "operator": "less_than_or_equal_to", "value": 6},
+                    {"any": [eq("category", "detractor"), eq("category", "passive")]},
                 ]
             },
         ),
         rule(
-            2,
+            3,
             {
                 "all": [
                     eq("category", "detractor"),
@@ -187,7 +200,7 @@ def business_rules_matcher() -> Callable[[dict[str, Any]], int] | None:
             },
         ),
         rule(
-            3,
+            4,
             {
                 "all": [
                     eq("category", "passive"),
@@ -221,8 +234,9 @@ def rule_engine_matcher() -> Callable[[dict[str, Any]], int] | None:
     except ImportError:
         return None
     texts = [
+        "source == 'employee' and channel == 'in_person'",
         "category == 'detractor' and kind == 'support_contact'",
-        "kind == 'cancellation' and score <= 6",
+        "kind == 'cancellation' and category in ['detractor', 'passive']",
         "category == 'detractor' and kind in ['purchase', 'delivery']",
         "category == 'passive' and (segment == 'gold' or comment != '')",
     ]
