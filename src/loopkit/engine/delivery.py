@@ -63,9 +63,13 @@ class RetryPolicy:
                 last_error=type(error).__name__,
             )
         delay = self.ceiling(attempts) * rng.random()
+        try:
+            next_attempt_at = now + delay
+        except OverflowError:  # at the end of time: due again at once, never an overflow
+            next_attempt_at = now
         return attrs.evolve(
             message,
             attempts=attempts,
-            next_attempt_at=now + delay,
+            next_attempt_at=next_attempt_at,
             last_error=type(error).__name__,
         )

@@ -18,7 +18,14 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
-from loopkit.errors import BusinessTimeError, ValidationError, describe
+from loopkit.errors import (
+    BusinessTimeError,
+    ValidationError,
+    describe,
+    describe_input,
+    describe_key,
+    suggest,
+)
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
@@ -28,6 +35,16 @@ MAX_ID_LENGTH: Final = 200
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SLUG = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
+_PHONE = re.compile(r"\+[0-9][0-9 ()\-]{5,}")
+_NOT_ZONES: Final = frozenset({"localtime", "posixrules", "Factory"})
+"""Files in a zoneinfo directory that load but are not IANA zone keys."""
+
+
+def looks_personal(value: str) -> bool:
+    """Whether an id looks like an e-mail address or a phone number: ids show
+    in reprs, logs and errors, so those are refused (use an opaque key)."""
+    return "@" in value or _PHONE.fullmatch(value.strip()) is not None
+
 
 JsonScalar = str | int | float | bool | None
 """A value allowed in free ``attributes``: JSON scalars, or tuples of them."""
@@ -36,14 +53,21 @@ JsonScalar = str | int | float | bool | None
 def check_id(value: object, path: str) -> str:
     """A non-empty identifier of at most 200 characters with no control characters."""
     if not isinstance(value, str):
-        raise ValidationError(path, "a string id", describe(value))
+        raise ValidationError(path, "a string id", describe_input(value))
     if not value or not value.strip():
-        raise ValidationError(path, "a non-empty id", describe(value))
+        raise ValidationError(path, "a non-empty id", describe_input(value))
     if len(value) > MAX_ID_LENGTH:
         raise ValidationError(path, f"an id of at most {MAX_ID_LENGTH} characters", f"{len(value)}")
     if _CONTROL.search(value):
         raise ValidationError(
             path, "an id without control characters", "one with a control character"
+        )
+    if looks_personal(value):
+        raise ValidationError(
+            path,
+            "an opaque id, not an e-mail address or phone number",
+            describe_input(value),
+            hint="ids show in logs and errors: use a key such as the CRM's customer number",
         )
     return value
 
@@ -58,7 +82,7 @@ def check_slug(value: object, path: str, what: str) -> str:
         raise ValidationError(
             path,
             f"{what}: lowercase letters, digits, '_' or '-', starting with a letter",
-            describe(value),
+            describe_input(value),
         )
     return value
 
@@ -72,7 +96,13 @@ def check_choice(kind: type[E], value: object, path: str) -> E:
             return kind(value)
     except ValueError:
         pass
-    raise ValidationError(path, f"one of {[k.value for k in kind]}", describe(value))
+    near = suggest(value, [k.value for k in kind]) if isinstance(value, str) else None
+    raise ValidationError(
+        path,
+        f"one of {[k.value for k in kind]}",
+        describe_input(value),  # not a member: shown only as a suggestion from the list
+        hint=f"did you mean {near!r}?" if near else None,
+    )
 
 
 def choice(kind: type[E]) -> Callable[[object, str], E]:
@@ -82,7 +112,9 @@ def choice(kind: type[E]) -> Callable[[object, str], E]:
 
 def check_text(value: object, path: str, *, max_length: int, personal: bool) -> str:
     if not isinstance(value, str):
-        raise ValidationError(path, "a string", describe(value, personal=personal))
+        raise ValidationError(
+            path, "a string", describe(value, personal=True) if personal else describe_input(value)
+        )
     if len(value) > max_length:
         raise ValidationError(path, f"at most {max_length} characters", f"{len(value)} characters")
     return value
@@ -91,23 +123,23 @@ def check_text(value: object, path: str, *, max_length: int, personal: bool) -> 
 def check_int(value: object, path: str) -> int:
     """An ``int`` proper: bools, floats (even 3.0), NaN and strings are refused."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(path, "an integer", describe(value))
+        raise ValidationError(path, "an integer", describe_input(value))
     return value
 
 
 def check_number(value: object, path: str) -> int | float:
     """A finite int or float (bools, NaN and infinities are refused)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(path, "a number", describe(value))
+        raise ValidationError(path, "a number", describe_input(value))
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError(path, "a finite number", describe(value))
+        raise ValidationError(path, "a finite number", describe_input(value))
     return value
 
 
 def check_aware(value: object, path: str) -> datetime:
     """A timezone-aware datetime; naive ones are refused, never guessed."""
     if not isinstance(value, datetime):
-        raise ValidationError(path, "a timezone-aware datetime", describe(value))
+        raise ValidationError(path, "a timezone-aware datetime", describe_input(value))
     if value.tzinfo is None or value.utcoffset() is None:
         raise BusinessTimeError(
             path,
@@ -123,15 +155,17 @@ def parse_instant(value: object, path: str) -> datetime:
     if isinstance(value, datetime):
         return check_aware(value, path)
     if not isinstance(value, str):
-        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe(value))
+        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe_input(value))
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe(value)) from None
+        raise ValidationError(
+            path, "an ISO 8601 timestamp with offset", describe_input(value)
+        ) from None
     if parsed.tzinfo is None:
-        raise BusinessTimeError(
-            path, "an ISO 8601 timestamp with an offset such as +01:00 or Z", describe(value)
+        raise BusinessTimeError(  # it parsed as a timestamp: safe to show
+            path, "an ISO 8601 timestamp with an offset such as +01:00 or Z", repr(value)
         )
     return parsed
 
@@ -168,6 +202,8 @@ def format_instant(value: datetime) -> str:
 
 @lru_cache(maxsize=1024)
 def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    if name in _NOT_ZONES or name.startswith(("posix/", "right/")):
+        return None  # they load from a zoneinfo directory, but are not zone keys
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
@@ -175,12 +211,21 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
 
 
 def check_timezone(value: object, path: str) -> str:
-    """An IANA time zone name that ``zoneinfo`` knows, such as ``Europe/Stockholm``."""
+    """An IANA time zone key that ``zoneinfo`` knows, such as ``Europe/Stockholm``
+    (not ``localtime``, ``posixrules``, ``Factory`` or ``posix/...``, which a
+    zoneinfo directory holds but which name no real zone)."""
     if not isinstance(value, str) or not value or _CONTROL.search(value):
-        raise ValidationError(path, "an IANA time zone name", describe(value))
+        raise ValidationError(path, "an IANA time zone name", describe_input(value))
+    if value in _NOT_ZONES or value.startswith(("posix/", "right/")):
+        raise ValidationError(
+            path,
+            "a real IANA zone key such as 'Europe/Stockholm'",
+            repr(value) if value in _NOT_ZONES else describe_input(value),
+            hint="a zoneinfo directory holds it, but it names no zone",
+        )
     if _zone(value) is None:
         raise ValidationError(
-            path, "an IANA time zone name such as 'Europe/Stockholm'", describe(value)
+            path, "an IANA time zone name such as 'Europe/Stockholm'", describe_input(value)
         )
     return value
 
@@ -189,7 +234,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     """The ``ZoneInfo`` for a name already checked by :func:`check_timezone`."""
     found = _zone(name)
     if found is None:
-        raise ValidationError("timezone", "an IANA time zone name", describe(name))
+        raise ValidationError("timezone", "an IANA time zone name", describe_input(name))
     return found
 
 
@@ -199,12 +244,12 @@ def check_attributes(value: object, path: str) -> Mapping[str, Any]:
     Returned as a read-only mapping; lists become tuples.
     """
     if not isinstance(value, Mapping):
-        raise ValidationError(path, "a mapping of names to values", describe(value))
+        raise ValidationError(path, "a mapping of names to values", describe_input(value))
     out: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not key:
-            raise ValidationError(path, "string keys", describe(key))
-        item_path = f"{path}.{key}"
+            raise ValidationError(path, "string keys", describe_input(key))
+        item_path = f"{path}.{describe_key(key)}"  # a key can be personal too
         if isinstance(item, list | tuple):
             out[key] = tuple(_check_scalar(x, f"{item_path}[{i}]") for i, x in enumerate(item))
         else:
@@ -217,7 +262,7 @@ def _check_scalar(value: object, path: str) -> JsonScalar:
         return value
     if isinstance(value, int | float):
         return check_number(value, path)
-    raise ValidationError(path, "a string, number, boolean or null", describe(value))
+    raise ValidationError(path, "a string, number, boolean or null", describe_input(value))
 
 
 def convert_attributes(value: object) -> Mapping[str, Any]:

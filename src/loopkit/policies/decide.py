@@ -169,6 +169,18 @@ class ContactRules:
         return None
 
 
+def _never_contact(customer: Customer, rules: ContactRules) -> str | None:
+    """Why no contact is ever allowed (quiet hours ``00:00-24:00``), or ``None``."""
+    own = customer.contact.quiet_hours
+    if own is not None:
+        if own.covers_whole_day:
+            return "the customer asked never to be contacted (quiet hours 00:00-24:00)"
+        return None
+    if rules.quiet_hours is not None and rules.quiet_hours.covers_whole_day:
+        return "the contact rules' quiet hours cover the whole day (00:00-24:00)"
+    return None
+
+
 @functools.lru_cache(maxsize=4096)
 def _window(
     timezone: str, quiet: DailyWindow | None, preferred: DailyWindow | None
@@ -484,6 +496,9 @@ class PolicySet:
                 follow_up=False,
                 reason=self.no_match_reason(response),
             )
+        never = _never_contact(customer, self.contact)
+        if never is not None:  # a valid wish: the response is kept, no one calls
+            return self._suppressed(response, customer, policy, never, explain)
         channel = None
         address_for = customer.contact.address_for
         for candidate in policy.channels:
