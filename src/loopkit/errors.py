@@ -170,6 +170,8 @@ class _SafeRepr(reprlib.Repr):
 
     def repr_instance(self, x: object, level: int) -> str:
         try:
+            if type(x).__repr__ is object.__repr__:  # names the type (and so its name)
+                return f"<a {_type_name(x)}>"
             text = repr(x)
         except Exception:
             return f"<a {_type_name(x)}>"

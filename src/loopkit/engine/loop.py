@@ -36,6 +36,7 @@ from loopkit.model._checks import (
     check_id,
     check_slug,
     empty_attributes,
+    shown_id,
 )
 from loopkit.stores import IngestOutcome, IngestRecord, Store, StoreTransaction, Timer, TimerKind
 
@@ -566,7 +567,7 @@ class Loop:
     def _load(self, tx: StoreTransaction, case_id: str) -> FollowUpCase:
         case = tx.get_case(case_id)
         if case is None:
-            raise UnknownCase(f"case {case_id!r}: expected the id of a stored case")
+            raise UnknownCase(f"case {shown_id(case_id)}: expected the id of a stored case")
         return case
 
     def case(self, case_id: str) -> FollowUpCase:
@@ -813,7 +814,9 @@ class Loop:
         with self.store.transaction() as tx:
             promise = tx.get_promise(promise_id)
             if promise is None:
-                raise UnknownCase(f"promise {promise_id!r}: expected the id of a stored promise")
+                raise UnknownCase(
+                    f"promise {shown_id(promise_id)}: expected the id of a stored promise"
+                )
             if promise.status is not PromiseStatus.PENDING:
                 raise ConflictError(
                     f"promise {promise_id!r} is already {promise.status.value}; expected pending"

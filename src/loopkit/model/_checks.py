@@ -72,6 +72,15 @@ def check_id(value: object, path: str) -> str:
     return value
 
 
+def shown_id(value: object) -> str:
+    """An id as a message shows it: quoted when it is a valid id, else
+    described (a caller may pass an e-mail address where an id belongs)."""
+    try:
+        return repr(check_id(value, "id"))
+    except ValidationError:
+        return describe_input(value)
+
+
 def check_optional_id(value: object, path: str) -> str | None:
     return None if value is None else check_id(value, path)
 

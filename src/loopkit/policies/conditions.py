@@ -707,11 +707,17 @@ def _leaf_fn(leaf: _Leaf) -> _Match:
     return fn
 
 
+def _hidden(field: FieldSpec) -> bool:
+    """Whether an explanation describes the field's value instead of showing
+    it: personal fields, and free attributes (they may hold anything)."""
+    return field.personal or field.key is not None
+
+
 def _saw(leaf: _Leaf, r: Response | None, t: Touchpoint | None, c: Customer | None) -> str:
-    parts = [f"{leaf.field.path} = {show(leaf.field.get(r, t, c), personal=leaf.field.personal)}"]
+    parts = [f"{leaf.field.path} = {show(leaf.field.get(r, t, c), personal=_hidden(leaf.field))}"]
     if leaf.since is not None:
         value = leaf.since.get(r, t, c)
-        parts.append(f"{leaf.since.path} = {show(value, personal=leaf.since.personal)}")
+        parts.append(f"{leaf.since.path} = {show(value, personal=_hidden(leaf.since))}")
     if leaf.field.root == "touchpoint" and t is None:
         parts = ["no touchpoint"]
     return ", ".join(parts)
