@@ -605,6 +605,8 @@ class Loop:
         """Record a contact attempt. ``reached`` moves the case to *contacted*
         and stops its deadline timers (the deadline is for the first contact)."""
         result = check_choice(ContactOutcome, outcome, "outcome")
+        if channel is not None:  # kept in the case's log: a name, never an address
+            check_slug(channel, "channel", "a channel name such as 'phone'")
         now = self._now(at)
         details = {"outcome": result.value, "channel": channel}
         with self.store.transaction() as tx:

@@ -172,7 +172,12 @@ class ContactPreferences:
         return r.build(cls, kwargs)
 
 
+_NUMBER: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 def _to_decimal(value: object) -> object:
+    if isinstance(value, str) and not _NUMBER.fullmatch(value):
+        return value  # not a plain number ("+46 70..." is a phone number): refused
     if isinstance(value, int | str) and not isinstance(value, bool):
         try:
             return Decimal(value)
