@@ -644,3 +644,64 @@ def test_planted_values_are_kept_where_they_belong() -> None:
     assert message.address == PHONE
     assert personal_customer().attributes["spouse"] == ATTRIBUTE
     assert Decimal(str(personal_customer(value=5).value)) == 5
+
+
+def _playbook(privacy: object) -> loopkit.Playbook:
+    return loopkit.Playbook.from_dict(
+        {
+            "version": 1,
+            "privacy": privacy,
+            "policies": [
+                {
+                    "name": "spouse",
+                    "channels": ["email"],
+                    "owner": "team:cx",
+                    "when": {
+                        "all": [
+                            {"field": "customer.attributes.since", "lt": 2000},
+                            {"field": "customer.attributes.spouse", "equals": "x"},
+                        ]
+                    },
+                }
+            ],
+        }
+    )
+
+
+def test_the_playbook_names_the_attributes_an_explanation_may_show() -> None:
+    shown = _playbook({"shown_attributes": ["customer.attributes.since"]})
+    hidden = _playbook({})
+    customer = personal_customer(attributes={"since": 1990, "spouse": ATTRIBUTE})
+    response = personal_response()
+    assert shown.policies.shown_attributes == {"customer.attributes.since"}
+    assert shown.policies.explain(response, customer, T).trace("spouse").saw == (
+        f"customer.attributes.spouse = a redacted str of {len(ATTRIBUTE)} characters"
+    )
+    late = personal_customer(attributes={"since": 2019, "spouse": ATTRIBUTE})
+    assert shown.policies.explain(response, late, T).trace("spouse").saw == (
+        "customer.attributes.since = 2019"
+    )
+    assert hidden.policies.explain(response, late, T).trace("spouse").saw == (
+        "customer.attributes.since = a redacted int"
+    )
+    # the shown set survives a host's holidays being added
+    assert shown.with_calendars({}).policies.shown_attributes == shown.policies.shown_attributes
+
+
+@pytest.mark.parametrize(
+    ("privacy", "path"),
+    [
+        ({"shown_attributes": ["customer.name"]}, "privacy.shown_attributes[0]"),
+        ({"shown_attributes": [EMAIL]}, "privacy.shown_attributes[0]"),
+        ({"shown_attributes": EMAIL}, "privacy.shown_attributes"),
+        ({"shown": []}, "privacy.shown"),
+        (RECORD, "privacy"),
+    ],
+)
+def test_a_bad_privacy_table_is_an_error_that_shows_no_personal_data(
+    privacy: object, path: str
+) -> None:
+    with pytest.raises(loopkit.ValidationError) as info:
+        _playbook(privacy)
+    assert path in [p.path for p in info.value.problems]
+    assert not leaks(str(info.value))

@@ -17,6 +17,7 @@ from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.model._checks import check_id
 from loopkit.model._reader import Reader
 from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet
+from loopkit.policies.decide import check_shown_attributes
 
 __all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_policies"]
 
@@ -69,13 +70,19 @@ class Playbook:
         authority = r.get("authority", AuthorityLimits.from_dict, default=AuthorityLimits())
         budgets = r.get("budgets", _budgets, default={})
         compensation = r.items("compensation", CompensationRule.from_dict)
+        shown = r.get("privacy", _privacy, default=frozenset())
         r.finish()
         if "policies" not in r.data:
             r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
         _cross_check(r, indexed, calendars or {})
         r.raise_if_any()
         try:
-            policy_set = PolicySet(policies=policies, calendars=calendars or {}, contact=contact)
+            policy_set = PolicySet(
+                policies=policies,
+                calendars=calendars or {},
+                contact=contact,
+                shown_attributes=shown or frozenset(),
+            )
         except ValidationError as err:
             raise err.under(path) from None
         return cls(
@@ -85,6 +92,16 @@ class Playbook:
             budgets=budgets,
             compensation=CompensationRules(compensation),
         )
+
+
+def _privacy(value: object, path: str) -> frozenset[str]:
+    """The ``[privacy]`` table: ``shown_attributes``, the free attributes whose
+    values explanations may show (all others are described, never shown)."""
+    r = Reader(value, path)
+    shown = r.get("shown_attributes", check_shown_attributes, default=frozenset())
+    r.finish()
+    r.raise_if_any()
+    return shown or frozenset()
 
 
 def _version(value: object, path: str) -> int:

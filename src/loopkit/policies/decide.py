@@ -7,7 +7,7 @@ argument), the same inputs always give the same :class:`Decision`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -16,12 +16,13 @@ import attrs
 
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
-from loopkit.errors import BusinessTimeError, ValidationError, describe
+from loopkit.errors import BusinessTimeError, ValidationError, describe, describe_input
 from loopkit.model import Category, Customer, DailyWindow, Response
 from loopkit.model._checks import check_aware, check_int
 from loopkit.model._reader import Reader
 
 from .conditions import Condition, compile_first_match
+from .fields import resolve_field
 from .policy import UNASSIGNED, FollowUpPolicy
 
 __all__ = [
@@ -365,6 +366,30 @@ def _check_policies(value: object, path: str) -> tuple[FollowUpPolicy, ...]:
     return value
 
 
+def check_shown_attributes(value: object, path: str) -> frozenset[str]:
+    """Attribute fields whose values explanations may show, such as
+    ``customer.attributes.tier`` (every other attribute value is described)."""
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ValidationError(path, "a list of attribute fields", describe_input(value))
+    for i, item in enumerate(value):
+        spec = resolve_field(item)
+        if spec is None or spec.key is None:
+            raise ValidationError(
+                f"{path}[{i}]",
+                "an attribute field such as 'customer.attributes.tier'",
+                describe_input(item),
+            )
+    return frozenset(value)
+
+
+def _to_shown(value: Iterable[str]) -> frozenset[str]:
+    return value if isinstance(value, frozenset) else frozenset(value)
+
+
+def _check_shown(value: frozenset[str]) -> None:
+    check_shown_attributes(value, "PolicySet.shown_attributes")
+
+
 @attrs.frozen(kw_only=True)
 class PolicySet:
     """Policies in order, with the calendars and contact rules they use.
@@ -372,11 +397,18 @@ class PolicySet:
 
     Every calendar a policy names must be among ``calendars`` (checked here,
     when the set is built, not when a response arrives).
+
+    Explanations describe the values of free attributes (type and length:
+    they may hold personal data) except those named in ``shown_attributes``
+    (``customer.attributes.tier``: the playbook's ``privacy.shown_attributes``).
     """
 
     policies: tuple[FollowUpPolicy, ...] = attrs.field(converter=_to_policies)
     calendars: Mapping[str, BusinessCalendar] = attrs.field(factory=dict)
     contact: ContactRules = attrs.field(factory=ContactRules)
+    shown_attributes: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_to_shown, validator=lambda _s, _a, v: _check_shown(v)
+    )
     _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
@@ -407,7 +439,12 @@ class PolicySet:
         raise KeyError(name)
 
     def with_calendars(self, calendars: Mapping[str, BusinessCalendar]) -> PolicySet:
-        return PolicySet(policies=self.policies, calendars=calendars, contact=self.contact)
+        return PolicySet(
+            policies=self.policies,
+            calendars=calendars,
+            contact=self.contact,
+            shown_attributes=self.shown_attributes,
+        )
 
     def match(self, response: Response, customer: Customer, now: datetime) -> FollowUpPolicy | None:
         """The first policy that matches, or ``None`` (the hot path)."""
@@ -434,7 +471,7 @@ class PolicySet:
         traces = []
         decided: str | None = None
         for policy in self.policies:
-            trace = policy.when.explain(response, customer, now=now)
+            trace = policy.when.explain(response, customer, now=now, shown=self.shown_attributes)
             traces.append(
                 PolicyTrace(
                     policy=policy.name,
