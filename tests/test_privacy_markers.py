@@ -73,7 +73,8 @@ def personal_customer(id: str = "c-1", **changes: Any) -> loopkit.Customer:
         "segment": "gold",
         "attributes": {"spouse": ATTRIBUTE, "kids": [ATTRIBUTE, 2], "since": 2019},
     }
-    return make_customer(id, channels={"phone": PHONE, "email": EMAIL}, **(fields | changes))
+    fields["channels"] = {"phone": PHONE, "email": EMAIL}
+    return make_customer(id, **(fields | changes))
 
 
 def personal_response(score: int = 1, **changes: Any) -> loopkit.Response:
@@ -283,6 +284,41 @@ REFUSED: dict[str, Callable[[], object]] = {
     ),
     "e-mail as actor": lambda: loopkit.CaseEvent(at=T, actor=EMAIL, kind="note", note=NOTE),
     "e-mail as event kind": lambda: loopkit.CaseEvent(at=T, actor="emp-7", kind=EMAIL),
+    "case: e-mail as owner": lambda: loopkit.FollowUpCase.open(
+        id="k-1", customer_id="c-1", at=T, by="emp-7", owner=EMAIL
+    ),
+    "case: e-mail as topic": lambda: loopkit.FollowUpCase.open(
+        id="k-1", customer_id="c-1", at=T, by="emp-7", topic=EMAIL
+    ),
+    "case: e-mail as channel": lambda: loopkit.FollowUpCase.open(
+        id="k-1", customer_id="c-1", at=T, by="emp-7", channel=EMAIL
+    ),
+    "case: e-mail as required step": lambda: loopkit.FollowUpCase.open(
+        id="k-1", customer_id="c-1", at=T, by="emp-7", required_steps=frozenset({EMAIL})
+    ),
+    "case: e-mail as a step done": lambda: loopkit.FollowUpCase.open(
+        id="k-1", customer_id="c-1", at=T, by="emp-7"
+    ).complete_step(EMAIL, at=T, by="emp-7"),
+    "case: escalated to an e-mail": lambda: loopkit.FollowUpCase.open(
+        id="k-1", customer_id="c-1", at=T, by="emp-7"
+    ).escalate(at=T, by="emp-7", to=EMAIL),
+    "case: e-mail as a root cause": lambda: (
+        loopkit.FollowUpCase.open(id="k-1", customer_id="c-1", at=T, by="emp-7")
+        .fail(at=T, by="emp-7")
+        .close(at=T, by="emp-7", root_causes={EMAIL})
+    ),
+    "promise: e-mail as kind": lambda: loopkit.Promise(
+        id="p-1", case_id="k-1", customer_id="c-1", kind=EMAIL, made_by="e", made_at=T, due_at=T
+    ),
+    "message: e-mail as channel": lambda: loopkit.Message(
+        id="m-1",
+        case_id="k-1",
+        customer_id="c-1",
+        channel=EMAIL,
+        purpose="follow_up",
+        created_at=T,
+        not_before=T,
+    ),
     "nested event detail": lambda: loopkit.CaseEvent(
         at=T, actor="emp-7", kind="note", details={"who": {"name": NESTED}}
     ),
@@ -498,14 +534,26 @@ def _decide_and_explain() -> object:
 
 
 def _work_a_case() -> object:
-    loop = loop_with(loopkit.ChannelPlugin({"phone": Down(), "email": loopkit.ConsoleChannel()}))
+    loop = loop_with(loopkit.ChannelPlugin({"phone": loopkit.ConsoleChannel(), "email": Down()}))
     case_id = opened(loop)
+    bought = make_response(1, id="r-9", touchpoint=make_touchpoint("purchase"), comment=COMMENT)
+    emailed = loop.ingest(bought, customer=personal_customer(channels={"email": EMAIL}))
+    assert emailed.case is not None and emailed.case.channel == "email"
     loop.add_note(case_id, NOTE, by="emp-7")
     loop.record_contact(case_id, "no_answer", by="emp-7", note=NOTE, channel="phone")
     loop.complete_step(case_id, "apology", by="emp-7", note=COMMENT)
     loop.tick(datetime(2026, 11, 30, tzinfo=UTC))
-    promise = loop.promise(case_id, "call_back", due_at=datetime(2026, 12, 1, tzinfo=UTC), by="e")
+    promise = loop.promise(
+        case_id,
+        "call_back",
+        due_at=datetime(2026, 12, 1, tzinfo=UTC),
+        by="emp-7",
+        at=datetime(2026, 11, 30, 1, tzinfo=UTC),
+    )
     loop.tick(datetime(2026, 12, 2, tzinfo=UTC))
+    assert loop.promises()[0].status is loopkit.PromiseStatus.BROKEN
+    sent = {m.channel: m.status for m in loop.messages() if m.attempts}
+    assert sent == {"phone": loopkit.MessageStatus.SENT, "email": loopkit.MessageStatus.PENDING}
     return [loop.case(case_id), loop.messages(), loop.promises(), promise, loop.cases()]
 
 
@@ -569,8 +617,27 @@ LOOP_PATHS: dict[str, Callable[[], object]] = {
 def test_the_loop_never_shows_personal_data(
     outputs: Outputs, attempt: Callable[[], object]
 ) -> None:
-    outputs.run(attempt)
+    found = outputs.run(attempt)
+    name = next(k for k, v in LOOP_PATHS.items() if v is attempt)
+    if name in SUCCEEDS:
+        assert not isinstance(found, BaseException), found
+    else:
+        assert isinstance(found, loopkit.LoopkitError), found
     outputs.check()
+
+
+SUCCEEDS = {
+    "ingest",
+    "ingest, never contact",
+    "ingest_many",
+    "close, notification plugin raises",
+    "close with a note",
+    "add_note",
+    "record_contact with a note",
+    "open_case with a note",
+    "decide and explain",
+    "work a case, send, retry, break a promise",
+}
 
 
 def test_a_lookup_plugin_error_keeps_its_text_only_in_the_cause() -> None:
@@ -705,3 +772,14 @@ def test_a_bad_privacy_table_is_an_error_that_shows_no_personal_data(
         _playbook(privacy)
     assert path in [p.path for p in info.value.problems]
     assert not leaks(str(info.value))
+
+
+def test_a_failing_plugin_is_logged_by_type_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    loop = loop_with(Noisy(), loopkit.ChannelPlugin({"phone": Down(), "email": Down()}))
+    loop.ingest(personal_response(), customer=personal_customer())
+    loop.tick(datetime(2026, 11, 30, tzinfo=UTC))
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("loopkit_case_opened: RuntimeError" in m for m in messages), messages
+    assert any("failed to send" in m and "ConnectionError" in m for m in messages), messages
+    assert not [m for m in messages if leaks(m)]
