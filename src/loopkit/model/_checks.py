@@ -258,7 +258,8 @@ def check_attributes(value: object, path: str) -> Mapping[str, Any]:
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             raise ValidationError(path, "string keys", describe_input(key))
-        item_path = f"{path}.{describe_key(key)}"  # a key can be personal too
+        # a key can be personal too: shown only when it is a plain name
+        item_path = f"{path}.{key if key.isidentifier() else describe_key(key)}"
         if isinstance(item, list | tuple):
             out[key] = tuple(_check_scalar(x, f"{item_path}[{i}]") for i, x in enumerate(item))
         else:
