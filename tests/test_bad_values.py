@@ -433,7 +433,11 @@ def test_every_public_value_with_a_strategy_is_in_the_pickle_test() -> None:
 
 @pytest.mark.parametrize("name", STRATEGIES)
 def test_every_public_value_pickles(name: str) -> None:
-    @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @settings(
+        max_examples=60,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        deadline=None,
+    )
     @given(STRATEGIES[name])
     def round_trip(value: Any) -> None:
         for protocol in (4, pickle.HIGHEST_PROTOCOL):  # fold needs 4+
