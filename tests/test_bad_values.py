@@ -443,8 +443,7 @@ def test_every_public_value_pickles(name: str) -> None:
         for protocol in (4, pickle.HIGHEST_PROTOCOL):  # fold needs 4+
             copy = pickle.loads(pickle.dumps(value, protocol=protocol))
             assert type(copy) is type(value)
-            assert copy == value
-            assert repr(copy) == repr(value)
+            assert copy == value  # (not repr: a frozenset may list its items in another order)
             if hasattr(value, "to_dict"):
                 assert copy.to_dict() == value.to_dict()
         if isinstance(value, loopkit.Customer | loopkit.Touchpoint):
