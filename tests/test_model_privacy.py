@@ -213,7 +213,7 @@ def test_redacted_descriptions_still_say_what_was_wrong() -> None:
     with pytest.raises(loopkit.ValidationError) as info:
         loopkit.Response.from_dict(_response_dict(comment=[COMMENT]))
     assert info.value.path == "response.comment"
-    assert info.value.got == "a redacted list"
+    assert info.value.got == "a redacted list of 1 item"
     with pytest.raises(loopkit.ValidationError) as info:
         loopkit.ContactPoint(channel="email", address="  ")
     assert info.value.got == "a redacted str of 2 characters"

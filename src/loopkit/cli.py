@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final, TextIO, cast
 from loopkit._version import __version__
 from loopkit.channels import ChannelPlugin, ConsoleChannel
 from loopkit.engine import IngestResult, Loop, TickReport
-from loopkit.errors import LoopkitError, ValidationError
+from loopkit.errors import LoopkitError, Unreadable, ValidationError
 from loopkit.model import CHANNELS, Customer, MessageStatus, Response, Touchpoint
 from loopkit.model._checks import parse_instant
 from loopkit.model._reader import Reader
@@ -313,22 +313,13 @@ def _decode_line(raw: bytes | None, number: int) -> tuple[object, None] | tuple[
             return None, f"{expected}, got a number too long to read"
 
 
-class _LongNumber:
-    """An integer in a feed line too long for Python to read (more than 4,300
-    digits): no field takes it, and its error names the field."""
-
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
-
-    def __repr__(self) -> str:
-        return f"an integer of {self.digits:,} digits"
-
-
-def _whole_number(text: str) -> int | _LongNumber:
+def _whole_number(text: str) -> int | Unreadable:
+    """An integer of a feed line; one too long for Python to read (more than
+    4,300 digits) is a stand-in that no field takes, so its error names the field."""
     try:
         return int(text)
     except ValueError:
-        return _LongNumber(len(text.lstrip("-")))
+        return Unreadable(f"an integer of {len(text.lstrip('-')):,} digits")
 
 
 _FEED_BATCH: Final = 500

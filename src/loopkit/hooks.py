@@ -48,7 +48,8 @@ def loopkit_register_channels(register: Callable[[str, Channel], None]) -> None:
     ``send(message) -> None`` method that raises on failure. Names are the ones
     policies use (``phone``, ``email``…). Registering a name twice raises
     :class:`~loopkit.PluginError`. The return value is ignored. If this hook
-    raises, building the loop fails with that error.
+    raises, building the loop fails with a :class:`~loopkit.PluginError`
+    naming the hook (the plugin's exception as its ``__cause__``).
 
     :meth:`~loopkit.Loop.tick` calls ``send`` in a worker thread (one per
     channel object, one send at a time) and waits up to the retry policy's
@@ -70,7 +71,8 @@ def loopkit_store() -> Store | None:
     ``store``. Return a :class:`~loopkit.stores.Store`, or ``None`` to let
     another plugin answer; the first non-``None`` result wins; loopkit's in-memory store is
     registered ``trylast`` as the default. If this hook raises, building the
-    loop fails with that error.
+    loop fails with a :class:`~loopkit.PluginError` naming the hook (the
+    plugin's exception as its ``__cause__``).
     """
 
 
@@ -85,8 +87,12 @@ def loopkit_load_customer(customer_id: str) -> Customer | None:
     the :class:`~loopkit.Customer`, or ``None`` if this plugin does not know
     them (the next plugin is asked). If no plugin knows the customer, ingest
     raises :class:`~loopkit.UnknownCustomer` and nothing is stored, while
-    ``tick`` uses the copy the store kept when a case was opened for them. If
-    this hook raises, the error propagates and nothing is stored.
+    ``tick`` uses the copy the store kept when a case was opened for them.
+    Returning anything else, or a customer with another id, raises
+    :class:`~loopkit.PluginError`. If this hook raises, the call raises a
+    :class:`~loopkit.PluginError` naming the hook (the plugin's exception is
+    its ``__cause__``; its text is never put in the message, as it may hold
+    personal data) and nothing is stored.
     """
 
 
@@ -97,8 +103,10 @@ def loopkit_classify_response(response: Response) -> Category | None:
     Called by :meth:`~loopkit.Loop.ingest` for responses whose scale is not
     built in, before policies run. Return a :class:`~loopkit.Category` to use
     instead of the scale's own bands, or ``None`` to keep them. The first
-    non-``None`` result wins. If this hook raises, the error propagates and
-    nothing is stored.
+    non-``None`` result wins; anything but a ``Category`` or ``None`` raises
+    :class:`~loopkit.PluginError`. If this hook raises, the call raises a
+    :class:`~loopkit.PluginError` naming the hook (the plugin's exception as
+    its ``__cause__``) and nothing is stored.
     """
 
 
@@ -110,8 +118,13 @@ def loopkit_tag_root_causes(response: Response | None, case: FollowUpCase) -> It
     (``None`` for a case opened by an employee or by a touchpoint signal that
     no response joined) and the case. Return tag names
     such as ``"campaign_targeting"`` (lowercase, ``_`` or ``-``); the results of
-    all plugins are merged with the tags the employee gave. If this hook
-    raises, the error propagates and the case is not closed.
+    all plugins are merged with the tags the employee gave. Return a
+    collection (a list, a set, a generator), never a bare string: returning
+    ``"billing"``, a tag that is not such a name, or anything not iterable
+    raises :class:`~loopkit.PluginError` and the case is not closed. If this
+    hook raises, the call raises a :class:`~loopkit.PluginError` naming the
+    hook (the plugin's exception as its ``__cause__``) and the case is not
+    closed.
     """
     return ()
 
@@ -124,7 +137,10 @@ def loopkit_holidays(calendar: str, years: range) -> Iterable[date]:
     built, with the calendar's name and the years wanted. Return dates (in the
     calendar's zone) that are holidays, for example from the ``holidays``
     package or an HR system; all results are merged with the calendar's own.
-    If this hook raises, building the loop fails with that error.
+    Anything but an iterable of ``date`` values (a string, a ``datetime``)
+    raises :class:`~loopkit.PluginError`. If this hook raises, building the
+    loop fails with a :class:`~loopkit.PluginError` naming the hook (the
+    plugin's exception as its ``__cause__``).
     """
     return ()
 

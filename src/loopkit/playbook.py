@@ -25,6 +25,7 @@ from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.model._checks import check_id
 from loopkit.model._reader import Reader
 from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
+from loopkit.policies.decide import check_shown_attributes
 
 __all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_policies"]
 
@@ -93,6 +94,7 @@ class Playbook:
         recovery = r.get("recovery", RecoveryPolicy.from_dict, default=RecoveryPolicy())
         staff = r.get("staff", Staff.from_dict, default=Staff())
         approvals = r.get("approvals", ApprovalRules.from_dict, default=ApprovalRules())
+        shown = r.get("privacy", _privacy, default=frozenset())
         r.finish()
         if "policies" not in r.data:
             r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
@@ -106,6 +108,7 @@ class Playbook:
                 calendars=calendars or {},
                 contact=contact,
                 recovery=recovery if isinstance(recovery, RecoveryPolicy) else RecoveryPolicy(),
+                shown_attributes=shown or frozenset(),
             )
         except ValidationError as err:
             raise err.under(path) from None
@@ -118,6 +121,16 @@ class Playbook:
             staff=staff,
             approvals=approvals,
         )
+
+
+def _privacy(value: object, path: str) -> frozenset[str]:
+    """The ``[privacy]`` table: ``shown_attributes``, the free attributes whose
+    values explanations may show (all others are described, never shown)."""
+    r = Reader(value, path)
+    shown = r.get("shown_attributes", check_shown_attributes, default=frozenset())
+    r.finish()
+    r.raise_if_any()
+    return shown or frozenset()
 
 
 def _version(value: object, path: str) -> int:

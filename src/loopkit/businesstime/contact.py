@@ -115,10 +115,17 @@ class ContactWindow:
     def __attrs_post_init__(self) -> None:
         minutes = allowed_minutes(self.quiet_hours, self.preferred_window)
         if not minutes:
+            never = self.quiet_hours is not None and self.quiet_hours.covers_whole_day
             raise BusinessTimeError(
                 "ContactWindow",
                 "quiet hours and a preferred window that leave some time to make contact",
                 f"quiet hours {self.quiet_hours}, preferred window {self.preferred_window}",
+                hint=(
+                    "quiet hours 00:00-24:00 mean 'never contact': PolicySet.decide "
+                    "suppresses the follow-up instead of asking for a window"
+                )
+                if never
+                else None,
             )
         object.__setattr__(self, "_schedule", _EveryDay(self.timezone, minutes))
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import date
-from typing import Any
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, Final
 
 import pluggy
 
 from loopkit import hooks
 from loopkit.channels import Channel
-from loopkit.errors import PluginError
+from loopkit.errors import PluginError, ValidationError, describe_input
 from loopkit.model import Category, Customer, FollowUpCase, Response
+from loopkit.model._checks import check_slug
 from loopkit.stores import MemoryStore, Store
 
 log = logging.getLogger("loopkit")
@@ -55,14 +56,30 @@ class PluginHooks:
         }
 
     def _call(self, name: str, **kwargs: Any) -> Any:
-        return getattr(self.pm.hook, name)(**kwargs)
+        """Call a hook; an implementation that raises becomes a :class:`PluginError`
+        naming the hook. The plugin's own exception is kept as ``__cause__`` but
+        never formatted into the message: its text may hold personal data
+        (``KeyError('anna@example.com')`` from a CRM lookup)."""
+        try:
+            return getattr(self.pm.hook, name)(**kwargs)
+        except PluginError:  # loopkit's own, raised by a register callback
+            raise
+        except Exception as err:
+            raise PluginError(
+                f"{name}: a plugin raised {_type_name(err)}; expected it to return "
+                f"{_RETURNS[name]} (the plugin's exception is this error's __cause__, "
+                "its text is not shown: it may hold personal data)"
+            ) from err
 
     def channels(self) -> dict[str, Channel]:
         found: dict[str, Channel] = {}
 
         def register(name: str, channel: Channel) -> None:
             if not isinstance(name, str) or not name:
-                raise PluginError(f"a channel must be registered under a name, got {name!r}")
+                raise PluginError(
+                    "loopkit_register_channels: expected a channel registered under a name, "
+                    f"got {describe_input(name)}"
+                )
             if not callable(getattr(channel, "send", None)):
                 raise PluginError(f"channel {name!r} has no send(message) method")
             if name in found:
@@ -76,7 +93,7 @@ class PluginHooks:
     def store(self) -> Store:
         store = self._call("loopkit_store")
         if store is None or not callable(getattr(store, "transaction", None)):
-            raise PluginError(f"loopkit_store returned {type(store).__name__}, not a Store")
+            raise _wrong_type("loopkit_store", store)
         found: Store = store
         return found
 
@@ -85,7 +102,12 @@ class PluginHooks:
             return None
         found = self._call("loopkit_load_customer", customer_id=customer_id)
         if found is not None and not isinstance(found, Customer):
-            raise PluginError(f"loopkit_load_customer returned {type(found).__name__}")
+            raise _wrong_type("loopkit_load_customer", found)
+        if found is not None and found.id != customer_id:
+            raise PluginError(
+                f"loopkit_load_customer: asked for customer {customer_id!r}, expected that "
+                "customer or None, got a customer with another id"
+            )
         return found
 
     def classify(self, response: Response) -> Category | None:
@@ -93,7 +115,7 @@ class PluginHooks:
             return None
         found = self._call("loopkit_classify_response", response=response)
         if found is not None and not isinstance(found, Category):
-            raise PluginError(f"loopkit_classify_response returned {type(found).__name__}")
+            raise _wrong_type("loopkit_classify_response", found)
         return found
 
     def root_causes(self, response: Response | None, case: FollowUpCase) -> set[str]:
@@ -101,7 +123,13 @@ class PluginHooks:
             return set()
         tags: set[str] = set()
         for result in self._call("loopkit_tag_root_causes", response=response, case=case):
-            tags.update(result or ())
+            for tag in _items("loopkit_tag_root_causes", result):
+                if not isinstance(tag, str):
+                    raise _wrong_type("loopkit_tag_root_causes", tag, item=True)
+                try:
+                    tags.add(check_slug(tag, "tag", "a root-cause tag"))
+                except ValidationError:
+                    raise _wrong_type("loopkit_tag_root_causes", tag, item=True) from None
         return tags
 
     def holidays(self, calendar: str, years: range) -> set[date]:
@@ -109,7 +137,10 @@ class PluginHooks:
             return set()
         days: set[date] = set()
         for result in self._call("loopkit_holidays", calendar=calendar, years=years):
-            days.update(result or ())
+            for day in _items("loopkit_holidays", result):
+                if not isinstance(day, date) or isinstance(day, datetime):
+                    raise _wrong_type("loopkit_holidays", day, item=True)
+                days.add(day)
         return days
 
     def notify(self, name: str, **kwargs: Any) -> None:
@@ -120,4 +151,38 @@ class PluginHooks:
             try:
                 impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
             except Exception as err:  # a failing plugin never stops the loop or the others
-                log.error("plugin %s failed in %s: %s", impl.plugin_name, name, type(err).__name__)
+                log.error("plugin %s failed in %s: %s", impl.plugin_name, name, _type_name(err))
+
+
+_RETURNS: Final = {
+    "loopkit_register_channels": "None after calling register(name, channel)",
+    "loopkit_store": "a Store or None",
+    "loopkit_load_customer": "a Customer or None",
+    "loopkit_classify_response": "a Category or None",
+    "loopkit_tag_root_causes": "an iterable of root-cause tags such as ['billing']",
+    "loopkit_holidays": "an iterable of dates",
+}
+"""What each hook that answers must return, as its errors say it."""
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _wrong_type(hook: str, value: object, *, item: bool = False) -> PluginError:
+    """The error for a hook that returned the wrong kind of value (described,
+    never shown: a plugin may return personal data where a tag belongs)."""
+    what = "an item" if item else "a result"
+    return PluginError(
+        f"{hook}: expected {_RETURNS[hook]}, got {what} that is {describe_input(value)}"
+    )
+
+
+def _items(hook: str, result: object) -> Iterable[object]:
+    """A hook's result as the items it holds: a collection, never a string
+    (``"billing"`` is one tag, not the tags b, i, l, n, g) nor a mapping."""
+    if result is None:
+        return ()
+    if isinstance(result, str | bytes | bytearray | Mapping) or not isinstance(result, Iterable):
+        raise _wrong_type(hook, result)
+    return result

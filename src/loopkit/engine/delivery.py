@@ -115,10 +115,14 @@ class RetryPolicy:
             )
         # At least a microsecond: never due again in the tick that failed it.
         delay = max(self.ceiling(attempts) * rng.random(), _MICROSECOND)
+        try:
+            next_attempt_at = now + delay
+        except OverflowError:  # at the end of time: due again at once, never an overflow
+            next_attempt_at = now
         return attrs.evolve(
             message,
             attempts=attempts,
-            next_attempt_at=now + delay,
+            next_attempt_at=next_attempt_at,
             last_error=type(error).__name__,
         )
 

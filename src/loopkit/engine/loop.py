@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from loopkit.errors import (
+    BusinessTimeError,
     ConflictError,
     LoopkitError,
     PluginError,
@@ -47,6 +48,7 @@ from loopkit.model._checks import (
     check_id,
     check_slug,
     empty_attributes,
+    shown_id,
 )
 from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC
 from loopkit.policies.casework import SYSTEM, attach, cancel_follow_ups, recover
@@ -140,6 +142,27 @@ def _item_error(response: Response, err: Exception) -> LoopkitError:
     )
     wrapped.__cause__ = err
     return wrapped
+
+
+_END: Final = datetime.max.replace(tzinfo=UTC)
+"""The last instant there is."""
+
+
+def _plus(at: datetime, delta: timedelta) -> datetime:
+    """``at + delta``, or the last instant there is (never an ``OverflowError``
+    at the end of time)."""
+    try:
+        return at + delta
+    except OverflowError:
+        return _END
+
+
+def _in_utc(at: datetime) -> datetime:
+    """``at`` in UTC, or the last instant there is when that lies past it."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return _END
 
 
 _ANSWER: Final = "response:"
@@ -814,7 +837,7 @@ class Loop:
     def _load(self, tx: StoreTransaction, case_id: str) -> FollowUpCase:
         case = tx.get_case(case_id)
         if case is None:
-            raise UnknownCase(f"case {case_id!r}: expected the id of a stored case")
+            raise UnknownCase(f"case {shown_id(case_id)}: expected the id of a stored case")
         return case
 
     def case(self, case_id: str) -> FollowUpCase:
@@ -852,6 +875,8 @@ class Loop:
         """Record a contact attempt. ``reached`` moves the case to *contacted*
         and stops its deadline timers (the deadline is for the first contact)."""
         result = check_choice(ContactOutcome, outcome, "outcome")
+        if channel is not None:  # kept in the case's log: a name, never an address
+            check_slug(channel, "channel", "a channel name such as 'phone'")
         now = self._now(at)
         details = {"outcome": result.value, "channel": channel}
         with self.store.transaction() as tx:
@@ -1082,7 +1107,9 @@ class Loop:
         with self.store.transaction() as tx:
             promise = tx.get_promise(promise_id)
             if promise is None:
-                raise UnknownCase(f"promise {promise_id!r}: expected the id of a stored promise")
+                raise UnknownCase(
+                    f"promise {shown_id(promise_id)}: expected the id of a stored promise"
+                )
             if promise.status is not PromiseStatus.PENDING:
                 raise ConflictError(
                     f"promise {promise_id!r} is already {promise.status.value}; expected pending"
@@ -1118,7 +1145,10 @@ class Loop:
         policies = self.playbook.policies
         decision = None
         if customer is not None:
-            decision = policies.decide_recovery(promise, origin, customer, now)
+            try:
+                decision = policies.decide_recovery(promise, origin, customer, now)
+            except BusinessTimeError:  # beyond the calendars' years: no deadline to keep
+                log.warning("promise %s: recovered without a deadline (%s)", promise.id, now.year)
         unclosed = tx.find_unclosed_case(promise.customer_id, RECOVERY_TOPIC)
         recovery = recover(
             promise,
@@ -1287,7 +1317,7 @@ class Loop:
     def _claim_time(self, now: datetime) -> datetime:
         """When a claim is made or checked: the clock's now, or the tick's if later
         (compared in UTC: in one zone, Python compares wall clocks)."""
-        return max(now.astimezone(UTC), self._clock.now().astimezone(UTC))
+        return max(_in_utc(now), _in_utc(self._clock.now()))
 
     def _tick_messages(self, now: datetime, counts: dict[str, int]) -> None:
         worker = worker_token()
@@ -1295,13 +1325,14 @@ class Loop:
         margin = self._retry.send_timeout or timedelta(0)
         try:
             while True:
-                until = self._claim_time(now) + lease
+                until = _plus(self._claim_time(now), lease)
                 with self.store.transaction() as tx:
                     batch = tx.claim_messages(now, _CLAIMS, worker, until)
                 if not batch:
                     return
+                endless = until == _END  # at the end of time a claim cannot run out
                 for n, message in enumerate(batch):
-                    if self._claim_time(now) + margin >= until:  # the claim may run out
+                    if not endless and _plus(self._claim_time(now), margin) >= until:
                         self._release(batch[n:], worker)
                         if n == 0:  # claiming alone took the whole lease: try next tick
                             log.warning("claims run out before a send can start: raise claim_lease")

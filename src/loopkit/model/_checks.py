@@ -18,7 +18,14 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
-from loopkit.errors import BusinessTimeError, ValidationError, describe
+from loopkit.errors import (
+    BusinessTimeError,
+    ValidationError,
+    describe,
+    describe_input,
+    describe_key,
+    suggest,
+)
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
@@ -44,6 +51,16 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 JSON for other systems) cannot encode a lone surrogate, and NUL ends a string
 in C."""
 _SLUG = re.compile(r"[a-z][a-z0-9_\-]{0,63}")  # fullmatch: "$" would let "email\n" in
+_PHONE = re.compile(r"\+[0-9][0-9 ()\-]{5,}")
+_NOT_ZONES: Final = frozenset({"localtime", "posixrules", "Factory"})
+"""Files in a zoneinfo directory that load but are not IANA zone keys."""
+
+
+def looks_personal(value: str) -> bool:
+    """Whether an id looks like an e-mail address or a phone number: ids show
+    in reprs, logs and errors, so those are refused (use an opaque key)."""
+    return "@" in value or _PHONE.fullmatch(value.strip()) is not None
+
 
 JsonScalar = str | int | float | bool | None
 """A value allowed in free ``attributes``: JSON scalars, or tuples of them."""
@@ -53,9 +70,9 @@ def check_id(value: object, path: str) -> str:
     """A non-empty identifier of at most 200 characters with no control
     characters and no lone surrogates."""
     if not isinstance(value, str):
-        raise ValidationError(path, "a string id", describe(value))
+        raise ValidationError(path, "a string id", describe_input(value))
     if not value or not value.strip():
-        raise ValidationError(path, "a non-empty id", describe(value))
+        raise ValidationError(path, "a non-empty id", describe_input(value))
     if len(value) > MAX_ID_LENGTH:
         raise ValidationError(path, f"an id of at most {MAX_ID_LENGTH} characters", f"{len(value)}")
     if _CONTROL.search(value):
@@ -65,6 +82,13 @@ def check_id(value: object, path: str) -> str:
     if not value.isascii() and _UNSTORABLE.search(value):
         raise ValidationError(
             path, "an id of valid Unicode text", "one with a lone surrogate (not UTF-8 encodable)"
+        )
+    if looks_personal(value):
+        raise ValidationError(
+            path,
+            "an opaque id, not an e-mail address or phone number",
+            describe_input(value),
+            hint="ids show in logs and errors: use a key such as the CRM's customer number",
         )
     return value
 
@@ -86,6 +110,15 @@ def check_storable(value: str, path: str) -> str:
     return value
 
 
+def shown_id(value: object) -> str:
+    """An id as a message shows it: quoted when it is a valid id, else
+    described (a caller may pass an e-mail address where an id belongs)."""
+    try:
+        return repr(check_id(value, "id"))
+    except ValidationError:
+        return describe_input(value)
+
+
 def check_optional_id(value: object, path: str) -> str | None:
     return None if value is None else check_id(value, path)
 
@@ -96,7 +129,7 @@ def check_slug(value: object, path: str, what: str) -> str:
         raise ValidationError(
             path,
             f"{what}: lowercase letters, digits, '_' or '-', starting with a letter",
-            describe(value),
+            describe_input(value),
         )
     return value
 
@@ -110,7 +143,13 @@ def check_choice(kind: type[E], value: object, path: str) -> E:
             return kind(value)
     except ValueError:
         pass
-    raise ValidationError(path, f"one of {[k.value for k in kind]}", describe(value))
+    near = suggest(value, [k.value for k in kind]) if isinstance(value, str) else None
+    raise ValidationError(
+        path,
+        f"one of {[k.value for k in kind]}",
+        describe_input(value),  # not a member: shown only as a suggestion from the list
+        hint=f"did you mean {near!r}?" if near else None,
+    )
 
 
 def choice(kind: type[E]) -> Callable[[object, str], E]:
@@ -122,7 +161,9 @@ def check_text(value: object, path: str, *, max_length: int, personal: bool) -> 
     """A string of at most ``max_length`` characters that a store can keep
     (see :func:`check_storable`)."""
     if not isinstance(value, str):
-        raise ValidationError(path, "a string", describe(value, personal=personal))
+        raise ValidationError(
+            path, "a string", describe(value, personal=True) if personal else describe_input(value)
+        )
     if len(value) > max_length:
         raise ValidationError(path, f"at most {max_length} characters", f"{len(value)} characters")
     return check_storable(value, path)
@@ -132,7 +173,7 @@ def check_whole(value: object, path: str) -> int:
     """An ``int`` of any size (for a reader whose caller checks a range next,
     so the message names that range): bools, floats, NaN and strings are refused."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(path, "an integer", describe(value))
+        raise ValidationError(path, "an integer", describe_input(value))
     return value
 
 
@@ -154,10 +195,10 @@ def _big(value: int) -> str:
 def check_number(value: object, path: str) -> int | float:
     """A finite int or float (bools, NaN and infinities are refused)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(path, "a number", describe(value))
+        raise ValidationError(path, "a number", describe_input(value))
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValidationError(path, "a finite number", describe(value))
+            raise ValidationError(path, "a finite number", describe_input(value))
     elif not -MAX_INT - 1 <= value <= MAX_INT:
         raise ValidationError(path, "a number that fits in 64 bits", _big(value))
     return value
@@ -166,7 +207,7 @@ def check_number(value: object, path: str) -> int | float:
 def check_aware(value: object, path: str) -> datetime:
     """A timezone-aware datetime; naive ones are refused, never guessed."""
     if not isinstance(value, datetime):
-        raise ValidationError(path, "a timezone-aware datetime", describe(value))
+        raise ValidationError(path, "a timezone-aware datetime", describe_input(value))
     if value.tzinfo is None or value.utcoffset() is None:
         raise BusinessTimeError(
             path,
@@ -182,15 +223,17 @@ def parse_instant(value: object, path: str) -> datetime:
     if isinstance(value, datetime):
         return check_aware(value, path)
     if not isinstance(value, str):
-        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe(value))
+        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe_input(value))
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(path, "an ISO 8601 timestamp with offset", describe(value)) from None
+        raise ValidationError(
+            path, "an ISO 8601 timestamp with offset", describe_input(value)
+        ) from None
     if parsed.tzinfo is None:
-        raise BusinessTimeError(
-            path, "an ISO 8601 timestamp with an offset such as +01:00 or Z", describe(value)
+        raise BusinessTimeError(  # it parsed as a timestamp: safe to show
+            path, "an ISO 8601 timestamp with an offset such as +01:00 or Z", repr(value)
         )
     return parsed
 
@@ -227,6 +270,8 @@ def format_instant(value: datetime) -> str:
 
 @lru_cache(maxsize=1024)
 def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    if name in _NOT_ZONES or name.startswith(("posix/", "right/")):
+        return None  # they load from a zoneinfo directory, but are not zone keys
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
@@ -234,12 +279,21 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
 
 
 def check_timezone(value: object, path: str) -> str:
-    """An IANA time zone name that ``zoneinfo`` knows, such as ``Europe/Stockholm``."""
+    """An IANA time zone key that ``zoneinfo`` knows, such as ``Europe/Stockholm``
+    (not ``localtime``, ``posixrules``, ``Factory`` or ``posix/...``, which a
+    zoneinfo directory holds but which name no real zone)."""
     if not isinstance(value, str) or not value or _CONTROL.search(value):
-        raise ValidationError(path, "an IANA time zone name", describe(value))
+        raise ValidationError(path, "an IANA time zone name", describe_input(value))
+    if value in _NOT_ZONES or value.startswith(("posix/", "right/")):
+        raise ValidationError(
+            path,
+            "a real IANA zone key such as 'Europe/Stockholm'",
+            repr(value) if value in _NOT_ZONES else describe_input(value),
+            hint="a zoneinfo directory holds it, but it names no zone",
+        )
     if _zone(value) is None:
         raise ValidationError(
-            path, "an IANA time zone name such as 'Europe/Stockholm'", describe(value)
+            path, "an IANA time zone name such as 'Europe/Stockholm'", describe_input(value)
         )
     return value
 
@@ -248,7 +302,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     """The ``ZoneInfo`` for a name already checked by :func:`check_timezone`."""
     found = _zone(name)
     if found is None:
-        raise ValidationError("timezone", "an IANA time zone name", describe(name))
+        raise ValidationError("timezone", "an IANA time zone name", describe_input(name))
     return found
 
 
@@ -262,21 +316,22 @@ def check_attributes(value: object, path: str) -> Mapping[str, Any]:
     of at most :data:`MAX_ATTRIBUTE_ITEMS` scalars (a list in a list is refused).
     """
     if not isinstance(value, Mapping):
-        raise ValidationError(path, "a mapping of names to values", describe(value))
+        raise ValidationError(path, "a mapping of names to values", describe_input(value))
     if len(value) > MAX_ATTRIBUTES:
         raise ValidationError(path, f"at most {MAX_ATTRIBUTES} attributes", f"{len(value)}")
     out: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not key:
-            raise ValidationError(path, "string keys", describe(key))
+            raise ValidationError(path, "string keys", describe_input(key))
         if len(key) > MAX_ATTRIBUTE_KEY or _CONTROL.search(key) or _UNSTORABLE.search(key):
             raise ValidationError(
                 path,
                 f"attribute names of at most {MAX_ATTRIBUTE_KEY} characters, without control "
                 "characters or lone surrogates",
-                describe(key),
+                describe_input(key),
             )
-        item_path = f"{path}.{key}"
+        # a key can be personal too: shown only when it is a plain name
+        item_path = f"{path}.{key if key.isidentifier() else describe_key(key)}"
         if isinstance(item, list | tuple):
             if len(item) > MAX_ATTRIBUTE_ITEMS:
                 raise ValidationError(
@@ -302,7 +357,7 @@ def _check_scalar(value: object, path: str) -> JsonScalar:
     if isinstance(value, list | tuple | Mapping):
         kind = "a list" if isinstance(value, list | tuple) else "a mapping"
         raise ValidationError(path, "a string, number, boolean or null", f"{kind} (nested)")
-    raise ValidationError(path, "a string, number, boolean or null", describe(value))
+    raise ValidationError(path, "a string, number, boolean or null", describe_input(value))
 
 
 def convert_attributes(value: object) -> Mapping[str, Any]:

@@ -15,6 +15,8 @@ from loopkit.errors import (
     Problem,
     ValidationError,
     describe,
+    describe_input,
+    describe_key,
     join_path,
     suggest,
 )
@@ -33,19 +35,6 @@ _NAMES: Final[Mapping[type, str]] = {
 }
 
 
-def key_name(key: object) -> str:
-    """A key of the input as it may appear in a field path: itself when it is
-    short printable text, else its escaped, shortened ``repr`` (a key from a
-    file may hold control characters, ANSI sequences, newlines or bidi
-    overrides, and must never reach a terminal or a log as they are)."""
-    if isinstance(key, str) and len(key) <= _MAX_KEY_SHOWN and key.isprintable():
-        return key
-    return describe(key)
-
-
-_MAX_KEY_SHOWN: Final = 60
-
-
 class Reader:
     """Reads one mapping found at ``path`` in the input."""
 
@@ -59,7 +48,9 @@ class Reader:
             self.data: Mapping[str, Any] = data
         else:
             self.data = {}
-            self.problems.append(Problem(path, "a table (mapping)", describe(data)))
+            # Described, never shown: a whole record given as a string
+            # ("Anna, anna@example.com") is personal data.
+            self.problems.append(Problem(path, "a table (mapping)", describe_input(data)))
 
     def at(self, key: str) -> str:
         return join_path(self.path, key)
@@ -99,7 +90,8 @@ class Reader:
                     ok = isinstance(value, list | tuple)
                 if not ok or (kind is not bool and isinstance(value, bool)):
                     expected = _NAMES.get(kind, kind.__name__)
-                    raise ValidationError(path, expected, describe(value, personal=personal))
+                    got = describe(value, personal=True) if personal else describe_input(value)
+                    raise ValidationError(path, expected, got)
                 if kind is str:
                     return check_storable(value, path)
                 return value
@@ -126,8 +118,8 @@ class Reader:
         for key in self.data:
             if key in self._seen:
                 continue
-            name = key_name(key)
-            near = suggest(name, self._seen)
+            name = describe_key(key)  # a key that is not a name may be personal data
+            near = suggest(key, self._seen) if isinstance(key, str) else None
             self.problems.append(
                 Problem(
                     self.at(name),

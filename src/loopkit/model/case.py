@@ -9,7 +9,12 @@ from typing import Any, Final
 
 import attrs
 
-from loopkit.errors import IllegalTransition, MissingStepError, ValidationError, describe
+from loopkit.errors import (
+    IllegalTransition,
+    MissingStepError,
+    ValidationError,
+    describe_input,
+)
 
 from ._checks import (
     attributes_to_dict,
@@ -29,8 +34,9 @@ from ._checks import (
     parse_instant,
     validator,
 )
+from ._pickling import getstate, setstate
 from ._reader import Reader
-from .customer import REDACTED
+from .customer import REDACTED, keys_repr
 
 __all__ = ["CaseEvent", "CaseOrigin", "CaseState", "FollowUpCase", "Transition"]
 
@@ -128,9 +134,12 @@ class CaseEvent:
         factory=empty_attributes,
         converter=freeze_attributes,
         validator=validator(check_attributes),
-        repr=lambda v: f"<keys: {sorted(v)}>",
+        repr=keys_repr,
         hash=False,
     )
+
+    __getstate__ = getstate  # read-only details pickle too
+    __setstate__ = setstate
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -186,7 +195,7 @@ def _to_frozenset(value: Iterable[str]) -> frozenset[str]:
 def _check_enum(kind: type[enum.StrEnum]) -> Any:
     def check(value: object, path: str) -> Any:
         if not isinstance(value, kind):
-            raise ValidationError(path, f"one of {[k.value for k in kind]}", describe(value))
+            raise ValidationError(path, f"one of {[k.value for k in kind]}", describe_input(value))
         return value
 
     return check
@@ -194,7 +203,7 @@ def _check_enum(kind: type[enum.StrEnum]) -> Any:
 
 def _check_steps(value: object, path: str) -> frozenset[str]:
     if not isinstance(value, frozenset):
-        raise ValidationError(path, "a set of step names", describe(value))
+        raise ValidationError(path, "a set of step names", describe_input(value))
     for step in value:
         check_slug(step, path, "a step name such as 'apology'")
     return value
@@ -202,7 +211,7 @@ def _check_steps(value: object, path: str) -> frozenset[str]:
 
 def _check_tags(value: object, path: str) -> frozenset[str]:
     if not isinstance(value, frozenset):
-        raise ValidationError(path, "a set of root-cause tags", describe(value))
+        raise ValidationError(path, "a set of root-cause tags", describe_input(value))
     for tag in value:
         check_slug(tag, path, "a root-cause tag such as 'campaign_targeting'")
     return value
@@ -210,7 +219,7 @@ def _check_tags(value: object, path: str) -> frozenset[str]:
 
 def _check_events(value: object, path: str) -> tuple[CaseEvent, ...]:
     if not isinstance(value, tuple) or not all(isinstance(e, CaseEvent) for e in value):
-        raise ValidationError(path, "a tuple of CaseEvent", describe(value))
+        raise ValidationError(path, "a tuple of CaseEvent", describe_input(value))
     for i in range(1, len(value)):
         if instant_key(value[i].at) < instant_key(value[i - 1].at):  # type: ignore[operator]
             raise ValidationError(f"{path}[{i}].at", "events in time order", "an earlier time")
@@ -224,7 +233,7 @@ def _check_owner(value: object, path: str) -> str:
 def _check_level(value: object, path: str) -> int:
     level = check_int(value, path)
     if level < 0:
-        raise ValidationError(path, "an escalation level >= 0", describe(value))
+        raise ValidationError(path, "an escalation level >= 0", describe_input(value))
     return level
 
 
@@ -285,7 +294,7 @@ class FollowUpCase:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.response_ids, tuple):
             raise ValidationError(
-                "FollowUpCase.response_ids", "a tuple of ids", describe(self.response_ids)
+                "FollowUpCase.response_ids", "a tuple of ids", describe_input(self.response_ids)
             )
         for i, rid in enumerate(self.response_ids):
             check_id(rid, f"FollowUpCase.response_ids[{i}]")
@@ -483,12 +492,12 @@ class FollowUpCase:
 
         def steps(value: Any, p: str) -> frozenset[str]:
             if not isinstance(value, list | tuple):
-                raise ValidationError(p, "a list of step names", describe(value))
+                raise ValidationError(p, "a list of step names", describe_input(value))
             return _check_steps(frozenset(value), p)
 
         def tags(value: Any, p: str) -> frozenset[str]:
             if not isinstance(value, list | tuple):
-                raise ValidationError(p, "a list of root-cause tags", describe(value))
+                raise ValidationError(p, "a list of root-cause tags", describe_input(value))
             return _check_tags(frozenset(value), p)
 
         kwargs = {
@@ -520,7 +529,7 @@ _TRUSTED: Final = frozenset({"state", "escalation_level"})
 
 def _check_ids(value: object, path: str) -> None:
     if not isinstance(value, tuple):
-        raise ValidationError(path, "a tuple of ids", describe(value))
+        raise ValidationError(path, "a tuple of ids", describe_input(value))
     for i, item in enumerate(value):
         check_id(item, f"{path}[{i}]")
 

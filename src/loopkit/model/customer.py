@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 import attrs
 
-from loopkit.errors import ValidationError, describe
+from loopkit.errors import ValidationError, describe, describe_input, describe_key
 
 from ._checks import (
     attributes_to_dict,
@@ -22,6 +23,7 @@ from ._checks import (
     optional,
     validator,
 )
+from ._pickling import getstate, setstate
 from ._reader import Reader
 from .window import DailyWindow
 
@@ -34,6 +36,16 @@ _MAX_NAME: Final = 200
 
 def _redacted(value: object) -> str:
     return REDACTED if value is not None else "None"
+
+
+def keys_repr(value: Mapping[str, Any]) -> str:
+    """How a ``repr`` shows free attributes: their names, never their values
+    (a key that is not a plain name, such as an e-mail address, is described)."""
+    return f"<keys: {sorted(describe_key(k) for k in value)}>"
+
+
+_LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _check_address(value: object, path: str) -> str:
@@ -76,7 +88,7 @@ class ContactPoint:
 
 def _check_points(value: object, path: str) -> tuple[ContactPoint, ...]:
     if not isinstance(value, tuple) or not all(isinstance(p, ContactPoint) for p in value):
-        raise ValidationError(path, "a tuple of ContactPoint", describe(value))
+        raise ValidationError(path, "a tuple of ContactPoint", describe_input(value))
     return value
 
 
@@ -84,7 +96,7 @@ def _window_or_none(value: object, path: str) -> DailyWindow | None:
     if value is None or isinstance(value, DailyWindow):
         return value
     raise ValidationError(
-        path, 'a DailyWindow, a window such as "20:00-08:00", or None', describe(value)
+        path, 'a DailyWindow, a window such as "20:00-08:00", or None', describe_input(value)
     )
 
 
@@ -160,7 +172,12 @@ class ContactPreferences:
         return r.build(cls, kwargs)
 
 
+_NUMBER: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 def _to_decimal(value: object) -> object:
+    if isinstance(value, str) and not _NUMBER.fullmatch(value):
+        return value  # not a plain number ("+46 70..." is a phone number): refused
     if isinstance(value, int | str) and not isinstance(value, bool):
         try:
             return Decimal(value)
@@ -173,17 +190,15 @@ def _to_decimal(value: object) -> object:
 
 def _check_value(value: object, path: str) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValidationError(path, "a finite number (customer value)", describe(value))
+        raise ValidationError(path, "a finite number (customer value)", describe_input(value))
     return value
 
 
 def _check_language(value: object, path: str) -> str:
-    if (
-        not isinstance(value, str)
-        or not 2 <= len(value) <= 35
-        or not all(part.isalnum() for part in value.split("-"))
-    ):
-        raise ValidationError(path, "a language tag such as 'sv' or 'sv-SE'", describe(value))
+    """A BCP 47 language tag: a 2-3 letter language, then subtags of 1-8
+    letters or digits (``sv``, ``sv-SE``, ``zh-Hant-TW``), at most 35 long."""
+    if not isinstance(value, str) or len(value) > 35 or not _LANGUAGE.fullmatch(value):
+        raise ValidationError(path, "a language tag such as 'sv' or 'sv-SE'", describe_input(value))
     return value
 
 
@@ -192,9 +207,23 @@ def _check_name(value: object, path: str) -> str:
 
 
 def _label(value: object, path: str) -> str:
+    """A segment or region: printable text (no NUL, control characters or
+    ANSI escape codes, which would reach terminals and logs) and no e-mail
+    address (a label shows in reprs and explanations)."""
     text = check_text(value, path, max_length=100, personal=False)
-    if not text:
-        raise ValidationError(path, "a non-empty label", describe(value))
+    if not text.strip():
+        raise ValidationError(path, "a non-empty label", describe_input(value))
+    if _CONTROL.search(text):
+        raise ValidationError(
+            path, "a label without control characters", "one with a control character"
+        )
+    if "@" in text:
+        raise ValidationError(
+            path,
+            "a label such as 'gold', not an e-mail address",
+            describe_input(value),
+            hint="labels show in reprs and explanations",
+        )
     return text
 
 
@@ -226,9 +255,12 @@ class Customer:
         factory=empty_attributes,
         converter=freeze_attributes,
         validator=validator(check_attributes),
-        repr=lambda v: f"<keys: {sorted(v)}>",
+        repr=keys_repr,
         hash=False,
     )
+
+    __getstate__ = getstate  # read-only attributes pickle too
+    __setstate__ = setstate
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; :meth:`from_dict` turns it back into an equal customer."""

@@ -28,6 +28,7 @@ from ._checks import (
     parse_instant,
     validator,
 )
+from ._pickling import getstate, setstate
 from ._reader import Reader
 from .customer import _MAX_ADDRESS, REDACTED
 
@@ -170,6 +171,9 @@ class Message:
         'm-1'
         """
         return self.id
+
+    __getstate__ = getstate  # read-only data pickles too
+    __setstate__ = setstate
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (the address included: store it as personal data);

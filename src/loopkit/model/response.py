@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import attrs
 
-from loopkit.errors import ValidationError, describe
+from loopkit.errors import ValidationError, describe_input
 
 from ._checks import (
     check_aware,
@@ -51,13 +51,13 @@ def _check_source(value: object, path: str) -> str:
 
 def _check_scale(value: object, path: str) -> Scale:
     if not isinstance(value, Scale):
-        raise ValidationError(path, "a Scale such as loopkit.NPS", describe(value))
+        raise ValidationError(path, "a Scale such as loopkit.NPS", describe_input(value))
     return value
 
 
 def _check_touchpoint(value: object, path: str) -> Touchpoint:
     if not isinstance(value, Touchpoint):
-        raise ValidationError(path, "a Touchpoint", describe(value))
+        raise ValidationError(path, "a Touchpoint", describe_input(value))
     return value
 
 
@@ -70,7 +70,9 @@ def _to_survey(value: object) -> object:
 
 def _check_survey(value: object, path: str) -> SurveyKind:
     if not isinstance(value, SurveyKind):
-        raise ValidationError(path, f"one of {[k.value for k in SurveyKind]}", describe(value))
+        raise ValidationError(
+            path, f"one of {[k.value for k in SurveyKind]}", describe_input(value)
+        )
     return value
 
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from loopkit.errors import ValidationError, describe
+from loopkit.errors import ValidationError, describe_input
 
 from ._checks import check_int, check_slug
 
@@ -29,10 +29,10 @@ class Category(enum.StrEnum):
 
 def _check_band(value: object, path: str) -> tuple[int, int]:
     if not isinstance(value, tuple | list) or len(value) != 2:
-        raise ValidationError(path, "a pair [lowest, highest] of integers", describe(value))
+        raise ValidationError(path, "a pair [lowest, highest] of integers", describe_input(value))
     low, high = check_int(value[0], f"{path}[0]"), check_int(value[1], f"{path}[1]")
     if low > high:
-        raise ValidationError(path, "lowest <= highest", describe(value))
+        raise ValidationError(path, "lowest <= highest", describe_input(value))
     return (low, high)
 
 
@@ -75,11 +75,11 @@ class Scale:
         low = check_int(self.minimum, "Scale.minimum")
         high = check_int(self.maximum, "Scale.maximum")
         if low >= high:
-            raise ValidationError("Scale.maximum", f"more than minimum {low}", describe(high))
+            raise ValidationError("Scale.maximum", f"more than minimum {low}", describe_input(high))
         bands = [_check_band(getattr(self, cat.value), f"Scale.{cat.value}") for cat in Category]
         if not isinstance(self.higher_is_better, bool):
             raise ValidationError(
-                "Scale.higher_is_better", "true or false", describe(self.higher_is_better)
+                "Scale.higher_is_better", "true or false", describe_input(self.higher_is_better)
             )
         ordered = bands if self.higher_is_better else bands[::-1]
         expect = low
@@ -89,27 +89,27 @@ class Scale:
                     "Scale",
                     f"bands that cover {low}..{high} without gaps or overlaps, "
                     f"{'detractor lowest' if self.higher_is_better else 'detractor highest'}",
-                    describe([list(b) for b in bands]),
+                    describe_input([list(b) for b in bands]),
                 )
             expect = band[1] + 1
         if expect != high + 1:
             raise ValidationError(
                 "Scale",
                 f"bands that end at the maximum {high}",
-                describe([list(b) for b in bands]),
+                describe_input([list(b) for b in bands]),
             )
 
     def check_score(self, score: object, path: str = "score") -> int:
         """The score, if it is an integer on this scale; else a ValidationError."""
         if isinstance(score, bool) or not isinstance(score, int):
             raise ValidationError(
-                path, f"an integer from {self.minimum} to {self.maximum}", describe(score)
+                path, f"an integer from {self.minimum} to {self.maximum}", describe_input(score)
             )
         if not self.minimum <= score <= self.maximum:
             raise ValidationError(
                 path,
                 f"an integer from {self.minimum} to {self.maximum} ({self.name} scale)",
-                describe(score),
+                describe_input(score),
             )
         return score
 
@@ -149,7 +149,9 @@ class Scale:
                 return cls.BUILTIN[data.lower()]
             except KeyError:
                 raise ValidationError(
-                    path, f"one of {sorted(cls.BUILTIN)} or a custom scale table", describe(data)
+                    path,
+                    f"one of {sorted(cls.BUILTIN)} or a custom scale table",
+                    describe_input(data),
                 ) from None
         from ._reader import Reader
 

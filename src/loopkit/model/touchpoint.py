@@ -23,7 +23,9 @@ from ._checks import (
     parse_instant,
     validator,
 )
+from ._pickling import getstate, setstate
 from ._reader import Reader
+from .customer import keys_repr
 
 __all__ = ["CHANNELS", "TOUCHPOINT_KINDS", "Touchpoint"]
 
@@ -70,9 +72,12 @@ class Touchpoint:
         factory=empty_attributes,
         converter=freeze_attributes,
         validator=validator(check_attributes),
-        repr=lambda v: f"<keys: {sorted(v)}>",
+        repr=keys_repr,
         hash=False,
     )
+
+    __getstate__ = getstate  # read-only attributes pickle too
+    __setstate__ = setstate
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; :meth:`from_dict` turns it back into an equal touchpoint."""

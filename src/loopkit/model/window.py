@@ -7,11 +7,22 @@ from datetime import time
 
 import attrs
 
-from loopkit.errors import ValidationError, describe
+from loopkit.errors import ValidationError, describe_input
 
 __all__ = ["DailyWindow"]
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+_TIMES_ONLY = re.compile(r"[0-9: \-]{1,20}")
+
+
+def _shown(text: object) -> str:
+    """A window as an error shows it: as written when it holds only times
+    (``'08:00-16'``), else described (it may be anything, a phone number even)."""
+    if isinstance(text, str) and ":" in text and _TIMES_ONLY.fullmatch(text):
+        return repr(text)
+    return describe_input(text)
 
 
 def _minutes(h: str, m: str) -> int | None:
@@ -42,7 +53,9 @@ class DailyWindow:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1440:
                 raise ValidationError(
-                    f"DailyWindow.{name}", "minutes after midnight from 0 to 1440", describe(value)
+                    f"DailyWindow.{name}",
+                    "minutes after midnight from 0 to 1440",
+                    describe_input(value),
                 )
         if self.start == self.end or self.start == 1440:
             raise ValidationError("DailyWindow", "a window with different start and end", str(self))
@@ -52,13 +65,25 @@ class DailyWindow:
         """Parse ``"HH:MM-HH:MM"``; ``24:00`` is allowed as an end."""
         match = _WINDOW.match(text) if isinstance(text, str) else None
         if match is None:
-            raise ValidationError(path, 'a window such as "20:00-08:00"', describe(text))
+            raise ValidationError(path, 'a window such as "20:00-08:00"', _shown(text))
         start, end = _minutes(*match.group(1, 2)), _minutes(*match.group(3, 4))
         if start is None or end is None or start == 1440 or start == end:
             raise ValidationError(
-                path, 'a window of valid, different times such as "20:00-08:00"', describe(text)
+                path,
+                'a window of valid, different times such as "20:00-08:00"',
+                _shown(text),
             )
         return cls(start=start, end=end)
+
+    @property
+    def covers_whole_day(self) -> bool:
+        """Whether the window is every minute of the day (``00:00-24:00``): as
+        quiet hours, the customer's wish never to be contacted.
+
+        >>> DailyWindow.parse("00:00-24:00").covers_whole_day
+        True
+        """
+        return self.start == 0 and self.end == 1440
 
     @property
     def crosses_midnight(self) -> bool:

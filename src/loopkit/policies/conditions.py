@@ -699,15 +699,20 @@ class Condition:
         *,
         touchpoint: Touchpoint | None = None,
         now: datetime | None = None,
+        shown: frozenset[str] = frozenset(),
     ) -> ConditionTrace:
         """Evaluate the tree part by part, and say which part failed first.
-        With no response, response fields are missing (see :meth:`matches`)."""
+        With no response, response fields are missing (see :meth:`matches`).
+
+        Values of personal fields and free attributes are described, never
+        shown, except the attribute fields named in ``shown`` (the playbook's
+        ``privacy.shown_attributes``)."""
         t = touchpoint if touchpoint is not None or response is None else response.touchpoint
         if now is None and response is not None:
             now = response.answered_at
         elif now is None and t is not None:
             now = t.occurred_at
-        return _trace(self.tree, response, t, customer, now)
+        return _trace(self.tree, response, t, customer, now, shown)
 
     def __str__(self) -> str:
         return str(self.tree)
@@ -746,11 +751,25 @@ def _leaf_fn(leaf: _Leaf) -> _Match:
     return fn
 
 
-def _saw(leaf: _Leaf, r: Response | None, t: Touchpoint | None, c: Customer | None) -> str:
-    parts = [f"{leaf.field.path} = {show(leaf.field.get(r, t, c), personal=leaf.field.personal)}"]
+def _hidden(field: FieldSpec, shown: frozenset[str]) -> bool:
+    """Whether an explanation describes the field's value instead of showing
+    it: personal fields, and free attributes (they may hold anything) unless
+    the playbook names them as shown."""
+    return field.personal or (field.key is not None and field.path not in shown)
+
+
+def _saw(
+    leaf: _Leaf,
+    r: Response | None,
+    t: Touchpoint | None,
+    c: Customer | None,
+    shown: frozenset[str],
+) -> str:
+    value = show(leaf.field.get(r, t, c), personal=_hidden(leaf.field, shown))
+    parts = [f"{leaf.field.path} = {value}"]
     if leaf.since is not None:
-        value = leaf.since.get(r, t, c)
-        parts.append(f"{leaf.since.path} = {show(value, personal=leaf.since.personal)}")
+        value = show(leaf.since.get(r, t, c), personal=_hidden(leaf.since, shown))
+        parts.append(f"{leaf.since.path} = {value}")
     if leaf.field.root == "touchpoint" and t is None:
         parts = ["no touchpoint"]
     if leaf.field.root == "response" and r is None:
@@ -764,35 +783,42 @@ def _trace(
     t: Touchpoint | None,
     c: Customer | None,
     now: datetime | None,
+    shown: frozenset[str],
 ) -> ConditionTrace:
     if isinstance(node, _Leaf):
         if _leaf_fn(node)(r, t, c, now):
             return ConditionTrace(matched=True)
-        return ConditionTrace(matched=False, failed=str(node), at=node.at, saw=_saw(node, r, t, c))
+        saw = _saw(node, r, t, c, shown)
+        return ConditionTrace(matched=False, failed=str(node), at=node.at, saw=saw)
     if node.kind == "all":
         for child in node.children:
-            trace = _trace(child, r, t, c, now)
+            trace = _trace(child, r, t, c, now, shown)
             if not trace.matched:
                 return trace
         return ConditionTrace(matched=True)
     if node.kind == "any":
-        traces = [_trace(child, r, t, c, now) for child in node.children]
+        traces = [_trace(child, r, t, c, now, shown) for child in node.children]
         if any(tr.matched for tr in traces):
             return ConditionTrace(matched=True)
         saw = "; ".join(dict.fromkeys(tr.saw for tr in traces if tr.saw))
         return ConditionTrace(matched=False, failed=str(node), at=node.at, saw=saw)
-    inner = _trace(node.children[0], r, t, c, now)
+    inner = _trace(node.children[0], r, t, c, now, shown)
     if not inner.matched:
         return ConditionTrace(matched=True)
-    return ConditionTrace(
-        matched=False, failed=str(node), at=node.at, saw=_values(node.children[0], r, t, c)
-    )
+    saw = _values(node.children[0], r, t, c, shown)
+    return ConditionTrace(matched=False, failed=str(node), at=node.at, saw=saw)
 
 
-def _values(node: _Node, r: Response | None, t: Touchpoint | None, c: Customer | None) -> str:
+def _values(
+    node: _Node,
+    r: Response | None,
+    t: Touchpoint | None,
+    c: Customer | None,
+    shown: frozenset[str],
+) -> str:
     if isinstance(node, _Leaf):
-        return _saw(node, r, t, c)
-    return "; ".join(dict.fromkeys(_values(child, r, t, c) for child in node.children))
+        return _saw(node, r, t, c, shown)
+    return "; ".join(dict.fromkeys(_values(child, r, t, c, shown) for child in node.children))
 
 
 def format_within(value: timedelta) -> str:

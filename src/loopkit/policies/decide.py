@@ -7,7 +7,7 @@ argument), the same inputs always give the same :class:`Decision`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ import attrs
 
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
-from loopkit.errors import BusinessTimeError, ValidationError, describe
+from loopkit.errors import BusinessTimeError, ValidationError, describe, describe_input
 from loopkit.model import (
     Category,
     Customer,
@@ -30,6 +30,7 @@ from loopkit.model._checks import check_aware, check_int, choice
 from loopkit.model._reader import Reader
 
 from .conditions import Condition, compile_first_match
+from .fields import resolve_field
 from .policy import (
     PRESENT_CHANNELS,
     UNASSIGNED,
@@ -218,6 +219,18 @@ class ContactRules:
                     )
                 return None
         return None
+
+
+def _never_contact(customer: Customer, rules: ContactRules) -> str | None:
+    """Why no contact is ever allowed (quiet hours ``00:00-24:00``), or ``None``."""
+    own = customer.contact.quiet_hours
+    if own is not None:
+        if own.covers_whole_day:
+            return "the customer asked never to be contacted (quiet hours 00:00-24:00)"
+        return None
+    if rules.quiet_hours is not None and rules.quiet_hours.covers_whole_day:
+        return "the contact rules' quiet hours cover the whole day (00:00-24:00)"
+    return None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -427,6 +440,30 @@ def _check_policies(value: object, path: str) -> tuple[FollowUpPolicy, ...]:
     return value
 
 
+def check_shown_attributes(value: object, path: str) -> frozenset[str]:
+    """Attribute fields whose values explanations may show, such as
+    ``customer.attributes.tier`` (every other attribute value is described)."""
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ValidationError(path, "a list of attribute fields", describe_input(value))
+    for i, item in enumerate(value):
+        spec = resolve_field(item)
+        if spec is None or spec.key is None:
+            raise ValidationError(
+                f"{path}[{i}]",
+                "an attribute field such as 'customer.attributes.tier'",
+                describe_input(item),
+            )
+    return frozenset(value)
+
+
+def _to_shown(value: Iterable[str]) -> frozenset[str]:
+    return value if isinstance(value, frozenset) else frozenset(value)
+
+
+def _check_shown(value: frozenset[str]) -> None:
+    check_shown_attributes(value, "PolicySet.shown_attributes")
+
+
 @attrs.frozen(kw_only=True)
 class PolicySet:
     """Policies in order, with the calendars and contact rules they use.
@@ -434,12 +471,19 @@ class PolicySet:
 
     Every calendar a policy names must be among ``calendars`` (checked here,
     when the set is built, not when a response arrives).
+
+    Explanations describe the values of free attributes (type and length:
+    they may hold personal data) except those named in ``shown_attributes``
+    (``customer.attributes.tier``: the playbook's ``privacy.shown_attributes``).
     """
 
     policies: tuple[FollowUpPolicy, ...] = attrs.field(converter=_to_policies)
     calendars: Mapping[str, BusinessCalendar] = attrs.field(factory=dict)
     contact: ContactRules = attrs.field(factory=ContactRules)
     recovery: RecoveryPolicy = attrs.field(factory=RecoveryPolicy)
+    shown_attributes: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_to_shown, validator=lambda _s, _a, v: _check_shown(v)
+    )
     _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
@@ -481,6 +525,7 @@ class PolicySet:
             calendars=calendars,
             contact=self.contact,
             recovery=self.recovery,
+            shown_attributes=self.shown_attributes,
         )
 
     def channels(self) -> frozenset[str]:
@@ -552,7 +597,9 @@ class PolicySet:
         traces = []
         decided: str | None = None
         for policy in self.policies:
-            trace = policy.when.explain(response, customer, touchpoint=touchpoint, now=now)
+            trace = policy.when.explain(
+                response, customer, touchpoint=touchpoint, now=now, shown=self.shown_attributes
+            )
             traces.append(
                 PolicyTrace(
                     policy=policy.name,
@@ -675,7 +722,9 @@ class PolicySet:
             channel = _channel(policy.channels, customer)
             if channel is None:
                 why = f"the customer consented to none of the channels {list(policy.channels)}"
-            else:
+            elif channel not in PRESENT_CHANNELS:  # a valid wish: the answer is kept
+                why = _never_contact(customer, self.contact)
+            if why is None and channel is not None:
                 why = self.contact.capped(
                     response, customer, history or _NO_HISTORY, now, touchpoint=touchpoint
                 )
@@ -739,7 +788,7 @@ class PolicySet:
         *,
         policy: FollowUpPolicy | None,
         require: frozenset[str],
-        channel: str,
+        channel: str | None,
         owner: str,
         customer: Customer,
         start: datetime,
@@ -776,10 +825,11 @@ class PolicySet:
                 )
         now_us = to_us(now)
         start_at = max(now_us, start_us)
-        window = self.contact.window_for(customer)
-        if channel in PRESENT_CHANNELS:  # the employee is with the customer already
-            first = from_us(start_at, window.zone)
+        if channel is None or channel in PRESENT_CHANNELS:
+            # The employee is with the customer already, or must find a way to them.
+            first = from_us(start_at, ZoneInfo(customer.timezone))
         else:
+            window = self.contact.window_for(customer)
             if customer.contact.preferred_window is not None and window.preferred_window is None:
                 warnings.append(
                     "the customer's preferred window lies inside their quiet hours: it was ignored"
@@ -855,7 +905,11 @@ class PolicySet:
         channel = _channel(channels, customer)
         owner = rec.owner.resolve(promise, case)
         warnings: list[str] = []
-        if channel is None:
+        never = None if channel in PRESENT_CHANNELS else _never_contact(customer, self.contact)
+        if never is not None:
+            channel = None
+            warnings.append(f"{never}: no apology message is sent")
+        elif channel is None:
             warnings.append(
                 f"the customer consented to none of the channels {list(channels)}: "
                 "the owner must find another way to reach them"
@@ -866,7 +920,7 @@ class PolicySet:
             self._recovery_plan,
             policy=None,
             require=rec.require,
-            channel=channel or "-",  # none: contact is the owner's to make
+            channel=channel,
             owner=owner,
             customer=customer,
             start=promise.due_at,
@@ -880,7 +934,7 @@ class PolicySet:
         reason = f"promise {promise.id} ({promise.kind}) was broken: recovery owned by {owner}"
         if decision.due_at is not None:
             reason += f", due {decision.due_at.isoformat(timespec='minutes')}"
-        return attrs.evolve(decision, channel=channel, reason=reason)
+        return attrs.evolve(decision, reason=reason)
 
     def decide_all(
         self,

@@ -50,8 +50,9 @@ from loopkit import (
     Touchpoint,
     Transition,
 )
+from loopkit.errors import ValidationError
 from loopkit.model import CHANNELS, TOUCHPOINT_KINDS
-from loopkit.model._checks import MAX_ID_LENGTH
+from loopkit.model._checks import MAX_ID_LENGTH, check_timezone, looks_personal
 
 __all__ = [
     "DST_HEAVY_ZONES",
@@ -102,10 +103,10 @@ _TEXT: Final = st.characters(codec="utf-8", blacklist_characters="\x00")
 def _zone_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(DST-heavy zones, all zones) that this machine's zoneinfo can load."""
 
-    def loads(name: str) -> bool:
+    def loads(name: str) -> bool:  # and is a real zone key (not ``localtime``)
         try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            check_timezone(name, "timezone")
+        except ValidationError:
             return False
         return True
 
@@ -152,9 +153,12 @@ def aware_datetimes(
 
 def ids(*, max_size: int = MAX_ID_LENGTH) -> st.SearchStrategy[str]:
     """Valid ids: 1 to ``max_size`` characters, not all whitespace, no control
-    characters; plain ones such as ``"c-42"`` are drawn often."""
+    characters, nothing that looks like an e-mail address or phone number;
+    plain ones such as ``"c-42"`` are drawn often."""
     plain = st.from_regex(r"[a-z]{1,3}-[0-9]{1,6}", fullmatch=True)
-    wild = st.text(_CONTROL_FREE, min_size=1, max_size=max_size).filter(lambda s: bool(s.strip()))
+    wild = st.text(_CONTROL_FREE, min_size=1, max_size=max_size).filter(
+        lambda s: bool(s.strip()) and not looks_personal(s)
+    )
     return st.one_of(plain, wild)
 
 
@@ -222,7 +226,9 @@ def contact_preferences() -> st.SearchStrategy[ContactPreferences]:
     )
 
 
-_LABELS: Final = st.text(_CONTROL_FREE, min_size=1, max_size=100)
+_LABELS: Final = st.text(_CONTROL_FREE, min_size=1, max_size=100).filter(
+    lambda s: bool(s.strip()) and "@" not in s
+)
 _LANGUAGES: Final = st.one_of(
     st.sampled_from(["sv", "sv-SE", "en", "en-GB", "nb-NO", "fi", "de-CH", "zh-Hant-TW"]),
     st.from_regex(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,2}", fullmatch=True),
