@@ -9,14 +9,14 @@ from typing import Any, Final
 import attrs
 
 from loopkit.businesstime import parse_duration
-from loopkit.errors import ValidationError, describe, suggest
+from loopkit.errors import ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
 from loopkit.model._checks import check_id, check_slug
 from loopkit.model._names import check_name
 from loopkit.model._reader import Reader
 
 from .conditions import Condition
-from .fields import FieldKind, FieldSpec, field_names, resolve_field
+from .fields import FieldKind, FieldSpec, resolve_field, suggest_field
 
 __all__ = ["MAX_DEADLINE", "Deadline", "EscalationStep", "FollowUpPolicy", "Owner"]
 
@@ -92,7 +92,7 @@ class Owner:
             return cls(text=value)
         spec = resolve_field(value)
         if spec is None or spec.kind not in (FieldKind.TEXT, FieldKind.ANY) or spec.personal:
-            near = suggest(value, field_names()) if isinstance(value, str) else None
+            near = suggest_field(value) if isinstance(value, str) else None
             raise ValidationError(
                 path,
                 "'team:NAME' or a field naming a person, such as 'touchpoint.employee_id'",
