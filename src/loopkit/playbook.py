@@ -101,7 +101,7 @@ class Playbook:
 
 
 def _version(value: object, path: str) -> int:
-    if isinstance(value, bool) or value not in SUPPORTED_VERSIONS:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in SUPPORTED_VERSIONS:
         raise ValidationError(
             path, f"a supported version {sorted(SUPPORTED_VERSIONS)}", describe(value)
         )

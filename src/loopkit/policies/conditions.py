@@ -341,14 +341,27 @@ def _scalar(spec: FieldSpec, value: object, path: str) -> Any:
             )
         return spec.choices(value)
     if kind is FieldKind.ANY:
+        if isinstance(value, str):
+            _no_control(value, path)
         if isinstance(value, bool | str) or (isinstance(value, int | float) and _finite(value)):
             return value
         raise ValidationError(path, "a string, number or true/false", describe(value))
     if not isinstance(value, str):
         raise ValidationError(path, "a string", describe(value))
+    _no_control(value, path)
     if spec.format is not None:
         _check_format(spec, value, path)
     return value
+
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str, path: str) -> None:
+    """Text literals hold no control characters (NUL, ANSI escapes): in a
+    policy file they are junk, and in a report they would drive the terminal."""
+    if _CONTROL.search(value):
+        raise ValidationError(path, "text without control characters", describe(value))
 
 
 def _check_format(spec: FieldSpec, value: str, path: str) -> None:
@@ -413,6 +426,7 @@ def _literal(spec: FieldSpec, op: str, value: object, path: str) -> Any:
     if op == "contains":
         if not isinstance(value, str) or not value:
             raise ValidationError(path, "a non-empty string", describe(value))
+        _no_control(value, path)
         if kind is FieldKind.NAMES and spec.format is not None:
             spec.format(value.casefold(), path)
         return value.casefold()
