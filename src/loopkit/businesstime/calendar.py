@@ -14,7 +14,7 @@ import attrs
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rruleset, rrulestr, weekday
 
 from loopkit.errors import BusinessTimeError, Problem, ValidationError, describe, join_path, suggest
-from loopkit.model._checks import check_aware, check_timezone, validator, zone
+from loopkit.model._checks import check_aware, validator, zone
 from loopkit.model._names import check_name
 from loopkit.model.window import DailyWindow
 
@@ -156,7 +156,7 @@ def check_iana_zone(value: object, path: str) -> str:
     >>> check_iana_zone("Europe/Stockholm", "timezone")
     'Europe/Stockholm'
     """
-    name = check_timezone(value, path) if isinstance(value, str) else value
+    name = value
     if not isinstance(name, str) or name not in _iana_zones():
         near = suggest(name, _iana_zones()) if isinstance(name, str) and len(name) < 100 else None
         raise BusinessTimeError(
