@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from loopkit import ValidationError, load_policies
 from loopkit.cli import main
@@ -341,7 +343,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def _assert_typed_with_paths_and_lines(err: ValidationError, path: Path) -> None:
-    assert type(err) in (ValidationError,) or isinstance(err, ValidationError)
+    assert isinstance(err, ValidationError)
     assert err.source == str(path)
     assert err.problems
     for problem in err.problems:
@@ -439,3 +441,37 @@ def test_a_hostile_json_file_gives_a_typed_error_with_paths_and_lines(
     located = [p for p in info.value.problems if p.path.endswith(key)]
     for problem in located:  # the line is the key's own line
         assert f'"{key}"' in lines[problem.line - 1], (problem, lines[problem.line - 1])
+
+
+# Random edits on top of the corpus: cut a slice, paste junk, repeat a line. Some
+# edits leave a valid file (a comment cut short); none may give anything but a
+# loaded playbook or a typed error with lines.
+_JUNK = st.text(
+    alphabet=st.sampled_from([*list("[]{}=,.\"#'\n 09azAZ_-:\\"), "\x1b", "\x00", "é", "\u202e"]),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.integers(0, len(TEXT)),
+    length=st.integers(0, 40),
+    junk=_JUNK,
+    repeat=st.integers(0, len(TEXT.splitlines()) - 1),
+)
+def test_random_edits_load_or_give_a_typed_error_with_lines(
+    tmp_path: Path, start: int, length: int, junk: str, repeat: int
+) -> None:
+    lines = TEXT.splitlines(keepends=True)
+    text = "".join(lines[: repeat + 1]) + lines[repeat] + "".join(lines[repeat + 1 :])
+    text = text[:start] + junk + text[start + length :]
+    path = _write(tmp_path, text)
+    try:
+        with deadline():
+            load_policies(path)
+    except ValidationError as err:
+        _assert_typed_with_paths_and_lines(err, path)

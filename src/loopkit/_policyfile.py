@@ -309,7 +309,8 @@ class _TomlScanner:
                 if self.is_punct(","):
                     self.pos += 1
         else:  # a scalar: a string, or words such as 1.5 or 1979-05-27 07:32:00
-            self.pos -= 1
+            if token.kind == "word" and self.broken is None and _DIGITS.search(token.text):
+                self.broken = _too_long(_path(at), token.text, token.line)
             while (nxt := self.peek()) is not None and not (
                 nxt.kind == "nl" or (nxt.kind == "punct" and nxt.text in ",]}")
             ):
