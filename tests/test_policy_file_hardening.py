@@ -432,3 +432,12 @@ def test_a_key_with_an_escape_sequence_cannot_drive_the_terminal(
     assert main(["check", str(path)]) == 1
     shown = capsys.readouterr().err
     assert "\x1b" not in shown and "policies[0].\\x1b[2J" in shown
+
+
+def test_a_key_repeated_in_a_json_file_is_refused_not_silently_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "policies.json"
+    body = json.dumps(example_dict(), indent=2)
+    path.write_text(body.replace('"version": 1,', '"version": 1,\n  "version": 1,', 1), "utf-8")
+    (problem,) = refused(path).problems
+    assert (problem.path, problem.line) == ("version", 3)
+    assert problem.expected == "each key once in an object"

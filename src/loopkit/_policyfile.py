@@ -22,7 +22,7 @@ just gets the nearest line it knows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
 from loopkit.errors import Problem, ValidationError
@@ -131,8 +131,10 @@ class Lines:
     (4, 2, 1)
     """
 
-    def __init__(self, found: Mapping[str, int]) -> None:
+    def __init__(self, found: Mapping[str, int], duplicates: Iterable[Problem] = ()) -> None:
         self._found = dict(found)
+        self.duplicates = tuple(duplicates)
+        """Keys a JSON object repeats (``json`` keeps the last one without a word)."""
 
     @classmethod
     def of_toml(cls, text: str) -> Lines:
@@ -163,7 +165,7 @@ class Lines:
             raise scanner.broken
         if broken is not None:
             raise broken
-        return cls(scanner.found)
+        return cls(scanner.found, scanner.duplicates)
 
     def line(self, path: str) -> int:
         """The line of ``path``, else of the nearest enclosing table or key; 1 for the root."""
@@ -195,6 +197,7 @@ class _TomlScanner:
         self.pos = 0
         self.found: dict[str, int] = {}
         self.broken: ValidationError | None = None
+        self.duplicates: list[Problem] = []
         self.arrays: dict[tuple[str, ...], int] = {}
 
     def peek(self) -> _Token | None:
@@ -271,9 +274,14 @@ class _TomlScanner:
         token = self.peek()
         assert token is not None
         keys = self.key()
+        if self.take().text == ":":  # JSON: a key said twice is kept once, silently
+            where = _path((*table, *keys))
+            if where in self.found:
+                self.duplicates.append(
+                    Problem(where, "each key once in an object", "a repeated key", line=token.line)
+                )
         for i in range(1, len(keys) + 1):
             self.note((*table, *keys[:i]), token.line)
-        self.take()  # = or :
         self.value((*table, *keys), depth)
 
     def value(self, at: tuple[Segment, ...], depth: int = 1) -> None:

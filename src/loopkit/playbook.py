@@ -251,4 +251,6 @@ def _read_file(path: Path) -> tuple[Any, Lines]:
         raise ValidationError(
             "", f"valid {language}", type(err).__name__, source=name, line=1
         ) from None
+    if lines.duplicates:
+        raise ValidationError.of(lines.duplicates, source=name)
     return data, lines
