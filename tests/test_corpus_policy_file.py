@@ -237,6 +237,7 @@ TARGETED: dict[str, Callable[[str], str]] = {
     "syntax error": _sub("version = 1", "version = = 1"),
     "duplicate key": _sub("version = 1", "version = 1\nversion = 1"),
     "unterminated string": _sub('name = "small-goodwill"', 'name = "small-goodwill'),
+    "unterminated multi-line string": lambda t: t + '\nx = """never closed\n',
     "deep nesting far down": lambda t: t + "\n[extra]\nx = " + "[" * 100_000 + "]" * 100_000 + "\n",
     "huge integer far down": lambda t: t + "\n[extra]\nx = " + "9" * 5000 + "\n",
 }

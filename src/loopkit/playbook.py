@@ -244,9 +244,8 @@ def _read_file(path: Path) -> tuple[Any, Lines]:
         raise ValidationError("", "valid JSON", err.msg, source=name, line=err.lineno) from None
     except tomllib.TOMLDecodeError as err:
         found = re.search(r"\(at line (\d+), column \d+\)", str(err))
-        raise ValidationError(
-            "", "valid TOML", str(err), source=name, line=int(found.group(1)) if found else None
-        ) from None
+        line = int(found.group(1)) if found else text.count("\n") + 1  # "at end of document"
+        raise ValidationError("", "valid TOML", str(err), source=name, line=line) from None
     except (ValueError, RecursionError) as err:  # huge integers, nesting the scan let through
         raise ValidationError(
             "", f"valid {language}", type(err).__name__, source=name, line=1
