@@ -364,7 +364,8 @@ def test_a_deadline_past_the_maximum_is_refused_when_the_file_loads(within: str)
     data["policies"][0]["deadline"]["within"] = within
     (problem,) = refused(data).problems
     assert problem.path == "policies[0].deadline.within"
-    assert "at most" in problem.expected
+    assert problem.expected == 'a business duration of at most "30d" (720 business hours)'
+    assert problem.got == repr(within)
 
 
 def test_a_deadline_of_30_days_is_the_maximum_and_loads() -> None:

@@ -33,7 +33,12 @@ certainly a typo, and would make every decision search years of calendar."""
 
 
 def _positive_duration(value: object, path: str) -> timedelta:
-    duration = parse_duration(value, path)
+    try:
+        duration = parse_duration(value, path)
+    except ValidationError as err:
+        if not err.expected.startswith("a duration of at most"):
+            raise
+        duration = MAX_DEADLINE * 2  # well-formed, but past any duration: say this bound
     if duration <= timedelta(0):
         raise ValidationError(path, 'a positive duration such as "4h"', describe(value))
     if duration > MAX_DEADLINE:
