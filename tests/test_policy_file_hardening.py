@@ -219,6 +219,47 @@ def test_a_catastrophic_pattern_is_refused_when_the_file_loads(
     assert TEXT.splitlines()[problem.line - 1].strip().startswith('{ field = "response.comment"')
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?i)\brefund\b",
+        r"refund.*late|late.*refund",
+        r"(?i)(never|not).*(again|happy)",
+        r"(foo|bar)+",
+        r"\d+\.\d+",
+        r"colou?r",
+        r"\s*,\s*",
+        r"(\d{3}-){2}\d{4}",
+        r".*foo.*",
+        r"\w+@\w+\.\w+",
+        r"(?i)kass|dålig|sämst",
+    ],
+)
+def test_everyday_patterns_still_load(pattern: str) -> None:
+    cond = Condition.parse({"field": "response.comment", "matches": pattern})
+    with deadline(2.0):
+        for text in ("a" * 5000, "ab" * 3000, "1" * 5000, " " * 5000 + "!"):
+            cond.matches(make_response(score=2, comment=text[:9000]), make_customer())
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"^(a+)+$", "nested quantifiers"),
+        (r"(a|ab)+c", "repeated alternatives that start alike"),
+        (r"\d+\d+x", "two quantifiers that can take the same characters"),
+        (r"(?P<x>a)(?P=x)", "backreferences"),
+        ("(a|a)" * 7, "combinations of alternatives"),
+        ("a" * 201, "at most 200 characters"),
+        ("(unclosed", "a valid regular expression"),
+    ],
+)
+def test_a_refused_pattern_says_which_rule_it_breaks(pattern: str, reason: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Condition.parse({"field": "response.comment", "matches": pattern})
+    assert info.value.path == "when.matches" and reason in info.value.expected
+
+
 def test_an_allowed_pattern_on_a_huge_comment_answers_at_once() -> None:
     cond = Condition.parse({"field": "response.comment", "matches": r"(?i)refund.*late"})
     worst = make_response(score=2, comment="refund " * 300 + "x" * 7_000)  # 9,100 characters
