@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from loopkit.businesstime import WEEKDAYS, BusinessCalendar
 from loopkit.errors import BusinessTimeError
 
-# Every zone key; not the files a zoneinfo directory holds beside them
-# (``localtime``, ``Factory``...), which loopkit refuses as time zones.
+# Every real IANA zone key: not "localtime" (the machine's own zone), not the
+# "posixrules"/"Factory" files or the posix/ and right/ copies, which calendars refuse.
 ZONES = sorted(
     z
     for z in zoneinfo.available_timezones()

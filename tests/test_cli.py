@@ -90,7 +90,8 @@ def test_check_reports_every_problem_with_its_path(
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.splitlines()
-    assert all(line.startswith(f"{bad}: policies[0].") for line in lines)
+    # file:line: path: ... (the line of the key, or of its [[policies]] table)
+    assert all(re.match(re.escape(str(bad)) + r":\d+: policies\[0\]\.", line) for line in lines)
     assert any("policies[0].channels" in line for line in lines)
     assert any("did you mean 'channels'?" in line for line in lines)
     assert any("policies[0].when.all[0]" in line for line in lines)
@@ -104,7 +105,7 @@ def test_check_of_a_file_that_is_not_toml(
     bad.write_text("version = = 1\n", encoding="utf-8")
     assert main(["check", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"{bad}: ") and "valid TOML" in err
+    assert err.startswith(f"{bad}:1: ") and "valid TOML" in err
     assert len(err.splitlines()) == 1
 
 

@@ -607,9 +607,8 @@ def _run(argv: Iterable[str], out: TextIO) -> int:
         _error(f"loopkit {args.command}: {err}")
         return err.code
     except ValidationError as err:
-        where = f"{err.source}: " if err.source else ""
-        for problem in err.problems:
-            _error(f"{where}{problem}")
+        for line in err.messages():  # file:line: path: expected ..., got ...
+            _error(line)
         return 1
     except LoopkitError as err:
         _error(f"loopkit {args.command}: {err}")

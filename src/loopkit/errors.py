@@ -218,16 +218,18 @@ class Problem:
     """One thing wrong with an input: where, what was expected, what was seen.
 
     ``got`` is already a safe description (see :func:`describe`), or ``None``
-    when the value was missing.
+    when the value was missing. ``line`` is the line of the file the value sat
+    on (1-based), when it came from a file; ``None`` for a mapping.
     """
 
     path: str
     expected: str
     got: str | None = None
     hint: str | None = None
+    line: int | None = None
 
     def __str__(self) -> str:
-        where = self.path or "<root>"
+        where = _printable(self.path) or "<root>"
         text = f"{where}: expected {self.expected}"
         if self.got is not None:
             text += f", got {self.got}"
@@ -238,6 +240,27 @@ class Problem:
     def under(self, prefix: str) -> Problem:
         """The same problem, with its path placed under ``prefix``."""
         return attrs.evolve(self, path=join_path(prefix, self.path))
+
+    def located(self, source: str | None) -> str:
+        """The problem as one line a person (or an editor) can jump to:
+        ``policies.toml:37: policies[1].when.all[1].le: expected ...``.
+
+        >>> Problem("a.b", "a number", "'8'", line=37).located("policies.toml")
+        "policies.toml:37: a.b: expected a number, got '8'"
+        """
+        if source is None:
+            return str(self) if self.line is None else f"line {self.line}: {self}"
+        where = _printable(source) + ("" if self.line is None else f":{self.line}")
+        return f"{where}: {self}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and format characters (ANSI escapes, NUL, bidi
+    overrides) written as escapes: a key taken from a file cannot drive the
+    terminal that shows the error."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def join_path(prefix: str, path: str) -> str:
@@ -276,8 +299,9 @@ class ValidationError(LoopkitError, ValueError):
         *,
         hint: str | None = None,
         source: str | None = None,
+        line: int | None = None,
     ) -> None:
-        self._set((Problem(path, expected, got, hint),), source)
+        self._set((Problem(path, expected, got, hint, line),), source)
 
     def _set(self, problems: Sequence[Problem], source: str | None) -> None:
         self.problems = tuple(problems)
@@ -294,11 +318,22 @@ class ValidationError(LoopkitError, ValueError):
         return err
 
     def _message(self) -> str:
-        lines = [str(p) for p in self.problems]
-        head = f"{self.source}: " if self.source else ""
+        lines = self.messages()
         if len(lines) == 1:
-            return head + lines[0]
-        return f"{head}{len(lines)} problems:\n" + "\n".join(f"  {line}" for line in lines)
+            return lines[0]
+        head = f"{_printable(self.source)}: " if self.source else ""
+        listed = (p.located(None) for p in self.problems)
+        return f"{head}{len(lines)} problems:\n" + "\n".join(f"  {line}" for line in listed)
+
+    def messages(self) -> tuple[str, ...]:
+        """Every problem as one line, ``file:line: path: expected ..., got ...``
+        (without ``file:line:`` when the input was not a file).
+
+        >>> err = ValidationError.of([Problem("version", "1", "2", line=1)], source="p.toml")
+        >>> err.messages()
+        ('p.toml:1: version: expected 1, got 2',)
+        """
+        return tuple(p.located(self.source) for p in self.problems)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), self.problems, self.source))

@@ -4,13 +4,15 @@ a TOML file, a JSON file or a mapping, reporting every problem at once."""
 from __future__ import annotations
 
 import json
+import re
 import tomllib
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Collection, Mapping
+from pathlib import Path, PurePath
 from typing import Any
 
 import attrs
 
+from loopkit._policyfile import MAX_FILE_BYTES, Lines, check_shape
 from loopkit.businesstime import BusinessCalendar
 from loopkit.compensation import (
     ApprovalRules,
@@ -22,7 +24,7 @@ from loopkit.compensation import (
     Staff,
 )
 from loopkit.errors import Problem, ValidationError, describe, suggest
-from loopkit.model._checks import check_id
+from loopkit.model._names import check_name
 from loopkit.model._reader import Reader
 from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
 from loopkit.policies.decide import check_shown_attributes
@@ -98,7 +100,18 @@ class Playbook:
         r.finish()
         if "policies" not in r.data:
             r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
-        _cross_check(r, indexed, calendars or {})
+        elif isinstance(r.data["policies"], list | tuple) and not r.data["policies"]:
+            r.problems.append(
+                Problem(
+                    r.at("policies"),
+                    "at least one [[policies]] table",
+                    "an empty list",
+                    hint="a playbook without policies never opens a case",
+                )
+            )
+        # A calendar that failed to load is reported once, not again by every
+        # policy that names it: check against the names declared in the file.
+        _cross_check(r, indexed, calendars if calendars is not None else _declared(r.data))
         if isinstance(staff, Staff) and isinstance(authority, AuthorityLimits):
             r.problems.extend(staff.problems_with(authority, r.at("staff")))
         r.raise_if_any()
@@ -134,7 +147,7 @@ def _privacy(value: object, path: str) -> frozenset[str]:
 
 
 def _version(value: object, path: str) -> int:
-    if isinstance(value, bool) or value not in SUPPORTED_VERSIONS:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in SUPPORTED_VERSIONS:
         raise ValidationError(
             path, f"a supported version {sorted(SUPPORTED_VERSIONS)}", describe(value)
         )
@@ -148,7 +161,7 @@ def _named_tables(value: object, path: str, read: Any) -> dict[str, Any]:
     problems: list[Problem] = []
     for name, table in value.items():
         try:
-            check_id(name, f"{path}.{name}")
+            check_name(name, f"{path}.{name}" if isinstance(name, str) else path)
             out[name] = read(name, table, f"{path}.{name}")
         except ValidationError as err:
             problems.extend(err.problems)
@@ -169,10 +182,19 @@ def _budgets(value: object, path: str) -> dict[str, Budget]:
     return _named_tables(value, path, Budget.from_dict)
 
 
+def _declared(data: Mapping[str, Any]) -> frozenset[str] | None:
+    """The calendar names a document declares (``None`` when ``calendars`` is
+    not even a table: then no policy's calendar can be checked)."""
+    tables = data.get("calendars", {})
+    return (
+        frozenset(k for k in tables if isinstance(k, str)) if isinstance(tables, Mapping) else None
+    )
+
+
 def _cross_check(
     r: Reader,
     policies: list[tuple[int, FollowUpPolicy]],
-    calendars: Mapping[str, BusinessCalendar],
+    calendars: Collection[str] | None,
 ) -> None:
     """Checks across tables, each policy named by its index in the file."""
     seen: dict[str, int] = {}
@@ -188,6 +210,8 @@ def _cross_check(
                 )
             )
         seen.setdefault(policy.name, i)
+        if calendars is None:
+            continue
         if policy.deadline is not None and policy.deadline.calendar not in calendars:
             near = suggest(policy.deadline.calendar, calendars)
             r.problems.append(
@@ -205,34 +229,73 @@ def load_policies(source: str | Path | Mapping[str, Any]) -> Playbook:
 
     Every problem in the input is reported in one :class:`~loopkit.ValidationError`,
     each with its exact path (``policies[2].when.all[1].le``) and, for a file,
-    the file's name in ``source``.
+    the file's name in ``source`` and the line in each problem's ``line``
+    (``err.messages()`` gives ``file:line: path: ...``). Anything else, such
+    as ``None``, is a :class:`~loopkit.ValidationError` too, never a ``TypeError``.
 
     >>> playbook = load_policies("examples/policies.toml")
     >>> [p.name for p in playbook.policies][:2]
     ['complaint-in-person', 'support-detractor-callback']
     """
     if isinstance(source, Mapping):
+        check_shape(source)
         return Playbook.from_dict(source)
+    if not isinstance(source, str | PurePath):
+        raise ValidationError(
+            "", "a path to a .toml or .json policy file, or a mapping", describe(source)
+        )
     path = Path(source)
+    data, lines = _read_file(path)
     try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise ValidationError(
-            "", "a readable policy file", f"{type(err).__name__} ({err.strerror})", source=str(path)
-        ) from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(raw)
-        else:
-            data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValidationError(
-            "",
-            f"valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}",
-            str(err),
-            source=str(path),
-        ) from None
-    try:
+        check_shape(data)
         return Playbook.from_dict(data)
     except ValidationError as err:
-        raise err.in_source(str(path)) from None
+        raise lines.locate(err.in_source(str(path))) from None
+
+
+def _read_file(path: Path) -> tuple[Any, Lines]:
+    """The parsed document and the lines of its paths; every failure is a
+    :class:`ValidationError` naming the file (and the line, where known)."""
+    name = str(path)
+    is_json = path.suffix.lower() == ".json"
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError) as err:
+        why = f"{type(err).__name__} ({getattr(err, 'strerror', None) or 'unreadable'})"
+        raise ValidationError("", "a readable policy file", why, source=name) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValidationError(
+            "", f"a policy file of at most {MAX_FILE_BYTES} bytes", "a larger file", source=name
+        )
+    language = "JSON" if is_json else "TOML"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ValidationError(
+            "",
+            "a UTF-8 text file",
+            f"a byte that is not UTF-8 on line {line}",
+            source=name,
+            line=line,
+        ) from None
+    try:
+        lines = Lines.of_json(text) if is_json else Lines.of_toml(text)
+    except ValidationError as err:
+        raise err.in_source(name) from None
+    try:
+        data = json.loads(text) if is_json else tomllib.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValidationError("", "valid JSON", err.msg, source=name, line=err.lineno) from None
+    except tomllib.TOMLDecodeError as err:
+        found = re.search(r"\(at line (\d+), column \d+\)", str(err))
+        line = int(found.group(1)) if found else text.count("\n") + 1  # "at end of document"
+        raise ValidationError("", "valid TOML", str(err), source=name, line=line) from None
+    except (ValueError, RecursionError) as err:  # huge integers, nesting the scan let through
+        raise ValidationError(
+            "", f"valid {language}", type(err).__name__, source=name, line=1
+        ) from None
+    if lines.duplicates:
+        raise ValidationError.of(lines.duplicates, source=name)
+    return data, lines

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Final
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import attrs
-from dateutil.rrule import rrule, rruleset, rrulestr
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rruleset, rrulestr, weekday
 
 from loopkit.errors import BusinessTimeError, Problem, ValidationError, describe, join_path, suggest
-from loopkit.model._checks import check_aware, check_timezone, validator, zone
+from loopkit.model._checks import check_aware, validator, zone
+from loopkit.model._names import check_name
 from loopkit.model.window import DailyWindow
 
 from . import _table
@@ -38,22 +40,132 @@ def _rule(text: str) -> rrule | rruleset:
     return rrulestr(text, dtstart=_RULE_ANCHOR)
 
 
+MAX_RULE_LENGTH: Final = 500
+"""Longest holiday rule text accepted."""
+MAX_HOLIDAY_RULES: Final = 50
+"""Most holiday rules in one calendar."""
+MAX_HOLIDAYS: Final = 10_000
+"""Most holiday dates in one calendar."""
+MAX_RULE_INTERVAL: Final = 100
+"""Largest ``INTERVAL`` of a holiday rule."""
+_FREQS: Final = {"YEARLY": YEARLY, "MONTHLY": MONTHLY, "WEEKLY": WEEKLY, "DAILY": DAILY}
+_FINER: Final = re.compile(r"(?i)\bFREQ\s*=\s*(HOURLY|MINUTELY|SECONDLY)\b")
+_TIME_PARTS: Final = re.compile(r"(?i)\bBY(HOUR|MINUTE|SECOND|SETPOS)\s*=")
+_RULE_EXAMPLE: Final = '"FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24"'
+
+
 def _check_rule(value: object, path: str) -> str:
+    """A holiday rule: one RRULE (an optional ``DTSTART:`` line before it) whose
+    occurrences are whole days, that occurs at least once, and whose
+    expansion is bounded (see the policy-file reference, *Holiday rules*)."""
     if isinstance(value, rrule):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
+        raise BusinessTimeError(path, f"an rrule string such as {_RULE_EXAMPLE}", describe(value))
+    if len(value) > MAX_RULE_LENGTH:
         raise BusinessTimeError(
-            path, 'an rrule string such as "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24"', describe(value)
+            path, f"an rrule of at most {MAX_RULE_LENGTH} characters", f"{len(value)} characters"
+        )
+    finer = _FINER.search(value)
+    if finer:
+        raise BusinessTimeError(
+            path,
+            "a holiday rule that repeats by day or coarser (FREQ=YEARLY, MONTHLY, WEEKLY or DAILY)",
+            describe(value),
+            hint=f"FREQ={finer.group(1).upper()} does not name days",
+        )
+    part = _TIME_PARTS.search(value)
+    if part:
+        raise BusinessTimeError(
+            path,
+            "a holiday rule naming days only (no BYHOUR, BYMINUTE, BYSECOND or BYSETPOS)",
+            describe(value),
+            hint=f"BY{part.group(1).upper()} is not allowed in a holiday rule",
         )
     try:
-        _rule(value).between(datetime(2000, 1, 1), datetime(2001, 1, 1), inc=True)
+        rule = _rule(value)
+        if not isinstance(rule, rrule) or _start(rule).tzinfo is not None:
+            raise TypeError("a rule set, or a DTSTART with a zone")
     except Exception:  # dateutil raises ValueError, TypeError, KeyError, ...
         raise BusinessTimeError(
             path,
-            'an rrule string without a time zone, such as "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24"',
+            f"one rrule without a time zone, such as {_RULE_EXAMPLE}",
             describe(value),
         ) from None
+    problem = _unbounded(rule)
+    if problem:
+        raise BusinessTimeError(path, problem, describe(value))
     return value
+
+
+def _unbounded(rule: rrule) -> str | None:
+    """Why expanding ``rule`` could run unboundedly, or ``None``.
+
+    dateutil looks for the next occurrence until the year 9999: a rule that
+    never occurs (``BYMONTH=2;BYMONTHDAY=30``) would take seconds on every
+    table build. Whether the rule's day filters can ever hold is tested on
+    the last century of the calendar (every weekday, month length and leap
+    day combination occurs in it), with yearly steps.
+    """
+    r: Any = rule
+    if r._freq not in _FREQS.values():  # pragma: no cover - refused by the text check
+        return "a holiday rule that repeats by day or coarser"
+    if not 1900 <= r._dtstart.year <= 9000:
+        return "a holiday rule starting (DTSTART) between 1900 and 9000"
+    if r._interval > MAX_RULE_INTERVAL:
+        return f"a holiday rule with INTERVAL at most {MAX_RULE_INTERVAL}"
+    filters = (r._byweekno, r._byyearday, r._byeaster, r._bynweekday, r._bymonthday)
+    if r._freq == DAILY and r._interval > 1 and (any(filters) or r._byweekday or r._bymonth):
+        return "a DAILY holiday rule with INTERVAL=1 when it filters days (BY...)"
+    weekdays = [weekday(d) for d in r._byweekday or ()]
+    weekdays += [weekday(d, n) for d, n in r._bynweekday or ()]
+    months = r._bymonth or (tuple(range(1, 13)) if r._freq == MONTHLY else None)
+    probe = rrule(
+        YEARLY,
+        dtstart=datetime(9899, 1, 1),
+        bymonth=months,
+        bymonthday=(*(r._bymonthday or ()), *(r._bynmonthday or ())) or None,
+        byyearday=r._byyearday or None,
+        byweekno=r._byweekno or None,
+        byweekday=weekdays or None,
+        byeaster=r._byeaster or None,
+        cache=False,
+    )
+    if next(iter(probe), None) is None:
+        return "a holiday rule that occurs on some day (its BY... parts never meet)"
+    return None
+
+
+_NOT_ZONES: Final = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    return frozenset(
+        z
+        for z in available_timezones()
+        if z not in _NOT_ZONES and not z.startswith(("posix/", "right/"))
+    )
+
+
+def check_iana_zone(value: object, path: str) -> str:
+    """A real IANA zone key (``Europe/Stockholm``, ``UTC``): not ``localtime``
+    (the machine's own zone, which changes with the machine), not a POSIX
+    string such as ``UTC+2``, not a ``posix/`` or ``right/`` alias.
+
+    >>> check_iana_zone("Europe/Stockholm", "timezone")
+    'Europe/Stockholm'
+    """
+    name = value
+    if not isinstance(name, str) or name not in _iana_zones():
+        near = suggest(name, _iana_zones()) if isinstance(name, str) and len(name) < 100 else None
+        raise BusinessTimeError(
+            path,
+            "an IANA time zone name such as 'Europe/Stockholm'",
+            describe(value),
+            hint=f"did you mean {near!r}?" if near else None,
+        )
+    return name
 
 
 def _check_date(value: object, path: str) -> date:
@@ -144,14 +256,14 @@ class BusinessCalendar:
     ``rrule`` objects, stored as their text) whose occurrences are holidays;
     a rule without ``DTSTART`` counts from 1970-01-01.
 
-    >>> from zoneinfo import ZoneInfo
+    >>> from zoneinfo import ZoneInfo, available_timezones
     >>> cal = BusinessCalendar.weekly("Europe/Stockholm", mon="08:00-17:00", fri="08:00-16:00")
     >>> start = datetime(2026, 11, 20, 15, 30, tzinfo=ZoneInfo("Europe/Stockholm"))
     >>> cal.add(start, timedelta(hours=4)).isoformat()
     '2026-11-23T11:30:00+01:00'
     """
 
-    timezone: str = attrs.field(validator=validator(check_timezone))
+    timezone: str = attrs.field(validator=validator(check_iana_zone))
     hours: Week = attrs.field(converter=_week)
     holidays: frozenset[date] = attrs.field(factory=frozenset, converter=_holiday_set)
     holiday_rules: tuple[str, ...] = attrs.field(default=(), converter=_rule_texts)
@@ -281,10 +393,10 @@ class BusinessCalendar:
                         hint=f"did you mean {near!r}?" if near else None,
                     )
                 )
-        timezone = read("timezone", check_timezone, _REQUIRED)
+        timezone = read("timezone", check_iana_zone, _REQUIRED)
         hours = read("hours", _read_hours, _REQUIRED)
-        holidays = read("holidays", _read_list(_check_date), ())
-        rules = read("holiday_rules", _read_list(_check_rule), ())
+        holidays = read("holidays", _read_list(_check_date, MAX_HOLIDAYS), ())
+        rules = read("holiday_rules", _read_list(_check_rule, MAX_HOLIDAY_RULES), ())
         name = read("name", _check_name, None)
         if problems:
             raise BusinessTimeError.of(problems)
@@ -349,7 +461,7 @@ class BusinessCalendar:
         runs out exactly at an opening time ends at the opening instant. A
         zero duration gives :meth:`next_open`.
 
-        >>> from zoneinfo import ZoneInfo
+        >>> from zoneinfo import ZoneInfo, available_timezones
         >>> cal = BusinessCalendar.weekly("UTC", thu="09:00-17:00", fri="09:00-17:00")
         >>> cal.add(datetime(2016, 1, 21, 15, tzinfo=ZoneInfo("UTC")), timedelta(hours=4))
         datetime.datetime(2016, 1, 22, 11, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
@@ -374,7 +486,7 @@ class BusinessCalendar:
         """Business time elapsed from ``start`` to ``end`` (negative when
         ``end`` is before ``start``).
 
-        >>> from zoneinfo import ZoneInfo
+        >>> from zoneinfo import ZoneInfo, available_timezones
         >>> cal = BusinessCalendar.weekly("UTC", mon="09:00-17:00", tue="09:00-17:00")
         >>> mon_16 = datetime(2016, 1, 18, 16, tzinfo=ZoneInfo("UTC"))
         >>> tue_10 = datetime(2016, 1, 19, 10, tzinfo=ZoneInfo("UTC"))
@@ -389,7 +501,7 @@ class BusinessCalendar:
     def is_open(self, at: datetime) -> bool:
         """Whether the business is open at the instant ``at``.
 
-        >>> from zoneinfo import ZoneInfo
+        >>> from zoneinfo import ZoneInfo, available_timezones
         >>> cal = BusinessCalendar.weekly("Europe/Stockholm", mon="08:00-17:00")
         >>> cal.is_open(datetime(2026, 11, 23, 16, 59, tzinfo=ZoneInfo("Europe/Stockholm")))
         True
@@ -401,7 +513,7 @@ class BusinessCalendar:
     def next_open(self, at: datetime) -> datetime:
         """``at`` itself if open, else the next opening instant.
 
-        >>> from zoneinfo import ZoneInfo
+        >>> from zoneinfo import ZoneInfo, available_timezones
         >>> cal = BusinessCalendar.weekly("Europe/Stockholm", mon="08:00-17:00")
         >>> cal.next_open(datetime(2026, 11, 20, 18, tzinfo=ZoneInfo("UTC"))).isoformat()
         '2026-11-23T08:00:00+01:00'
@@ -413,7 +525,7 @@ class BusinessCalendar:
         of the next one. Intervals that touch (``22:00-24:00`` then
         ``00:00-06:00``) count as one.
 
-        >>> from zoneinfo import ZoneInfo
+        >>> from zoneinfo import ZoneInfo, available_timezones
         >>> cal = BusinessCalendar.weekly("Europe/Stockholm", mon="08:00-17:00")
         >>> cal.next_close(datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Europe/Stockholm"))).hour
         17
@@ -477,10 +589,14 @@ def _read_hours(value: object, path: str) -> Week:
     return tuple(week)
 
 
-def _read_list(check: Callable[[object, str], Any]) -> Callable[[object, str], tuple[Any, ...]]:
+def _read_list(
+    check: Callable[[object, str], Any], most: int
+) -> Callable[[object, str], tuple[Any, ...]]:
     def read(value: object, path: str) -> tuple[Any, ...]:
         if not isinstance(value, list | tuple | set | frozenset):
             raise BusinessTimeError(path, "a list", describe(value))
+        if len(value) > most:
+            raise BusinessTimeError(path, f"a list of at most {most}", f"{len(value)} entries")
         problems: list[Problem] = []
         out = []
         for i, item in enumerate(value):
@@ -498,4 +614,9 @@ def _read_list(check: Callable[[object, str], Any]) -> Callable[[object, str], t
 def _check_name(value: object, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BusinessTimeError(path, "a non-empty name", describe(value))
-    return value
+    return check_name(value, path)
+
+
+def _start(rule: rrule) -> datetime:
+    start: datetime = getattr(rule, "_dtstart")  # noqa: B009 - dateutil keeps it private
+    return start

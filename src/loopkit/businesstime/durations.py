@@ -12,6 +12,9 @@ __all__ = ["format_duration", "parse_duration"]
 
 _DURATION: Final = re.compile(r"^(-)?(?:(\d{1,7})d)?(?:(\d{1,9})h)?(?:(\d{1,11})m)?$", re.ASCII)
 _EXPECTED: Final = 'a duration such as "90m", "4h", "1h30m" or "30d"'
+MAX_DURATION: Final = timedelta(days=73_000)
+"""The longest duration :func:`parse_duration` reads (200 years of 365 days):
+anything an instant can be moved by without leaving the years datetime knows."""
 
 
 def parse_duration(text: object, path: str = "duration") -> timedelta:
@@ -19,7 +22,8 @@ def parse_duration(text: object, path: str = "duration") -> timedelta:
 
     Units are ``d`` (24 hours), ``h`` and ``m``; each may appear once, and at
     least one must. A leading ``-`` makes the duration negative. Nothing else
-    is accepted: no spaces inside, no seconds, no fractions, no other order.
+    is accepted: no spaces inside, no seconds, no fractions, no other order,
+    nothing longer than :data:`MAX_DURATION` (``"73000d"``).
 
     ``"d"`` is always 24 hours of calendar time. Used as a *business*
     duration (``BusinessCalendar.add``) it means 24 hours of business time,
@@ -42,12 +46,13 @@ def parse_duration(text: object, path: str = "duration") -> timedelta:
     if match is None or match.group(2, 3, 4) == (None, None, None):
         raise BusinessTimeError(path, _EXPECTED, describe(text))
     sign, days, hours, minutes = match.groups()
-    try:
-        value = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0))
-    except OverflowError:
+    value = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0))
+    if value > MAX_DURATION:
         raise BusinessTimeError(
-            path, "a duration shorter than 999,999,999 days", describe(text)
-        ) from None
+            path,
+            f"a duration of at most {MAX_DURATION.days}d (200 years)",
+            describe(text),
+        )
     return -value if sign else value
 
 

@@ -160,7 +160,14 @@ class AuthorityLimits:
         for role, text in data.items():
             try:
                 check_id(role, f"{path}.{role}")
-                limits[role] = Money.parse(text, f"{path}.{role}")
+                limit = Money.parse(text, f"{path}.{role}")
+                if limit.amount < 0:
+                    raise ValidationError(
+                        f"{path}.{role}",
+                        'an amount of zero or more (a role that may grant nothing has "0 SEK")',
+                        describe(text),
+                    )
+                limits[role] = limit
             except ValidationError as err:
                 problems.extend(err.problems)
         if problems:

@@ -40,9 +40,16 @@ from loopkit.errors import Problem, ValidationError, describe, join_path, sugges
 from loopkit.model import Customer, Response, Touchpoint
 from loopkit.model._checks import parse_instant
 
-from .fields import FieldKind, FieldSpec, field_names, resolve_field, show
+from ._patterns import MATCH_WINDOW, compile_pattern
+from .fields import FieldKind, FieldSpec, field_names, resolve_field, show, suggest_field
 
-__all__ = ["OPERATORS", "Condition", "ConditionTrace"]
+__all__ = [
+    "MAX_CONDITION_DEPTH",
+    "MAX_CONDITION_LEAVES",
+    "OPERATORS",
+    "Condition",
+    "ConditionTrace",
+]
 
 OPERATORS: Final = (
     "equals",
@@ -129,11 +136,35 @@ _Node = _Leaf | _Group
 # -- parsing ---------------------------------------------------------------------
 
 
+MAX_CONDITION_DEPTH: Final = 16
+"""Deepest nesting of ``all`` / ``any`` / ``not`` in one condition."""
+MAX_CONDITION_LEAVES: Final = 500
+"""Most leaves (``{ field = ..., op = ... }``) in one condition."""
+
+
 class _Parser:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.leaves = 0
 
-    def node(self, data: object, path: str, at: str) -> _Node | None:
+    def node(self, data: object, path: str, at: str, depth: int = 0) -> _Node | None:
+        if depth > MAX_CONDITION_DEPTH:
+            self.problems.append(
+                Problem(
+                    path,
+                    f"conditions nested at most {MAX_CONDITION_DEPTH} deep (all / any / not)",
+                    "deeper nesting",
+                )
+            )
+            return None
+        if isinstance(data, Mapping) and "field" in data:
+            self.leaves += 1
+            if self.leaves == MAX_CONDITION_LEAVES + 1:
+                self.problems.append(
+                    Problem(path, f"a condition of at most {MAX_CONDITION_LEAVES} tests", "more")
+                )
+            if self.leaves > MAX_CONDITION_LEAVES:
+                return None
         if not isinstance(data, Mapping):
             self.problems.append(
                 Problem(
@@ -173,12 +204,14 @@ class _Parser:
         sub, sub_at = join_path(path, kind), join_path(at, kind)
         value = data[kind]
         if kind == "not":
-            child = self.node(value, sub, sub_at)
+            child = self.node(value, sub, sub_at, depth + 1)
             return None if child is None else _Group(at=at, kind="not", children=(child,))
         if not isinstance(value, list | tuple) or not value:
             self.problems.append(Problem(sub, "a non-empty list of conditions", describe(value)))
             return None
-        children = [self.node(v, f"{sub}[{i}]", f"{sub_at}[{i}]") for i, v in enumerate(value)]
+        children = [
+            self.node(v, f"{sub}[{i}]", f"{sub_at}[{i}]", depth + 1) for i, v in enumerate(value)
+        ]
         if any(c is None for c in children):
             return None
         return _Group(at=at, kind=kind, children=tuple(c for c in children if c is not None))
@@ -189,7 +222,7 @@ class _Parser:
         spec = resolve_field(raw_field)
         if spec is None:
             ok = False
-            near = suggest(raw_field, field_names()) if isinstance(raw_field, str) else None
+            near = suggest_field(raw_field) if isinstance(raw_field, str) else None
             self.problems.append(
                 Problem(
                     join_path(path, "field"),
@@ -250,7 +283,9 @@ class _Parser:
             since = resolve_field(data["since"])
             if since is None or since.kind is not FieldKind.TIME:
                 near = (
-                    suggest(data["since"], [p for p in field_names() if p.endswith("_at")])
+                    suggest_field(
+                        data["since"], tuple(p for p in field_names() if p.endswith("_at"))
+                    )
                     if isinstance(data["since"], str)
                     else None
                 )
@@ -306,12 +341,49 @@ def _scalar(spec: FieldSpec, value: object, path: str) -> Any:
             )
         return spec.choices(value)
     if kind is FieldKind.ANY:
+        if isinstance(value, str):
+            _no_control(value, path)
         if isinstance(value, bool | str) or (isinstance(value, int | float) and _finite(value)):
             return value
         raise ValidationError(path, "a string, number or true/false", describe(value))
     if not isinstance(value, str):
         raise ValidationError(path, "a string", describe(value))
+    _no_control(value, path)
+    if spec.format is not None:
+        _check_format(spec, value, path)
     return value
+
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str, path: str) -> None:
+    """Text literals hold no control characters (NUL, ANSI escapes): in a
+    policy file they are junk, and in a report they would drive the terminal."""
+    if _CONTROL.search(value):
+        raise ValidationError(path, "text without control characters", describe(value))
+
+
+def _check_format(spec: FieldSpec, value: str, path: str) -> None:
+    """A literal the field's values can never equal is a mistake: refuse it,
+    saying the format (``touchpoint.kind equals "Offboarding"``: kinds are
+    lowercase slugs), with the fixed-up literal when there is one."""
+    assert spec.format is not None
+    try:
+        spec.format(value, path)
+    except ValidationError as err:
+        fixed = value.strip().lower().replace(" ", "_")
+        try:
+            spec.format(fixed, path)
+        except ValidationError:
+            fixed = ""
+        problem = err.problems[0]
+        raise ValidationError(
+            path,
+            f"{problem.expected} (the only form {spec.path} takes)",
+            problem.got,
+            hint=f"did you mean {fixed!r}?" if fixed and fixed != value else None,
+        ) from None
 
 
 def _finite(value: float) -> bool:
@@ -354,16 +426,12 @@ def _literal(spec: FieldSpec, op: str, value: object, path: str) -> Any:
     if op == "contains":
         if not isinstance(value, str) or not value:
             raise ValidationError(path, "a non-empty string", describe(value))
+        _no_control(value, path)
+        if kind is FieldKind.NAMES and spec.format is not None:
+            spec.format(value.casefold(), path)
         return value.casefold()
     if op == "matches":
-        if not isinstance(value, str):
-            raise ValidationError(path, "a regular expression (a string)", describe(value))
-        try:
-            return re.compile(value)
-        except re.error as err:
-            raise ValidationError(
-                path, "a valid regular expression", describe(value), hint=str(err)
-            ) from None
+        return compile_pattern(value, path)
     if op == "within":
         duration = parse_duration(value, path)
         if duration <= timedelta(0):
@@ -410,7 +478,7 @@ def _any_contains(value: object, needle: str) -> bool:
 
 
 def _any_matches(value: object, pattern: re.Pattern[str]) -> bool:
-    return isinstance(value, str) and pattern.search(value) is not None
+    return isinstance(value, str) and pattern.search(value, 0, MATCH_WINDOW) is not None
 
 
 def _present(value: object) -> bool:
@@ -508,7 +576,9 @@ class _Compiler:
                 return f"({self.const(value)} in {read})"
             return f"(({v} := {read}) is not None and {self.const(value)} in {v}.casefold())"
         if op == "matches":
-            return f"(({v} := {read}) is not None and {self.const(value.search)}({v}) is not None)"
+            search = self.const(value.search)
+            window = self.const(MATCH_WINDOW)
+            return f"(({v} := {read}) is not None and {search}({v}, 0, {window}) is not None)"
         guard = "" if spec.path == "response.score" else f"({v} := {read}) is not None and "
         subject = v if guard else read
         if op == "between":

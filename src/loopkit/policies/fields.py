@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
+from loopkit.errors import ValidationError, describe, suggest
 from loopkit.model import Category, Customer, Response, SurveyKind, Touchpoint
+from loopkit.model._checks import check_id, check_slug, check_timezone
 
-__all__ = ["FIELDS", "FieldKind", "FieldSpec", "field_names", "resolve_field"]
+__all__ = ["FIELDS", "FieldKind", "FieldSpec", "field_names", "resolve_field", "suggest_field"]
 
 
 class FieldKind(enum.StrEnum):
@@ -63,6 +65,10 @@ class FieldSpec:
     personal: bool = False
     choices: type[enum.Enum] | None = None
     key: str | None = None
+    format: Callable[[object, str], object] | None = attrs.field(default=None, eq=False, repr=False)
+    """The check the model applies to this field's values (a lowercase slug
+    for ``touchpoint.kind``, an id for ``touchpoint.employee_id``...): a
+    literal that fails it could never match, so it is refused at load."""
 
     @property
     def root(self) -> str:
@@ -153,9 +159,55 @@ _TABLE: Final[tuple[tuple[str, FieldKind, str, str, bool, type[enum.Enum] | None
     ),
 )
 
+
+def _slug(what: str) -> Callable[[object, str], object]:
+    return lambda value, path: check_slug(value, path, what)
+
+
+def _label(value: object, path: str) -> object:
+    if not isinstance(value, str) or not value or len(value) > 100:
+        raise ValidationError(path, "a non-empty label of at most 100 characters", describe(value))
+    return value
+
+
+def _language(value: object, path: str) -> object:
+    if (
+        not isinstance(value, str)
+        or not 2 <= len(value) <= 35
+        or not all(part.isalnum() for part in value.split("-"))
+    ):
+        raise ValidationError(path, "a language tag such as 'sv' or 'sv-SE'", describe(value))
+    return value
+
+
+_FORMATS: Final[Mapping[str, Callable[[object, str], object]]] = {
+    "response.id": check_id,
+    "response.customer_id": check_id,
+    "response.scale": _slug("a scale name such as 'nps'"),
+    "response.source": _slug("a source name such as 'sms_survey'"),
+    "touchpoint.id": check_id,
+    "touchpoint.kind": _slug("a touchpoint kind such as 'purchase'"),
+    "touchpoint.channel": _slug("a channel such as 'phone'"),
+    "touchpoint.employee_id": check_id,
+    "touchpoint.reference": check_id,
+    "customer.id": check_id,
+    "customer.timezone": check_timezone,
+    "customer.segment": _label,
+    "customer.region": _label,
+    "customer.language": _language,
+    "customer.contact.channels": _slug("a channel such as 'phone'"),
+}
+"""The same checks the model's values pass, per field (see ``FieldSpec.format``)."""
+
 FIELDS: Final[Mapping[str, FieldSpec]] = {
     path: FieldSpec(
-        path=path, kind=kind, expr=expr, description=desc, personal=personal, choices=choices
+        path=path,
+        kind=kind,
+        expr=expr,
+        description=desc,
+        personal=personal,
+        choices=choices,
+        format=_FORMATS.get(path),
     )
     for path, kind, expr, desc, personal, choices in _TABLE
 }
@@ -192,6 +244,62 @@ def resolve_field(path: object) -> FieldSpec | None:
                 description="a free attribute",
                 key=path[len(prefix) :],
             )
+    return None
+
+
+# Words people write for a field, by what they mean: "did you mean" suggests
+# the field meant (touchpoint.type -> touchpoint.kind), not the one spelt alike.
+_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
+    "kind": ("type", "kinds", "sort", "touchpoint", "touchpoint_type", "event", "step"),
+    "channel": ("medium", "via", "media", "source_channel"),
+    "occurred_at": ("date", "time", "when", "at", "timestamp", "happened_at", "created_at"),
+    "answered_at": ("date", "time", "when", "at", "timestamp", "created_at", "submitted_at"),
+    "employee_id": ("employee", "agent", "staff", "clerk", "handler", "served_by", "user"),
+    "reference": ("order", "order_id", "ticket", "ticket_id", "ref", "order_number"),
+    "score": ("rating", "nps", "grade", "points", "value", "answer"),
+    "category": ("class", "band", "group", "bucket", "classification", "sentiment"),
+    "comment": ("text", "feedback", "remark", "remarks", "note", "notes", "message", "verbatim"),
+    "scale": ("metric", "survey_type"),
+    "survey": ("survey_kind", "kind_of_survey"),
+    "timezone": ("tz", "zone", "time_zone"),
+    "language": ("lang", "locale"),
+    "region": ("country", "area", "market", "location"),
+    "segment": ("tier", "level", "plan", "class"),
+    "value": ("worth", "ltv", "clv", "revenue", "spend"),
+    "name": ("full_name", "first_name"),
+}
+
+
+def suggest_field(path: str, choices: tuple[str, ...] | None = None) -> str | None:
+    """The field ``path`` most likely means, by meaning first and then by
+    spelling, among ``choices`` (every field by default).
+
+    >>> suggest_field("touchpoint.type"), suggest_field("respnse.score")
+    ('touchpoint.kind', 'response.score')
+    >>> suggest_field("customer.tz"), suggest_field("customer.favourite_colour")
+    ('customer.timezone', 'customer.attributes.favourite_colour')
+    """
+    pool = choices if choices is not None else field_names()
+    root, _, leaf = path.partition(".")
+    roots = sorted({p.split(".", 1)[0] for p in pool})
+    if root not in roots:
+        root = suggest(root, roots) or root
+    head, _, rest = leaf.partition(".")
+    if head in ("attributes", "attribute", "attrs", "attr", "extra") and choices is None:
+        return f"{root}.attributes.{rest or 'NAME'}" if root != "response" else None
+    leaf_key = leaf.replace("-", "_").replace(" ", "_").lower()
+    for meant, words in _SYNONYMS.items():
+        if leaf_key in words or leaf_key == meant:
+            candidate = f"{root}.{meant}"
+            if candidate in pool and candidate != path:
+                return candidate
+    leaves = [p[len(root) + 1 :] for p in pool if p.startswith(root + ".")]
+    near = suggest(leaf, [x for x in leaves if not x.endswith("NAME")]) if leaf else None
+    if near is not None and f"{root}.{near}" != path:
+        return f"{root}.{near}"
+    attribute = f"{root}.attributes.NAME"
+    if choices is None and attribute in pool and leaf and "." not in leaf:
+        return f"{root}.attributes.{leaf}"
     return None
 
 

@@ -9,15 +9,23 @@ from typing import Any, Final
 import attrs
 
 from loopkit.businesstime import parse_duration
-from loopkit.errors import ValidationError, describe, suggest
+from loopkit.errors import ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
 from loopkit.model._checks import check_id, check_slug
+from loopkit.model._names import check_name
 from loopkit.model._reader import Reader
 
 from .conditions import Condition
-from .fields import FieldKind, FieldSpec, field_names, resolve_field
+from .fields import FieldKind, FieldSpec, resolve_field, suggest_field
 
-__all__ = ["PRESENT_CHANNELS", "Deadline", "EscalationStep", "FollowUpPolicy", "Owner"]
+__all__ = [
+    "MAX_DEADLINE",
+    "PRESENT_CHANNELS",
+    "Deadline",
+    "EscalationStep",
+    "FollowUpPolicy",
+    "Owner",
+]
 
 TEAM: Final = "team:"
 PRESENT_CHANNELS: Final = frozenset({"in_person"})
@@ -28,10 +36,28 @@ UNASSIGNED: Final = "unassigned"
 the touchpoint) and whose policy has no escalation target to fall back on."""
 
 
+MAX_DEADLINE: Final = timedelta(days=30)
+"""The longest ``deadline.within`` and escalation ``after``: ``"30d"``, that is
+720 business hours (18 weeks of 40-hour weeks). A longer one is almost
+certainly a typo, and would make every decision search years of calendar."""
+
+
 def _positive_duration(value: object, path: str) -> timedelta:
-    duration = parse_duration(value, path)
+    try:
+        duration = parse_duration(value, path)
+    except ValidationError as err:
+        if not err.expected.startswith("a duration of at most"):
+            raise
+        duration = MAX_DEADLINE * 2  # well-formed, but past any duration: say this bound
     if duration <= timedelta(0):
         raise ValidationError(path, 'a positive duration such as "4h"', describe(value))
+    if duration > MAX_DEADLINE:
+        raise ValidationError(
+            path,
+            f'a business duration of at most "{MAX_DEADLINE.days}d" (720 business hours)',
+            describe(value),
+            hint='"8h" is one working day; "1d" is 24 business hours',
+        )
     return duration
 
 
@@ -81,7 +107,7 @@ class Owner:
             return cls(text=value)
         spec = resolve_field(value)
         if spec is None or spec.kind not in (FieldKind.TEXT, FieldKind.ANY) or spec.personal:
-            near = suggest(value, field_names()) if isinstance(value, str) else None
+            near = suggest_field(value) if isinstance(value, str) else None
             raise ValidationError(
                 path,
                 "'team:NAME' or a field naming a person, such as 'touchpoint.employee_id'",
@@ -186,7 +212,7 @@ class FollowUpPolicy:
         """Read one ``[[policies]]`` table; every problem is reported with its path."""
         r = Reader(data, path)
         kwargs: dict[str, Any] = {
-            "name": r.get("name", check_id),
+            "name": r.get("name", check_name),
             "when": r.get("when", Condition.parse),
             "channels": r.get("channels", _names("channel names")),
             "owner": r.get("owner", Owner.parse),
@@ -194,9 +220,9 @@ class FollowUpPolicy:
             "escalate": r.items("escalate", EscalationStep.from_dict),
             "warn_at_fraction": r.get("warn_at", _fraction, default=0.75),
             "stop_survey": r.get("stop_survey", bool, default=False),
-            "require": frozenset(r.get("require", _names("step names"), default=())),
+            "require": frozenset(r.get("require", _names("step names"), default=()) or ()),
         }
-        topic = r.get("topic", check_id, default=None)
+        topic = r.get("topic", check_name, default=None)
         if topic is not None:
             kwargs["topic"] = topic
         r.finish()

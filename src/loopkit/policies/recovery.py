@@ -116,7 +116,9 @@ class RecoveryPolicy:
             "deadline": r.get("deadline", Deadline.from_dict, default=None),
             "escalate": r.items("escalate", EscalationStep.from_dict),
             "warn_at_fraction": r.get("warn_at", _fraction, default=0.75),
-            "require": frozenset(r.get("require", _names("step names"), default=("apology",))),
+            "require": frozenset(
+                r.get("require", _names("step names"), default=("apology",)) or ()
+            ),
             "ask": r.get("ask", choice(RecoveryAsk), default=RecoveryAsk.WHEN_IT_SUITS),
         }
         r.finish()
