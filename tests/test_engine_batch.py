@@ -231,7 +231,8 @@ def test_an_item_that_fails_after_writing_is_rolled_back_and_the_rest_kept(
     seen = OpenedCases()
     loop = loopkit.Loop(PLAYBOOK, plugins=[seen], store=loopkit.SQLiteStore(), clock=FakeClock())
     seen.loop = loop
-    original = loop._schedule
+    outbox = loop._ingest.outbox  # the engine's part that schedules a case's timers
+    original = outbox.schedule
     refused: list[str] = []
 
     def fails_on_the_third_case(tx: object, case: loopkit.FollowUpCase, decision: object) -> None:
@@ -240,7 +241,7 @@ def test_an_item_that_fails_after_writing_is_rolled_back_and_the_rest_kept(
             refused.extend(case.response_ids)
             raise loopkit.ValidationError("decision", "something the test refuses")
 
-    monkeypatch.setattr(loop, "_schedule", fails_on_the_third_case)
+    monkeypatch.setattr(outbox, "schedule", fails_on_the_third_case)
     items = loop.ingest_many(feed)
     assert [item.response_id for item in items if not item.ok] == refused
     assert isinstance(items[int(refused[0][2:])].error, loopkit.ValidationError)
@@ -262,7 +263,8 @@ def test_half_the_items_failing_after_they_wrote_costs_one_try_each(
     seen = OpenedCases()
     loop = loopkit.Loop(PLAYBOOK, plugins=[seen], store=store, clock=FakeClock())
     seen.loop = loop
-    apply, schedule = loop._apply, loop._schedule
+    ingest, outbox = loop._ingest, loop._ingest.outbox  # the engine's parts
+    apply, schedule = ingest.apply, outbox.schedule
     tries: list[str] = []
     refused: set[str] = set()
 
@@ -276,8 +278,8 @@ def test_half_the_items_failing_after_they_wrote_costs_one_try_each(
             refused.add(case.response_ids[0])
             raise loopkit.ValidationError("decision", "something the test refuses")
 
-    monkeypatch.setattr(loop, "_apply", counted)
-    monkeypatch.setattr(loop, "_schedule", fails_every_other_case)
+    monkeypatch.setattr(ingest, "apply", counted)
+    monkeypatch.setattr(outbox, "schedule", fails_every_other_case)
     items = loop.ingest_many(feed, batch_size=500)
     assert sorted(tries) == sorted(r.id for r, _ in feed)  # one try per item, no rerun
     assert len(refused) > 10

@@ -1,0 +1,123 @@
+"""What the engine's parts share: the store, the hooks, the clock, the playbook,
+the retry policy and the channels, with the few look-ups every part needs."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+import attrs
+
+from loopkit.channels import Channel
+from loopkit.errors import LoopkitError, ValidationError, describe, suggest
+from loopkit.model import CaseEvent, Customer, FollowUpCase, Message
+from loopkit.model._checks import builder, check_aware, shown_id
+from loopkit.stores import IngestRecord, Store, StoreTransaction, Timer, TimerKind
+
+from ._plugins import PluginHooks
+from .clock import Clock
+from .delivery import RetryPolicy
+from .results import IngestResult
+
+if TYPE_CHECKING:
+    from loopkit.playbook import Playbook
+    from loopkit.policies import FollowUpPolicy
+
+log = logging.getLogger("loopkit")
+
+# The engine's own builders for values made of already-checked parts: they skip
+# the validators (the ingest benchmark measures them: docs/performance.md).
+build_event: Final = builder(CaseEvent)
+build_case: Final = builder(FollowUpCase)
+build_message: Final = builder(Message)
+build_timer: Final = builder(Timer)
+build_result: Final = builder(IngestResult)
+build_record: Final = builder(IngestRecord)
+TIMER_KINDS: Final = {kind.value: kind for kind in TimerKind}
+
+END: Final = datetime.max.replace(tzinfo=UTC)
+"""The last instant there is."""
+
+
+def plus(at: datetime, delta: timedelta) -> datetime:
+    """``at + delta``, or the last instant there is (never an ``OverflowError``
+    at the end of time)."""
+    try:
+        return at + delta
+    except OverflowError:
+        return END
+
+
+def in_utc(at: datetime) -> datetime:
+    """``at`` in UTC, or the last instant there is when that lies past it."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return END
+
+
+class UnknownCustomer(LoopkitError, LookupError):
+    """No customer was given and no ``loopkit_load_customer`` plugin knew the id."""
+
+
+class UnknownCase(LoopkitError, LookupError):
+    """No case, promise or message has that id in the store."""
+
+
+@attrs.define(eq=False)
+class Context:
+    """The engine's shared state: one per :class:`~loopkit.Loop`."""
+
+    store: Store
+    hooks: PluginHooks
+    clock: Clock
+    playbook: Playbook
+    retry: RetryPolicy
+    rng: random.Random
+    channels: Mapping[str, Channel]
+
+    def now(self, at: datetime | None = None) -> datetime:
+        """``at`` when given (checked), else the clock's now."""
+        return check_aware(self.clock.now() if at is None else at, "at")
+
+    def load(self, tx: StoreTransaction, case_id: str) -> FollowUpCase:
+        """The stored case, or :class:`UnknownCase`."""
+        case = tx.get_case(case_id)
+        if case is None:
+            raise UnknownCase(f"case {shown_id(case_id)}: expected the id of a stored case")
+        return case
+
+    def customer(self, customer_id: str, given: Customer | None) -> Customer:
+        """The customer given (checked against the id), or the one a
+        ``loopkit_load_customer`` plugin knows; :class:`UnknownCustomer` otherwise."""
+        if given is not None:
+            if given.id != customer_id:
+                raise ValidationError(
+                    "customer.id", f"the response's customer id {customer_id!r}", describe(given.id)
+                )
+            return given
+        found = self.hooks.load_customer(customer_id)
+        if found is None:
+            raise UnknownCustomer(
+                f"customer {customer_id!r}: expected a customer passed to the call or found by "
+                "a loopkit_load_customer plugin, found none"
+            )
+        return found
+
+    def policy(self, name: object) -> FollowUpPolicy:
+        """The playbook's policy called ``name``; a :class:`ValidationError`
+        naming the known ones otherwise."""
+        policies = self.playbook.policies
+        try:
+            return policies[name]  # type: ignore[index]
+        except (KeyError, TypeError):
+            near = suggest(name, [p.name for p in policies]) if isinstance(name, str) else None
+            raise ValidationError(
+                "policy",
+                f"the name of a policy in the playbook {[p.name for p in policies]}",
+                describe(name),
+                hint=f"did you mean {near!r}?" if near else None,
+            ) from None

@@ -1,0 +1,203 @@
+"""The outbox: timers and messages owed, and their delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import cached_property
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from loopkit.model import (
+    Customer,
+    FollowUpCase,
+    Message,
+    MessageStatus,
+)
+from loopkit.stores import (
+    StoreTransaction,
+)
+
+from ._context import (
+    END,
+    TIMER_KINDS,
+    Context,
+    build_message,
+    build_timer,
+    in_utc,
+    log,
+    plus,
+)
+from .delivery import Sender, worker_token
+
+if TYPE_CHECKING:
+    from loopkit.policies import Decision
+
+
+_CLAIMS: Final = 25
+"""Messages a tick claims at a time: small, so that workers share the work finely."""
+
+
+class Outbox:
+    """The outbox: timers and messages a case is owed, and delivering what is due
+    (claimed first, sent outside any transaction, recorded while the claim holds)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
+        """One timer row per case: the first thing due, the rest in ``later``."""
+        rows: list[tuple[str, datetime, int, str | None]] = []
+        if decision.warn_at is not None:
+            rows.append(("warning", decision.warn_at, 0, None))
+        if decision.due_at is not None:
+            rows.append(("breach", decision.due_at, 0, None))
+        if decision.escalations:
+            rows.extend(("escalation", e.at, e.level, e.to) for e in decision.escalations)
+        if rows:
+            kind, due_at, level, to = rows[0]
+            tx.add_timer(
+                build_timer(
+                    id=case.id,
+                    case_id=case.id,
+                    kind=TIMER_KINDS[kind],
+                    due_at=due_at,
+                    level=level,
+                    to=to,
+                    later=tuple(rows[1:]),
+                )
+            )
+
+    def enqueue(
+        self,
+        tx: StoreTransaction,
+        case: FollowUpCase,
+        customer: Customer | None,
+        *,
+        purpose: str,
+        channel: str,
+        now: datetime,
+        not_before: datetime,
+        data: dict[str, Any] | None = None,
+    ) -> Message:
+        address = None if customer is None else customer.contact.address_for(channel)
+        info: dict[str, Any] = {"owner": case.owner}
+        if case.due_at is not None:
+            info["due_at"] = case.due_at.isoformat()
+        if data:
+            info.update(data)
+        message = build_message(
+            id=f"msg-{tx.next_number('message')}",
+            case_id=case.id,
+            customer_id=case.customer_id,
+            channel=channel,
+            purpose=purpose,
+            created_at=now,
+            not_before=not_before,
+            address=address,
+            data=MappingProxyType(info),  # ids and ISO times loopkit made itself
+        )
+        tx.save_message(message)
+        return message
+
+    @cached_property
+    def _sender(self) -> Sender:
+        return Sender(self.ctx.retry.send_timeout)
+
+    def _claim_time(self, now: datetime) -> datetime:
+        """When a claim is made or checked: the clock's now, or the tick's if later
+        (compared in UTC: in one zone, Python compares wall clocks)."""
+        return max(in_utc(now), in_utc(self.ctx.clock.now()))
+
+    def deliver_due(self, now: datetime, counts: dict[str, int]) -> None:
+        """Claim due messages a few at a time, send each, record what happened."""
+        worker = worker_token()
+        lease = self.ctx.retry.claim_lease
+        margin = self.ctx.retry.send_timeout or timedelta(0)
+        try:
+            while True:
+                until = plus(self._claim_time(now), lease)
+                with self.ctx.store.transaction() as tx:
+                    batch = tx.claim_messages(now, _CLAIMS, worker, until)
+                if not batch:
+                    return
+                endless = until == END  # at the end of time a claim cannot run out
+                for n, message in enumerate(batch):
+                    if not endless and plus(self._claim_time(now), margin) >= until:
+                        self._release(batch[n:], worker)
+                        if n == 0:  # claiming alone took the whole lease: try next tick
+                            log.warning("claims run out before a send can start: raise claim_lease")
+                            return
+                        break
+                    try:
+                        self._deliver(message, now, counts, worker)
+                    except BaseException:
+                        self._release(batch[n + 1 :], worker, quietly=True)
+                        raise
+        finally:
+            self._sender.stop()
+
+    def _release(self, messages: Sequence[Message], worker: str, quietly: bool = False) -> None:
+        """Hand back claimed messages that were not sent, for any worker to take."""
+        try:
+            with self.ctx.store.transaction() as tx:
+                for message in messages:
+                    if tx.claimed_by(message.id) == worker:
+                        tx.save_message(message)  # unchanged: saving releases the claim
+        except Exception as err:
+            if not quietly:
+                raise
+            log.warning(
+                "could not hand back %d claimed messages (they wait for their claims to"
+                " expire): %s",
+                len(messages),
+                type(err).__name__,
+            )
+
+    def _deliver(
+        self, message: Message, now: datetime, counts: dict[str, int], worker: str
+    ) -> None:
+        channel = self.ctx.channels.get(message.channel)
+        error: BaseException | None = None
+        if channel is None:
+            error = LookupError(f"no channel registered as {message.channel!r}")
+        else:
+            try:
+                self._sender.send(channel, message)
+            except Exception as err:  # a failing channel never stops the others
+                error = err
+        if error is None:
+            updated = attrs.evolve(
+                message,
+                status=MessageStatus.SENT,
+                attempts=message.attempts + 1,
+                sent_at=now,
+                next_attempt_at=None,
+            )
+            counts["sent"] += 1
+        else:
+            updated = self.ctx.retry.after_failure(message, error, now, self.ctx.rng)
+            dead = updated.status is MessageStatus.DEAD
+            counts["dead_lettered" if dead else "retried"] += 1
+            log.warning(
+                "channel %s failed to send message %s (attempt %d): %s%s",
+                message.channel,
+                message.id,
+                updated.attempts,
+                type(error).__name__,
+                "; dead-lettered" if dead else "",
+            )
+        with self.ctx.store.transaction() as tx:
+            # Our claim still holds unless the message was saved since (say,
+            # cancelled) or the claim ran out and another worker took it.
+            if tx.claimed_by(message.id) == worker:
+                tx.save_message(updated)
+                return
+        log.warning(
+            "message %s changed or was claimed by another worker during its send;"
+            " this attempt (%s) is not recorded",
+            message.id,
+            "sent" if error is None else type(error).__name__,
+        )
