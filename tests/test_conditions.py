@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loopkit import CES5, CSAT, NPS, ValidationError
-from loopkit.policies import OPERATORS, Condition
-from loopkit.policies.conditions import compile_first_match
+from loopkit.conditions import OPERATORS, Condition, compile_first_match
 from loopkit.testing import STOCKHOLM, make_customer, make_response, make_touchpoint
 from loopkit.testing import strategies as lks
 
@@ -445,3 +444,36 @@ def test_compiled_matching_agrees_with_the_explanation(
     comment = response.comment
     if comment and not matched and len(comment) > 3 and not re.fullmatch(r"[A-Za-z -]*", comment):
         assert comment not in str(trace)
+
+
+# -- one package -----------------------------------------------------------------
+
+
+def test_policies_and_the_top_level_re_export_the_one_condition_language() -> None:
+    import loopkit
+    import loopkit.conditions
+    import loopkit.policies
+
+    assert loopkit.policies.Condition is loopkit.conditions.Condition is loopkit.Condition
+    assert loopkit.policies.ConditionTrace is loopkit.conditions.ConditionTrace
+    assert loopkit.policies.OPERATORS is loopkit.conditions.OPERATORS
+    assert {"Condition", "ConditionTrace", "OPERATORS"} <= set(loopkit.policies.__all__)
+    # A compensation rule's condition is the same value a follow-up policy's is.
+    when = {"field": "response.score", "le": 6}
+    rule = loopkit.CompensationRule.from_dict(
+        {"name": "sorry", "when": when, "offer": {"kind": "apology"}}, "compensation[0]"
+    )
+    assert isinstance(rule.when, loopkit.conditions.Condition)
+    assert rule.when == loopkit.policies.Condition.parse(when)
+    assert rule.when.matches(make_response(score=3), make_customer())
+
+
+@pytest.mark.parametrize(
+    "module", ["fields", "tree", "parser", "patterns", "compiler", "trace", "condition"]
+)
+def test_each_part_of_the_condition_language_is_one_short_module(module: str) -> None:
+    import importlib
+    import inspect
+
+    source = inspect.getsource(importlib.import_module(f"loopkit.conditions.{module}"))
+    assert 0 < len(source.splitlines()) <= 400

@@ -74,6 +74,10 @@ def test_the_package_keeps_every_layering_contract(tmp_path: Path) -> None:
         ("model/customer.py", "import loopkit.engine", "pure domain"),
         ("policies/decide.py", "import sqlite3", "pure domain"),
         ("businesstime/calendar.py", "import loopkit.policies", "Layers"),
+        ("conditions/tree.py", "import loopkit.policies", "Layers"),
+        ("conditions/fields.py", "import loopkit.compensation", "Layers"),
+        ("compensation/values.py", "import loopkit.policies", "Layers"),
+        ("conditions/compiler.py", "import subprocess", "pure domain"),
         ("stores/memory.py", "import loopkit.engine", "Layers"),
     ],
 )

@@ -10,7 +10,7 @@ import pytest
 import loopkit
 
 SRC = Path(loopkit.__file__).resolve().parent  # the source tree, or the installed wheel
-PURE = ["errors.py", "model", "businesstime", "policies", "compensation"]
+PURE = ["errors.py", "model", "businesstime", "conditions", "policies", "compensation"]
 FORBIDDEN_IMPORTS = (
     "loopkit.engine",
     "loopkit.stores",

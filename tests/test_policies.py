@@ -256,7 +256,7 @@ def test_a_response_decided_after_its_deadline_says_so() -> None:
     assert any("deadline had passed" in w for w in d.warnings)
 
 
-@pytest.mark.parametrize("package", ["policies", "compensation"])
+@pytest.mark.parametrize("package", ["conditions", "policies", "compensation"])
 def test_the_domain_is_pure_no_engine_no_io_no_wall_clock(package: str) -> None:
     import ast
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import loopkit.testing.strategies as lks
 from loopkit import load_policies
-from loopkit.policies import Condition, ContactHistory, PolicySet
-from loopkit.policies.conditions import compile_first_match
+from loopkit.conditions import Condition, compile_first_match
+from loopkit.policies import ContactHistory, PolicySet
 from loopkit.testing import STOCKHOLM, make_customer, make_response, make_touchpoint
 
 FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=STOCKHOLM)

@@ -20,7 +20,7 @@ import pytest
 
 from loopkit import ValidationError, load_policies
 from loopkit.cli import main
-from loopkit.policies import Condition
+from loopkit.conditions import Condition
 from loopkit.testing import make_customer, make_response
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"

@@ -44,6 +44,7 @@ from loopkit.compensation import (
     Staff,
     StaffMember,
 )
+from loopkit.conditions import Condition
 from loopkit.engine import (
     BatchItem,
     Clock,
@@ -97,7 +98,6 @@ from loopkit.model import (
 )
 from loopkit.playbook import Playbook, load_policies
 from loopkit.policies import (
-    Condition,
     ContactHistory,
     ContactRules,
     Deadline,

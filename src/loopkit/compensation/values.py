@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from loopkit.businesstime import parse_duration
+from loopkit.conditions import Condition
 from loopkit.errors import Problem, ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
 from loopkit.model._checks import (
@@ -27,7 +28,6 @@ from loopkit.model._checks import (
     validator,
 )
 from loopkit.model._reader import Reader
-from loopkit.policies.conditions import Condition
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

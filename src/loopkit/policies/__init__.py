@@ -1,6 +1,8 @@
-"""Follow-up policies: conditions, policies, decisions, explanations (pure)."""
+"""Follow-up policies: policies, decisions, explanations (pure); the conditions
+they test are :mod:`loopkit.conditions` (re-exported here)."""
 
-from .conditions import OPERATORS, Condition, ConditionTrace
+from loopkit.conditions import OPERATORS, Condition, ConditionTrace
+
 from .decide import (
     ContactHistory,
     ContactRules,

@@ -16,6 +16,7 @@ import attrs
 
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
+from loopkit.conditions import Condition, compile_first_match, resolve_field
 from loopkit.errors import BusinessTimeError, ValidationError, describe, describe_input
 from loopkit.model import (
     Category,
@@ -29,8 +30,6 @@ from loopkit.model import (
 from loopkit.model._checks import check_aware, check_int, choice
 from loopkit.model._reader import Reader
 
-from .conditions import Condition, compile_first_match
-from .fields import resolve_field
 from .policy import (
     PRESENT_CHANNELS,
     UNASSIGNED,

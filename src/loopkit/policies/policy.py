@@ -9,14 +9,12 @@ from typing import Any, Final
 import attrs
 
 from loopkit.businesstime import parse_duration
+from loopkit.conditions import Condition, FieldKind, FieldSpec, resolve_field, suggest_field
 from loopkit.errors import ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
 from loopkit.model._checks import check_id, check_slug
 from loopkit.model._names import check_name
 from loopkit.model._reader import Reader
-
-from .conditions import Condition
-from .fields import FieldKind, FieldSpec, resolve_field, suggest_field
 
 __all__ = [
     "MAX_DEADLINE",
