@@ -10,7 +10,15 @@ import pytest
 import loopkit
 
 SRC = Path(loopkit.__file__).resolve().parent  # the source tree, or the installed wheel
-PURE = ["errors.py", "model", "businesstime", "conditions", "policies", "compensation"]
+PURE = [
+    "errors.py",
+    "model",
+    "businesstime",
+    "conditions",
+    "policies",
+    "compensation",
+    "metrics",
+]
 FORBIDDEN_IMPORTS = (
     "loopkit.engine",
     "loopkit.stores",
