@@ -15,9 +15,11 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.checks import check_id
+from loopkit._input.instants import check_aware, instant_key
+from loopkit._input.trusted import builder
 from loopkit.errors import ConflictError, IllegalTransition, ValidationError, describe
 from loopkit.model import FollowUpCase
-from loopkit.model._checks import builder, check_aware, check_id, instant_key
 
 from .ledger import (
     ApprovalRequest,

@@ -18,8 +18,9 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.checks import check_id, optional, validator
+from loopkit._input.instants import check_aware, instant_key
 from loopkit.errors import ConflictError
-from loopkit.model._checks import check_aware, check_id, instant_key, optional, validator
 
 from .periods import Period
 from .values import Budget, Money, Offer

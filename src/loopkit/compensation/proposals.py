@@ -11,10 +11,10 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.instants import check_aware
 from loopkit.businesstime import format_duration
 from loopkit.errors import PluginError, ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import check_aware
 
 from .ledger import Ledger, OfferSource, SourceKind
 from .values import CompensationRules, CustomerCap, Offer

@@ -14,19 +14,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from loopkit._input.checks import check_id, check_int, check_text, check_timezone, validator
+from loopkit._input.choices import check_choice, choice
+from loopkit._input.reader import Reader
 from loopkit.businesstime import parse_duration
 from loopkit.errors import Problem, ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import (
-    check_choice,
-    check_id,
-    check_int,
-    check_text,
-    check_timezone,
-    choice,
-    validator,
-)
-from loopkit.model._reader import Reader
 from loopkit.policies.conditions import Condition
 
 if TYPE_CHECKING:

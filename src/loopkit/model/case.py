@@ -9,6 +9,16 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.attributes import (
+    attributes_to_dict,
+    check_attributes,
+    empty_attributes,
+    freeze_attributes,
+)
+from loopkit._input.checks import check_id, check_int, check_slug, check_text, optional, validator
+from loopkit._input.choices import check_choice, choice
+from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
+from loopkit._input.reader import Reader
 from loopkit.errors import (
     IllegalTransition,
     MissingStepError,
@@ -16,26 +26,7 @@ from loopkit.errors import (
     describe_input,
 )
 
-from ._checks import (
-    attributes_to_dict,
-    check_attributes,
-    check_aware,
-    check_choice,
-    check_id,
-    check_int,
-    check_slug,
-    check_text,
-    choice,
-    empty_attributes,
-    format_instant,
-    freeze_attributes,
-    instant_key,
-    optional,
-    parse_instant,
-    validator,
-)
 from ._pickling import getstate, setstate
-from ._reader import Reader
 from .customer import REDACTED, keys_repr
 
 __all__ = ["CaseEvent", "CaseOrigin", "CaseState", "FollowUpCase", "Transition"]

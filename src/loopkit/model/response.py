@@ -8,21 +8,12 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.checks import check_id, check_slug, check_text, optional, validator
+from loopkit._input.choices import choice
+from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
+from loopkit._input.reader import Reader
 from loopkit.errors import ValidationError, describe_input
 
-from ._checks import (
-    check_aware,
-    check_id,
-    check_slug,
-    check_text,
-    choice,
-    format_instant,
-    instant_key,
-    optional,
-    parse_instant,
-    validator,
-)
-from ._reader import Reader
 from .customer import REDACTED
 from .scales import Category, Scale
 from .touchpoint import Touchpoint

@@ -35,10 +35,10 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.instants import parse_instant
 from loopkit.businesstime import format_duration, parse_duration
 from loopkit.errors import Problem, ValidationError, describe, join_path, suggest
 from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import parse_instant
 
 from ._patterns import MATCH_WINDOW, compile_pattern
 from .fields import FieldKind, FieldSpec, field_names, resolve_field, show, suggest_field

@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from loopkit._input.checks import check_int
+from loopkit._input.choices import choice
+from loopkit._input.instants import check_aware
+from loopkit._input.reader import Reader
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.errors import BusinessTimeError, ValidationError, describe, describe_input
@@ -26,8 +30,6 @@ from loopkit.model import (
     Response,
     Touchpoint,
 )
-from loopkit.model._checks import check_aware, check_int, choice
-from loopkit.model._reader import Reader
 
 from .conditions import Condition, compile_first_match
 from .fields import resolve_field

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import attrs
 
+from loopkit._input.checks import check_id
 from loopkit.errors import ValidationError, describe, suggest
 from loopkit.model import Customer, Touchpoint
-from loopkit.model._checks import check_id
 
 from .fields import FieldSpec, field_names, resolve_field
 

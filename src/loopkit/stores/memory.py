@@ -12,6 +12,8 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.instants import instant_key
+from loopkit._input.trusted import builder
 from loopkit.errors import ConflictError
 from loopkit.model import (
     Customer,
@@ -23,7 +25,6 @@ from loopkit.model import (
     Response,
     Touchpoint,
 )
-from loopkit.model._checks import builder, instant_key
 
 from .records import IngestOutcome, IngestRecord, Later, Timer, TimerKind
 

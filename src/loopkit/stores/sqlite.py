@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
+from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError, ValidationError, describe
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
-from loopkit.model._checks import format_instant, instant_key, parse_instant
 
 from .records import IngestRecord, Timer
 
