@@ -19,6 +19,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from loopkit._input.attributes import empty_attributes
+from loopkit._input.checks import check_id, check_slug, shown_id
+from loopkit._input.choices import check_choice
+from loopkit._input.instants import check_aware
+from loopkit._input.trusted import builder
 from loopkit.errors import (
     BusinessTimeError,
     ConflictError,
@@ -40,15 +45,6 @@ from loopkit.model import (
     PromiseStatus,
     Response,
     Touchpoint,
-)
-from loopkit.model._checks import (
-    builder,
-    check_aware,
-    check_choice,
-    check_id,
-    check_slug,
-    empty_attributes,
-    shown_id,
 )
 from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC
 from loopkit.policies.casework import SYSTEM, attach, cancel_follow_ups, recover
