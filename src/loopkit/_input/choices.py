@@ -3,7 +3,7 @@
 A value from outside loopkit (a policy file, a ``from_dict`` mapping, a
 plugin's answer, a caller's string) becomes a member with
 :func:`check_choice`, or with :func:`choice` in a :class:`~loopkit._input.reader.Reader`,
-or with :func:`to_choice` as an attrs converter paired with
+or with :func:`to_choice` in an attrs converter paired with
 ``validator(choice(kind))``. Never with ``Kind(value)``, whose ``ValueError``
 names no field and suggests nothing.
 """
@@ -42,17 +42,15 @@ def choice(kind: type[E]) -> Callable[[object, str], E]:
     return lambda value, path: check_choice(kind, value, path)
 
 
-def to_choice(kind: type[E]) -> Callable[[object], object]:
-    """An attrs converter that turns a member's value (``"relationship"``) into
-    the member; anything else is left for ``validator(choice(kind))`` to refuse
-    with the field's path."""
-
-    def convert(value: object) -> object:
-        if isinstance(value, str) and not isinstance(value, kind):
-            try:
-                return kind(value)
-            except ValueError:
-                return value
-        return value
-
-    return convert
+def to_choice(kind: type[E], value: object) -> object:
+    """For an attrs converter: the member whose value ``value`` is
+    (``"relationship"`` becomes ``SurveyKind.RELATIONSHIP``); anything else is
+    returned as it came, for ``validator(choice(kind))`` to refuse with the
+    field's path. (mypy's attrs plugin wants a named function as converter, so
+    a class wraps this in one: ``def _to_survey(v): return to_choice(SurveyKind, v)``.)"""
+    if isinstance(value, str) and not isinstance(value, kind):
+        try:
+            return kind(value)
+        except ValueError:
+            return value
+    return value

@@ -16,7 +16,7 @@ from loopkit._input.attributes import (
     freeze_attributes,
 )
 from loopkit._input.checks import check_id, check_int, check_slug, check_text, optional, validator
-from loopkit._input.choices import check_choice, choice
+from loopkit._input.choices import check_choice, choice, to_choice
 from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
 from loopkit._input.reader import Reader
 from loopkit.errors import (
@@ -155,22 +155,12 @@ class CaseEvent:
         return r.build(cls, kwargs)
 
 
-def _enum(kind: type[enum.StrEnum]) -> Any:
-    def convert(value: object) -> object:
-        try:
-            return kind(value) if isinstance(value, str) else value
-        except ValueError:
-            return value
-
-    return convert
+def _to_state(value: object) -> object:
+    return to_choice(CaseState, value)
 
 
-def _to_state(value: object) -> Any:
-    return _enum(CaseState)(value)
-
-
-def _to_origin(value: object) -> Any:
-    return _enum(CaseOrigin)(value)
+def _to_origin(value: object) -> object:
+    return to_choice(CaseOrigin, value)
 
 
 def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
@@ -181,15 +171,6 @@ def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
 def _to_frozenset(value: Iterable[str]) -> frozenset[str]:
     # A lone string is left for the validator to refuse, not split into characters.
     return value if isinstance(value, str) else frozenset(value)  # type: ignore[return-value]
-
-
-def _check_enum(kind: type[enum.StrEnum]) -> Any:
-    def check(value: object, path: str) -> Any:
-        if not isinstance(value, kind):
-            raise ValidationError(path, f"one of {[k.value for k in kind]}", describe_input(value))
-        return value
-
-    return check
 
 
 def _check_steps(value: object, path: str) -> frozenset[str]:
@@ -253,12 +234,12 @@ class FollowUpCase:
     state: CaseState = attrs.field(
         default=CaseState.OPEN,
         converter=_to_state,
-        validator=validator(_check_enum(CaseState)),
+        validator=validator(choice(CaseState)),
     )
     origin: CaseOrigin = attrs.field(
         default=CaseOrigin.RESPONSE,
         converter=_to_origin,
-        validator=validator(_check_enum(CaseOrigin)),
+        validator=validator(choice(CaseOrigin)),
     )
     policy: str | None = attrs.field(default=None, validator=optional(check_id))
     topic: str | None = attrs.field(default=None, validator=optional(check_id))
