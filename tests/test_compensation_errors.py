@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from loopkit import (
+    Cap,
     CaseState,
     ConflictError,
     FollowUpCase,
@@ -39,7 +40,6 @@ from loopkit.compensation import (
     reject,
     reverse,
 )
-from loopkit.compensation.values import CustomerCap
 
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
 CASE = FollowUpCase(id="case-1", customer_id="c-1", opened_at=NOON)
@@ -268,7 +268,7 @@ def test_a_plugin_offer_past_its_cap_is_not_granted() -> None:
         source=OfferSource.plugin("fit-to-basket"),
         offer=_offer("40 SEK"),
         why="a tenth of the basket",
-        max_per_customer=CustomerCap(count=1, per=timedelta(days=30)),
+        max_per_customer=Cap(count=1, per=timedelta(days=30)),
     )
     out = grant(Ledger(), EMPOWERMENT, key="a", case=CASE, by="clerk-17", at=NOON, proposal=fitted)
     ledger = Ledger().append(out.entries)

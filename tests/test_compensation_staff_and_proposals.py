@@ -10,12 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loopkit import FollowUpCase, PluginError, ValidationError, load_policies
+from loopkit import Cap, FollowUpCase, PluginError, ValidationError, load_policies
 from loopkit.compensation import (
     ApprovalRules,
     CompensationRule,
     CompensationRules,
-    CustomerCap,
     Empowerment,
     Ledger,
     LedgerEntry,
@@ -203,7 +202,7 @@ _offers = st.builds(
 def test_a_proposal_travels_with_the_case_as_json_and_comes_back_equal(
     offer: Offer, rank: int, capped: bool
 ) -> None:
-    cap = CustomerCap(count=2, per=timedelta(days=30)) if capped else None
+    cap = Cap(count=2, per=timedelta(days=30)) if capped else None
     proposal = Proposal(
         source=OfferSource.plugin("crm"), offer=offer, why="fits", rank=rank, max_per_customer=cap
     )

@@ -79,6 +79,10 @@ def test_the_package_keeps_every_layering_contract(tmp_path: Path) -> None:
         ("compensation/values.py", "import loopkit.policies", "Layers"),
         ("conditions/compiler.py", "import subprocess", "pure domain"),
         ("stores/memory.py", "import loopkit.engine", "Layers"),
+        ("_input/checks.py", "import loopkit.model", "Layers"),
+        ("_input/reader.py", "import sqlite3", "pure domain"),
+        ("policies/policy.py", "import loopkit.model._pickling", "Private modules"),
+        ("stores/records.py", "from loopkit.businesstime import _table", "Private modules"),
     ],
 )
 def test_a_planted_forbidden_import_breaks_a_contract(

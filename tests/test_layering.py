@@ -12,6 +12,7 @@ import loopkit
 SRC = Path(loopkit.__file__).resolve().parent  # the source tree, or the installed wheel
 PURE = [
     "errors.py",
+    "_input",
     "model",
     "businesstime",
     "conditions",
@@ -67,3 +68,9 @@ def test_the_pure_domain_never_reads_the_clock(module: Path) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
     }
     assert not calls & FORBIDDEN_CALLS, f"{module.name} calls {sorted(calls & FORBIDDEN_CALLS)}"
+
+
+@pytest.mark.parametrize("module", sorted((SRC / "_input").glob("*.py")), ids=lambda p: p.name)
+def test_each_foundation_module_has_one_job_and_stays_small(module: Path) -> None:
+    lines = module.read_text(encoding="utf-8").count("\n")
+    assert lines <= 400, f"_input/{module.name} has {lines} lines"

@@ -134,7 +134,7 @@ def test_a_one_stops_the_survey_flow_even_when_the_follow_up_is_capped() -> None
     data = loopkit.load_policies(EXAMPLE)
     capped = loopkit.ContactRules(
         quiet_hours=data.contact.quiet_hours,
-        follow_up_caps=(loopkit.FollowUpCap(max=1, per=timedelta(days=30)),),
+        follow_up_caps=(loopkit.Cap(count=1, per=timedelta(days=30)),),
     )
     playbook = data.__class__(
         version=1,

@@ -25,7 +25,6 @@ from loopkit.compensation import (
     BudgetExceeded,
     CompensationRule,
     CompensationRules,
-    CustomerCap,
     Empowerment,
     GrantOutcome,
     GrantStatus,
@@ -77,6 +76,7 @@ from loopkit.model import (
     CSAT,
     MAX_COMMENT_LENGTH,
     NPS,
+    Cap,
     CaseEvent,
     CaseOrigin,
     CaseState,
@@ -104,7 +104,6 @@ from loopkit.policies import (
     Decision,
     EscalationStep,
     Explanation,
-    FollowUpCap,
     FollowUpPolicy,
     PolicySet,
     PolicyTrace,
@@ -130,6 +129,7 @@ __all__ = [
     "BudgetExceeded",
     "BusinessCalendar",
     "BusinessTimeError",
+    "Cap",
     "CaseEvent",
     "CaseOrigin",
     "CaseState",
@@ -149,7 +149,6 @@ __all__ = [
     "ContactRules",
     "ContactWindow",
     "Customer",
-    "CustomerCap",
     "DailyWindow",
     "Deadline",
     "Decision",
@@ -157,7 +156,6 @@ __all__ = [
     "Empowerment",
     "EscalationStep",
     "Explanation",
-    "FollowUpCap",
     "FollowUpCase",
     "FollowUpPolicy",
     "GrantOutcome",
@@ -221,3 +219,9 @@ __all__ = [
     "parse_duration",
     "questions_to_ask",
 ]
+
+# Old names of :class:`Cap`, kept importable (not in ``__all__``): the
+# compensation rule's ``max_per_customer`` and the contact rules' follow-up caps
+# are one value now.
+CustomerCap = Cap
+FollowUpCap = Cap

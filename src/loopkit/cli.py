@@ -40,13 +40,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, TextIO, cast
 
+from loopkit._input.instants import parse_instant
+from loopkit._input.reader import Reader
 from loopkit._version import __version__
 from loopkit.channels import ChannelPlugin, ConsoleChannel
 from loopkit.engine import IngestResult, Loop, TickReport
 from loopkit.errors import LoopkitError, Unreadable, ValidationError
 from loopkit.model import CHANNELS, Customer, MessageStatus, Response, Touchpoint
-from loopkit.model._checks import parse_instant
-from loopkit.model._reader import Reader
 from loopkit.playbook import Playbook, load_policies
 from loopkit.stores import IngestOutcome, SQLiteStore, signal_key
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.names import check_name
+from loopkit._input.reader import Reader
 from loopkit._policyfile import MAX_FILE_BYTES, Lines, check_shape
 from loopkit.businesstime import BusinessCalendar
 from loopkit.compensation import (
@@ -24,8 +26,6 @@ from loopkit.compensation import (
     Staff,
 )
 from loopkit.errors import Problem, ValidationError, describe, suggest
-from loopkit.model._names import check_name
-from loopkit.model._reader import Reader
 from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
 from loopkit.policies.decide import check_shown_attributes
 

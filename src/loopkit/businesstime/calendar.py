@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo, available_timezones
 import attrs
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rruleset, rrulestr, weekday
 
+from loopkit._input.checks import validator, zone
+from loopkit._input.instants import check_aware
+from loopkit._input.names import check_name
 from loopkit.errors import BusinessTimeError, Problem, ValidationError, describe, join_path, suggest
-from loopkit.model._checks import check_aware, validator, zone
-from loopkit.model._names import check_name
 from loopkit.model.window import DailyWindow
 
 from . import _table

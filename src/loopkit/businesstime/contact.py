@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from loopkit._input.checks import check_timezone, validator, zone
+from loopkit._input.instants import check_aware
 from loopkit.errors import BusinessTimeError, ValidationError, describe
-from loopkit.model._checks import check_aware, check_timezone, validator, zone
 from loopkit.model.window import DailyWindow
 
 from . import _table

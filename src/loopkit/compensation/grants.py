@@ -15,9 +15,11 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.checks import check_id
+from loopkit._input.instants import check_aware, instant_key
+from loopkit._input.trusted import builder
 from loopkit.errors import ConflictError, IllegalTransition, ValidationError, describe
-from loopkit.model import FollowUpCase
-from loopkit.model._checks import builder, check_aware, check_id, instant_key
+from loopkit.model import Cap, FollowUpCase
 
 from .ledger import (
     ApprovalRequest,
@@ -38,7 +40,7 @@ from .refusals import (
     SelfApproval,
 )
 from .staff import Empowerment, StaffMember
-from .values import Budget, CustomerCap, Money, Offer
+from .values import Budget, Money, Offer
 
 __all__ = ["GrantOutcome", "approve", "expire", "grant", "reject", "reverse"]
 
@@ -206,7 +208,7 @@ def _in_budget(
 
 
 def _check_cap(
-    ledger: Ledger, customer_id: str, source: OfferSource, cap: CustomerCap | None, at: datetime
+    ledger: Ledger, customer_id: str, source: OfferSource, cap: Cap | None, at: datetime
 ) -> None:
     why_not = cap_reached(ledger, customer_id, source, cap, at)
     if why_not is not None:

@@ -18,8 +18,10 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.checks import check_id, optional, validator
+from loopkit._input.choices import check_choice
+from loopkit._input.instants import check_aware, instant_key
 from loopkit.errors import ConflictError
-from loopkit.model._checks import check_aware, check_id, instant_key, optional, validator
 
 from .periods import Period
 from .values import Budget, Money, Offer
@@ -81,7 +83,7 @@ class OfferSource:
     @classmethod
     def parse(cls, text: str) -> OfferSource:
         kind, _, name = text.partition(":")
-        return cls(SourceKind(kind), name or None)
+        return cls(check_choice(SourceKind, kind, "source"), name or None)
 
     def __str__(self) -> str:
         return self.kind.value if self.name is None else f"{self.kind.value}:{self.name}"
@@ -164,7 +166,7 @@ class LedgerEntry:
     def from_dict(cls, data: dict[str, Any]) -> LedgerEntry:
         """Read an entry written by :meth:`to_dict` (from loopkit's own store)."""
         kwargs = dict(data)
-        kwargs["kind"] = EntryKind(kwargs["kind"])
+        kwargs["kind"] = check_choice(EntryKind, kwargs["kind"], "kind")
         kwargs["offer"] = Offer.from_dict(kwargs["offer"])
         kwargs["source"] = OfferSource.parse(kwargs["source"])
         if kwargs.get("amount") is not None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from loopkit.model._checks import check_aware, zone
+from loopkit._input.checks import zone
+from loopkit._input.instants import check_aware
 
 from .values import Budget, BudgetPeriod
 

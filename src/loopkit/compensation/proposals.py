@@ -11,13 +11,14 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.checks import optional
+from loopkit._input.instants import check_aware
 from loopkit.businesstime import format_duration
 from loopkit.errors import PluginError, ValidationError, describe
-from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import check_aware
+from loopkit.model import Cap, Customer, Response, Touchpoint
 
 from .ledger import Ledger, OfferSource, SourceKind
-from .values import CompensationRules, CustomerCap, Offer
+from .values import CompensationRules, Offer, check_customer_cap
 
 __all__ = ["Dropped", "Proposal", "Proposals", "propose_offers"]
 
@@ -37,7 +38,7 @@ class Proposal:
     offer: Offer
     why: str = ""
     rank: int = 0
-    max_per_customer: CustomerCap | None = None
+    max_per_customer: Cap | None = attrs.field(default=None, validator=optional(check_customer_cap))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict, to travel with the case."""
@@ -63,7 +64,7 @@ class Proposal:
             offer=Offer.from_dict(data["offer"]),
             why=data.get("why", ""),
             rank=data.get("rank", 0),
-            max_per_customer=None if cap is None else CustomerCap.from_dict(cap, "cap"),
+            max_per_customer=None if cap is None else Cap.from_dict(cap, "cap"),
         )
 
 
@@ -184,7 +185,7 @@ def cap_reached(
     ledger: Ledger,
     customer_id: str,
     source: OfferSource,
-    cap: CustomerCap | None,
+    cap: Cap | None,
     at: datetime,
 ) -> str | None:
     """Why ``cap`` forbids another offer from ``source`` now, or ``None``."""

@@ -10,10 +10,10 @@ from typing import Any
 
 import attrs
 
+from loopkit._input.checks import check_id, optional, validator
+from loopkit._input.reader import Reader
 from loopkit.businesstime import parse_duration
 from loopkit.errors import Problem, ValidationError, describe, suggest
-from loopkit.model._checks import check_id, optional, validator
-from loopkit.model._reader import Reader
 
 from .values import AuthorityLimits, Budget, CompensationRule, CompensationRules, Money
 

@@ -8,26 +8,25 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from loopkit.businesstime import parse_duration
-from loopkit.conditions import Condition
-from loopkit.errors import Problem, ValidationError, describe
-from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import (
-    check_choice,
+from loopkit._input.checks import (
     check_id,
     check_int,
     check_text,
     check_timezone,
-    choice,
+    optional,
     validator,
 )
-from loopkit.model._reader import Reader
+from loopkit._input.choices import check_choice, choice
+from loopkit._input.reader import Reader
+from loopkit.conditions import Condition
+from loopkit.errors import Problem, ValidationError, describe
+from loopkit.model import Cap, Customer, Response, Touchpoint
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -41,7 +40,6 @@ __all__ = [
     "BudgetPeriod",
     "CompensationRule",
     "CompensationRules",
-    "CustomerCap",
     "Money",
     "Offer",
     "OfferKind",
@@ -289,24 +287,16 @@ def _check_what(value: object, path: str) -> str:
     return text
 
 
-@attrs.frozen(kw_only=True)
-class CustomerCap:
-    """At most ``count`` grants from one rule per customer within ``per``."""
-
-    count: int
-    per: timedelta
-
-    @classmethod
-    def from_dict(cls, data: object, path: str) -> CustomerCap:
-        r = Reader(data, path)
-        count = r.get("count", int)
-        per = r.get("per", parse_duration)
-        r.finish()
-        if count is not None and count < 1:
-            r.problems.append(
-                ValidationError(r.at("count"), "a count >= 1", describe(count)).problems[0]
-            )
-        return r.build(cls, {"count": count, "per": per})
+def check_customer_cap(value: object, path: str) -> Cap:
+    """A :class:`~loopkit.Cap` without ``when``: the rule's own ``when`` says
+    whom its offer is for, and the cap counts that rule's grants to one customer."""
+    if not isinstance(value, Cap):
+        raise ValidationError(path, "a Cap", describe(value))
+    if value.when is not None:
+        raise ValidationError(
+            path, "a cap without `when` (the rule's own `when` says whom it is for)", "one"
+        )
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -327,7 +317,7 @@ class CompensationRule:
     name: str
     when: Condition
     offer: Offer
-    max_per_customer: CustomerCap | None = None
+    max_per_customer: Cap | None = attrs.field(default=None, validator=optional(check_customer_cap))
     rank: int = 0
 
     @classmethod
@@ -338,7 +328,7 @@ class CompensationRule:
             "when": r.get("when", lambda v, p: Condition.parse(v, p)),
             "offer": r.get("offer", Offer.from_dict),
             "max_per_customer": r.get(
-                "max_per_customer", lambda v, p: CustomerCap.from_dict(v, p), default=None
+                "max_per_customer", lambda v, p: Cap.from_dict(v, p), default=None
             ),
             "rank": r.get("rank", check_int, default=0),
         }

@@ -25,9 +25,9 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.checks import check_id, check_slug, check_timezone
 from loopkit.errors import ValidationError, describe, suggest
 from loopkit.model import Category, Customer, Response, SurveyKind, Touchpoint
-from loopkit.model._checks import check_id, check_slug, check_timezone
 
 __all__ = ["FIELDS", "FieldKind", "FieldSpec", "field_names", "resolve_field", "suggest_field"]
 

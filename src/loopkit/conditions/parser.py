@@ -21,9 +21,9 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.instants import parse_instant
 from loopkit.businesstime import parse_duration
 from loopkit.errors import Problem, ValidationError, describe, join_path, suggest
-from loopkit.model._checks import parse_instant
 
 from .fields import FieldKind, FieldSpec, field_names, resolve_field, suggest_field
 from .patterns import compile_pattern

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from loopkit._input.instants import check_aware
 from loopkit.errors import (
     ConflictError,
     LoopkitError,
@@ -16,9 +17,6 @@ from loopkit.model import (
     Customer,
     FollowUpCase,
     Response,
-)
-from loopkit.model._checks import (
-    check_aware,
 )
 from loopkit.stores import (
     IngestOutcome,

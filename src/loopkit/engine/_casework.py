@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from loopkit._input.checks import check_id, check_slug
+from loopkit._input.choices import check_choice
 from loopkit.errors import (
     ConflictError,
 )
@@ -14,11 +16,6 @@ from loopkit.model import (
     Customer,
     FollowUpCase,
     MessageStatus,
-)
-from loopkit.model._checks import (
-    check_choice,
-    check_id,
-    check_slug,
 )
 from loopkit.policies.casework import cancel_follow_ups
 from loopkit.stores import (

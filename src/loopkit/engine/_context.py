@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from loopkit._input.checks import shown_id
+from loopkit._input.instants import check_aware
+from loopkit._input.trusted import builder
 from loopkit.channels import Channel
 from loopkit.errors import LoopkitError, ValidationError, describe, suggest
 from loopkit.model import CaseEvent, Customer, FollowUpCase, Message
-from loopkit.model._checks import builder, check_aware, shown_id
 from loopkit.stores import IngestRecord, Store, StoreTransaction, Timer, TimerKind
 
 from ._plugins import PluginHooks

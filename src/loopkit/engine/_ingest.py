@@ -6,6 +6,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
+from loopkit._input.attributes import empty_attributes
+from loopkit._input.instants import check_aware
 from loopkit.errors import (
     ConflictError,
 )
@@ -14,10 +16,6 @@ from loopkit.model import (
     Customer,
     FollowUpCase,
     Response,
-)
-from loopkit.model._checks import (
-    check_aware,
-    empty_attributes,
 )
 from loopkit.policies import PRESENT_CHANNELS
 from loopkit.policies.casework import SYSTEM, attach

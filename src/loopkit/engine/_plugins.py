@@ -10,10 +10,10 @@ from typing import Any, Final
 import pluggy
 
 from loopkit import hooks
+from loopkit._input.checks import check_slug
 from loopkit.channels import Channel
 from loopkit.errors import PluginError, ValidationError, describe_input
 from loopkit.model import Category, Customer, FollowUpCase, Response
-from loopkit.model._checks import check_slug
 from loopkit.stores import MemoryStore, Store
 
 log = logging.getLogger("loopkit")

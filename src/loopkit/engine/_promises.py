@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from loopkit._input.checks import shown_id
+from loopkit._input.instants import check_aware
 from loopkit.errors import (
     BusinessTimeError,
     ConflictError,
@@ -16,10 +18,6 @@ from loopkit.model import (
     FollowUpCase,
     Promise,
     PromiseStatus,
-)
-from loopkit.model._checks import (
-    check_aware,
-    shown_id,
 )
 from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC
 from loopkit.policies.casework import recover

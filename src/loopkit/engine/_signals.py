@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from loopkit._input.checks import check_id
+from loopkit._input.instants import check_aware
 from loopkit.errors import (
     ConflictError,
     ValidationError,
@@ -15,10 +17,6 @@ from loopkit.model import (
     Customer,
     FollowUpCase,
     Touchpoint,
-)
-from loopkit.model._checks import (
-    check_aware,
-    check_id,
 )
 from loopkit.policies.casework import attach
 from loopkit.stores import (

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from loopkit._input.checks import check_id
 from loopkit.model import (
     Customer,
-)
-from loopkit.model._checks import (
-    check_id,
 )
 
 from ._context import (

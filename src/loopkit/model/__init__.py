@@ -1,5 +1,6 @@
 """The domain model: immutable values only (no I/O, no clock)."""
 
+from .cap import Cap, CapCondition
 from .case import CaseEvent, CaseOrigin, CaseState, FollowUpCase, Transition
 from .customer import ContactPoint, ContactPreferences, Customer
 from .promise import Message, MessageStatus, Promise, PromiseStatus
@@ -16,6 +17,8 @@ __all__ = [
     "MAX_COMMENT_LENGTH",
     "NPS",
     "TOUCHPOINT_KINDS",
+    "Cap",
+    "CapCondition",
     "CaseEvent",
     "CaseOrigin",
     "CaseState",

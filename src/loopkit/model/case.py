@@ -9,6 +9,16 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.attributes import (
+    attributes_to_dict,
+    check_attributes,
+    empty_attributes,
+    freeze_attributes,
+)
+from loopkit._input.checks import check_id, check_int, check_slug, check_text, optional, validator
+from loopkit._input.choices import check_choice, choice, to_choice
+from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
+from loopkit._input.reader import Reader
 from loopkit.errors import (
     IllegalTransition,
     MissingStepError,
@@ -16,26 +26,7 @@ from loopkit.errors import (
     describe_input,
 )
 
-from ._checks import (
-    attributes_to_dict,
-    check_attributes,
-    check_aware,
-    check_choice,
-    check_id,
-    check_int,
-    check_slug,
-    check_text,
-    choice,
-    empty_attributes,
-    format_instant,
-    freeze_attributes,
-    instant_key,
-    optional,
-    parse_instant,
-    validator,
-)
 from ._pickling import getstate, setstate
-from ._reader import Reader
 from .customer import REDACTED, keys_repr
 
 __all__ = ["CaseEvent", "CaseOrigin", "CaseState", "FollowUpCase", "Transition"]
@@ -164,22 +155,12 @@ class CaseEvent:
         return r.build(cls, kwargs)
 
 
-def _enum(kind: type[enum.StrEnum]) -> Any:
-    def convert(value: object) -> object:
-        try:
-            return kind(value) if isinstance(value, str) else value
-        except ValueError:
-            return value
-
-    return convert
+def _to_state(value: object) -> object:
+    return to_choice(CaseState, value)
 
 
-def _to_state(value: object) -> Any:
-    return _enum(CaseState)(value)
-
-
-def _to_origin(value: object) -> Any:
-    return _enum(CaseOrigin)(value)
+def _to_origin(value: object) -> object:
+    return to_choice(CaseOrigin, value)
 
 
 def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
@@ -190,15 +171,6 @@ def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
 def _to_frozenset(value: Iterable[str]) -> frozenset[str]:
     # A lone string is left for the validator to refuse, not split into characters.
     return value if isinstance(value, str) else frozenset(value)  # type: ignore[return-value]
-
-
-def _check_enum(kind: type[enum.StrEnum]) -> Any:
-    def check(value: object, path: str) -> Any:
-        if not isinstance(value, kind):
-            raise ValidationError(path, f"one of {[k.value for k in kind]}", describe_input(value))
-        return value
-
-    return check
 
 
 def _check_steps(value: object, path: str) -> frozenset[str]:
@@ -262,12 +234,12 @@ class FollowUpCase:
     state: CaseState = attrs.field(
         default=CaseState.OPEN,
         converter=_to_state,
-        validator=validator(_check_enum(CaseState)),
+        validator=validator(choice(CaseState)),
     )
     origin: CaseOrigin = attrs.field(
         default=CaseOrigin.RESPONSE,
         converter=_to_origin,
-        validator=validator(_check_enum(CaseOrigin)),
+        validator=validator(choice(CaseOrigin)),
     )
     policy: str | None = attrs.field(default=None, validator=optional(check_id))
     topic: str | None = attrs.field(default=None, validator=optional(check_id))

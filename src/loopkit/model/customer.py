@@ -9,22 +9,24 @@ from typing import Any, Final
 
 import attrs
 
-from loopkit.errors import ValidationError, describe, describe_input, describe_key
-
-from ._checks import (
+from loopkit._input.attributes import (
     attributes_to_dict,
     check_attributes,
+    empty_attributes,
+    freeze_attributes,
+)
+from loopkit._input.checks import (
     check_id,
     check_slug,
     check_text,
     check_timezone,
-    empty_attributes,
-    freeze_attributes,
     optional,
     validator,
 )
+from loopkit._input.reader import Reader
+from loopkit.errors import ValidationError, describe, describe_input, describe_key
+
 from ._pickling import getstate, setstate
-from ._reader import Reader
 from .window import DailyWindow
 
 __all__ = ["ContactPoint", "ContactPreferences", "Customer"]

@@ -9,27 +9,19 @@ from typing import Any
 
 import attrs
 
-from loopkit.errors import ValidationError, describe
-
-from ._checks import (
+from loopkit._input.attributes import (
     attributes_to_dict,
     check_attributes,
-    check_aware,
-    check_id,
-    check_int,
-    check_slug,
-    check_text,
-    choice,
     convert_attributes,
     empty_attributes,
-    format_instant,
-    instant_key,
-    optional,
-    parse_instant,
-    validator,
 )
+from loopkit._input.checks import check_id, check_int, check_slug, check_text, optional, validator
+from loopkit._input.choices import choice
+from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
+from loopkit._input.reader import Reader
+from loopkit.errors import ValidationError, describe
+
 from ._pickling import getstate, setstate
-from ._reader import Reader
 from .customer import _MAX_ADDRESS, REDACTED
 
 __all__ = ["Message", "MessageStatus", "Promise", "PromiseStatus"]

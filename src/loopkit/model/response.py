@@ -8,21 +8,12 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.checks import check_id, check_slug, check_text, optional, validator
+from loopkit._input.choices import check_choice, choice, to_choice
+from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
+from loopkit._input.reader import Reader
 from loopkit.errors import ValidationError, describe_input
 
-from ._checks import (
-    check_aware,
-    check_id,
-    check_slug,
-    check_text,
-    choice,
-    format_instant,
-    instant_key,
-    optional,
-    parse_instant,
-    validator,
-)
-from ._reader import Reader
 from .customer import REDACTED
 from .scales import Category, Scale
 from .touchpoint import Touchpoint
@@ -62,18 +53,7 @@ def _check_touchpoint(value: object, path: str) -> Touchpoint:
 
 
 def _to_survey(value: object) -> object:
-    try:
-        return SurveyKind(value) if isinstance(value, str) else value
-    except ValueError:
-        return value
-
-
-def _check_survey(value: object, path: str) -> SurveyKind:
-    if not isinstance(value, SurveyKind):
-        raise ValidationError(
-            path, f"one of {[k.value for k in SurveyKind]}", describe_input(value)
-        )
-    return value
+    return to_choice(SurveyKind, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -113,7 +93,9 @@ class Response:
         repr=lambda v: "None" if v is None else REDACTED,
     )
     survey: SurveyKind = attrs.field(
-        default=SurveyKind.TRANSACTIONAL, converter=_to_survey, validator=validator(_check_survey)
+        default=SurveyKind.TRANSACTIONAL,
+        converter=_to_survey,
+        validator=validator(choice(SurveyKind)),
     )
     source: str | None = attrs.field(default=None, validator=optional(_check_source))
     category: Category = attrs.field(init=False, eq=False, repr=False)
@@ -126,7 +108,7 @@ class Response:
         """The same response placed in another category (a
         ``loopkit_classify_response`` plugin's verdict for a custom scale)."""
         copy = attrs.evolve(self)
-        object.__setattr__(copy, "category", Category(category))
+        object.__setattr__(copy, "category", check_choice(Category, category, "category"))
         return copy
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,9 +8,8 @@ from typing import Any, ClassVar
 
 import attrs
 
+from loopkit._input.checks import check_int, check_slug
 from loopkit.errors import ValidationError, describe_input
-
-from ._checks import check_int, check_slug
 
 __all__ = ["CES5", "CES7", "CSAT", "NPS", "Category", "Scale"]
 
@@ -153,7 +152,7 @@ class Scale:
                     f"one of {sorted(cls.BUILTIN)} or a custom scale table",
                     describe_input(data),
                 ) from None
-        from ._reader import Reader
+        from loopkit._input.reader import Reader
 
         r = Reader(data, path)
         kwargs = {

@@ -8,23 +8,17 @@ from typing import Any, Final
 
 import attrs
 
-from ._checks import (
+from loopkit._input.attributes import (
     attributes_to_dict,
     check_attributes,
-    check_aware,
-    check_id,
-    check_optional_id,
-    check_slug,
     empty_attributes,
-    format_instant,
     freeze_attributes,
-    instant_key,
-    optional,
-    parse_instant,
-    validator,
 )
+from loopkit._input.checks import check_id, check_optional_id, check_slug, optional, validator
+from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
+from loopkit._input.reader import Reader
+
 from ._pickling import getstate, setstate
-from ._reader import Reader
 from .customer import keys_repr
 
 __all__ = ["CHANNELS", "TOUCHPOINT_KINDS", "Touchpoint"]

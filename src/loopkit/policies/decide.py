@@ -14,11 +14,15 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from loopkit._input.choices import choice
+from loopkit._input.instants import check_aware
+from loopkit._input.reader import Reader
 from loopkit.businesstime import BusinessCalendar, ContactWindow, format_duration, parse_duration
 from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.conditions import Condition, compile_first_match, resolve_field
 from loopkit.errors import BusinessTimeError, ValidationError, describe, describe_input
 from loopkit.model import (
+    Cap,
     Category,
     Customer,
     DailyWindow,
@@ -27,8 +31,6 @@ from loopkit.model import (
     Response,
     Touchpoint,
 )
-from loopkit.model._checks import check_aware, check_int, choice
-from loopkit.model._reader import Reader
 
 from .policy import (
     PRESENT_CHANNELS,
@@ -44,7 +46,6 @@ __all__ = [
     "ContactRules",
     "Decision",
     "Explanation",
-    "FollowUpCap",
     "PolicySet",
     "PolicyTrace",
     "ScheduledEscalation",
@@ -77,33 +78,16 @@ class ContactHistory:
         return sum(1 for t in self.follow_ups if t >= since)
 
 
-@attrs.frozen(kw_only=True)
-class FollowUpCap:
-    """At most ``max`` follow-ups per customer within ``per``, for the customers
-    ``when`` matches (all customers when ``when`` is ``None``).
+def _follow_up_cap(data: object, path: str) -> Cap:
+    """One ``[[contact.follow_up_caps]]`` table: ``max``, ``per`` and an
+    optional ``when`` (all customers when absent).
 
-    >>> cap = FollowUpCap.from_dict({"when": {"field": "customer.segment", "equals": "gold"},
-    ...                              "max": 1, "per": "60d"}, "contact.follow_up_caps[0]")
-    >>> cap.max, cap.per.days
-    (1, 60)
+    >>> cap = _follow_up_cap({"when": {"field": "customer.segment", "equals": "gold"},
+    ...                       "max": 1, "per": "60d"}, "contact.follow_up_caps[0]")
+    >>> cap.count, cap.per.days, cap.when is not None
+    (1, 60, True)
     """
-
-    max: int
-    per: timedelta
-    when: Condition | None = None
-
-    @classmethod
-    def from_dict(cls, data: object, path: str) -> FollowUpCap:
-        r = Reader(data, path)
-        kwargs = {
-            "max": r.get("max", check_int),
-            "per": r.get("per", parse_duration),
-            "when": r.get("when", Condition.parse, default=None),
-        }
-        r.finish()
-        if isinstance(kwargs["max"], int) and kwargs["max"] < 1:
-            r.note(ValidationError(r.at("max"), "a count >= 1", describe(kwargs["max"])))
-        return r.build(cls, kwargs)
+    return Cap.from_dict(data, path, count_key="max", when=Condition.parse)
 
 
 @attrs.frozen(kw_only=True)
@@ -117,7 +101,7 @@ class ContactRules:
 
     quiet_hours: DailyWindow | None = None
     survey_cooldown: timedelta | None = None
-    follow_up_caps: tuple[FollowUpCap, ...] = ()
+    follow_up_caps: tuple[Cap, ...] = ()
     stop_survey_on: frozenset[Category] = frozenset({Category.DETRACTOR})
     stop_survey_for: timedelta = timedelta(days=7)
 
@@ -127,7 +111,7 @@ class ContactRules:
         kwargs = {
             "quiet_hours": r.get("quiet_hours", DailyWindow.parse, default=None),
             "survey_cooldown": r.get("survey_cooldown", parse_duration, default=None),
-            "follow_up_caps": r.items("follow_up_caps", FollowUpCap.from_dict),
+            "follow_up_caps": r.items("follow_up_caps", _follow_up_cap),
             "stop_survey_on": r.get(
                 "stop_survey_on", _categories, default=frozenset({Category.DETRACTOR})
             ),
@@ -211,9 +195,9 @@ class ContactRules:
                 response, customer, touchpoint=touchpoint, now=now
             ):
                 count = history.follow_ups_since(now - cap.per)
-                if count >= cap.max:
+                if count >= cap.count:
                     return (
-                        f"frequency cap: at most {cap.max} follow-up(s) per "
+                        f"frequency cap: at most {cap.count} follow-up(s) per "
                         f"{format_duration(cap.per)}, and {count} already"
                     )
                 return None

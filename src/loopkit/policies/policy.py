@@ -8,13 +8,13 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.checks import check_id, check_slug
+from loopkit._input.names import check_name
+from loopkit._input.reader import Reader
 from loopkit.businesstime import parse_duration
 from loopkit.conditions import Condition, FieldKind, FieldSpec, resolve_field, suggest_field
 from loopkit.errors import ValidationError, describe
 from loopkit.model import Customer, Response, Touchpoint
-from loopkit.model._checks import check_id, check_slug
-from loopkit.model._names import check_name
-from loopkit.model._reader import Reader
 
 __all__ = [
     "MAX_DEADLINE",

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 import attrs
 
+from loopkit._input.checks import check_id
 from loopkit.conditions import FieldSpec, field_names, resolve_field
 from loopkit.errors import ValidationError, describe, suggest
 from loopkit.model import Customer, Touchpoint
-from loopkit.model._checks import check_id
 
 __all__ = ["Question", "questions_to_ask"]
 

@@ -15,10 +15,11 @@ from typing import Final
 
 import attrs
 
+from loopkit._input.checks import check_slug
+from loopkit._input.choices import choice
+from loopkit._input.reader import Reader
 from loopkit.errors import ValidationError, describe
 from loopkit.model import FollowUpCase, Promise
-from loopkit.model._checks import check_slug, choice
-from loopkit.model._reader import Reader
 
 from .policy import TEAM, Deadline, EscalationStep, _fraction, _names
 

@@ -12,6 +12,9 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.choices import check_choice
+from loopkit._input.instants import instant_key
+from loopkit._input.trusted import builder
 from loopkit.errors import ConflictError
 from loopkit.model import (
     Customer,
@@ -23,7 +26,6 @@ from loopkit.model import (
     Response,
     Touchpoint,
 )
-from loopkit.model._checks import builder, instant_key
 
 from .records import IngestOutcome, IngestRecord, Later, Timer, TimerKind
 
@@ -324,7 +326,8 @@ class MemoryStore:
             rows: Iterable[tuple[Any, ...]] = self._messages.values()
         else:
             rows = (self._messages[i] for i in self._case_messages.get(case_id, ()))
-        found = [_message(row) for row in rows if status is None or row[_STATUS] == status.value]
+        wanted = None if status is None else check_choice(MessageStatus, status, "status").value
+        found = [_message(row) for row in rows if wanted is None or row[_STATUS] == wanted]
         return sorted(found, key=lambda m: (m.created_at, m.id))
 
     # promises

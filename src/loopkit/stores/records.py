@@ -8,17 +8,12 @@ from typing import Any, Final
 
 import attrs
 
+from loopkit._input.checks import check_id, check_int
+from loopkit._input.choices import check_choice, choice
+from loopkit._input.instants import format_instant, parse_instant
+from loopkit._input.reader import Reader
 from loopkit.errors import ValidationError, describe
 from loopkit.model import Response, Touchpoint
-from loopkit.model._checks import (
-    check_choice,
-    check_id,
-    check_int,
-    choice,
-    format_instant,
-    parse_instant,
-)
-from loopkit.model._reader import Reader
 
 __all__ = ["IngestOutcome", "IngestRecord", "Later", "Timer", "TimerKind", "signal_key"]
 

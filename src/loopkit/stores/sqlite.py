@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
+from loopkit._input.choices import check_choice
+from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError, ValidationError, describe
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
-from loopkit.model._checks import format_instant, instant_key, parse_instant
 
 from .records import IngestRecord, Timer
 
@@ -623,7 +624,10 @@ class SQLiteTransaction:
         return self._all(
             "SELECT data FROM messages WHERE (?1 IS NULL OR case_id = ?1)"
             " AND (?2 IS NULL OR status = ?2) ORDER BY created_us, id",
-            (case_id, None if status is None else MessageStatus(status).value),
+            (
+                case_id,
+                None if status is None else check_choice(MessageStatus, status, "status").value,
+            ),
             Message.from_dict,
         )
 

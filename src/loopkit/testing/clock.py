@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from loopkit._input.instants import check_aware
 from loopkit.errors import ValidationError, describe
-from loopkit.model._checks import check_aware
 
 __all__ = ["FakeClock"]
 

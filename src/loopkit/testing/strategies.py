@@ -50,9 +50,9 @@ from loopkit import (
     Touchpoint,
     Transition,
 )
+from loopkit._input.checks import MAX_ID_LENGTH, check_timezone, looks_personal
 from loopkit.errors import ValidationError
 from loopkit.model import CHANNELS, TOUCHPOINT_KINDS
-from loopkit.model._checks import MAX_ID_LENGTH, check_timezone, looks_personal
 
 __all__ = [
     "DST_HEAVY_ZONES",

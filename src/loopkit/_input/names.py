@@ -1,6 +1,6 @@
 """Names written in a policy file (policies, topics, calendars, roles, budgets).
 
-A name is an id (:func:`~loopkit.model._checks.check_id`: non-empty, at most
+A name is an id (:func:`~loopkit._input.checks.check_id`: non-empty, at most
 200 characters, no control characters, so no NUL and no ANSI escape) that
 also has no invisible formatting characters (bidi overrides, zero-width
 spaces, line separators) and no blank edges: what a reader sees in the file
@@ -13,7 +13,7 @@ import unicodedata
 
 from loopkit.errors import ValidationError
 
-from ._checks import check_id
+from .checks import check_id
 
 __all__ = ["check_name"]
 

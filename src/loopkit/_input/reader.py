@@ -21,7 +21,7 @@ from loopkit.errors import (
     suggest,
 )
 
-from ._checks import check_number, check_storable, check_whole
+from .checks import check_number, check_storable, check_whole
 
 T = TypeVar("T")
 
