@@ -3,15 +3,9 @@ they test are :mod:`loopkit.conditions` (re-exported here)."""
 
 from loopkit.conditions import OPERATORS, Condition, ConditionTrace
 
-from .decide import (
-    ContactHistory,
-    ContactRules,
-    Decision,
-    Explanation,
-    PolicySet,
-    PolicyTrace,
-    ScheduledEscalation,
-)
+from .contact import ContactHistory, ContactRules
+from .decide import PolicySet
+from .decision import Decision, Explanation, PolicyTrace, ScheduledEscalation
 from .policy import PRESENT_CHANNELS, Deadline, EscalationStep, FollowUpPolicy, Owner
 from .questions import Question, questions_to_ask
 from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryOwner, RecoveryPolicy

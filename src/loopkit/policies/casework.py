@@ -16,7 +16,7 @@ import attrs
 from loopkit.errors import ValidationError
 from loopkit.model import CaseOrigin, FollowUpCase, Message, MessageStatus, Promise
 
-from .decide import Decision
+from .decision import Decision
 from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryPolicy
 
 __all__ = ["SYSTEM", "Recovery", "attach", "cancel_follow_ups", "recover"]
