@@ -16,7 +16,7 @@ from loopkit import (
     IllegalTransition,
     LoopkitError,
     ValidationError,
-    load_policies,
+    load_playbook,
 )
 from loopkit.compensation import (
     ApprovalError,
@@ -139,7 +139,7 @@ def test_a_staff_role_that_authority_does_not_know_is_refused_when_the_file_load
         "staff": {"clerk-17": {"role": "store-clerc", "team": "stores"}},
     }
     with pytest.raises(ValidationError) as info:
-        load_policies(document)
+        load_playbook(document)
     assert info.value.path == "staff.clerk-17.role"
     assert "did you mean 'store-clerk'?" in str(info.value)
 

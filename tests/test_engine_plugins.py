@@ -12,7 +12,7 @@ import loopkit
 from loopkit.testing import FakeClock, RecordingChannel
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
-PLAYBOOK = loopkit.load_policies(EXAMPLE)
+PLAYBOOK = loopkit.load_playbook(EXAMPLE)
 
 
 def test_plugins_are_discovered_through_the_loopkit_entry_point_group(

@@ -342,7 +342,7 @@ def _feed() -> list[tuple[loopkit.Response, loopkit.Customer]]:
 def _loop(db: Path, clock: FakeClock, channel: RecordingChannel) -> loopkit.Loop:
     channels = loopkit.ChannelPlugin({"phone": channel, "email": channel})
     return loopkit.Loop(
-        loopkit.load_policies(EXAMPLE), plugins=[channels], store=SQLiteStore(db), clock=clock
+        loopkit.load_playbook(EXAMPLE), plugins=[channels], store=SQLiteStore(db), clock=clock
     )
 
 

@@ -95,7 +95,7 @@ from loopkit.model import (
     Touchpoint,
     Transition,
 )
-from loopkit.playbook import Playbook, load_policies
+from loopkit.playbook import Playbook, load_playbook, load_policies
 from loopkit.policies import (
     Condition,
     ContactHistory,
@@ -217,6 +217,7 @@ __all__ = [
     "format_duration",
     "hookimpl",
     "hookspec",
+    "load_playbook",
     "load_policies",
     "parse_duration",
     "questions_to_ask",
