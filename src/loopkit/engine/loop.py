@@ -55,6 +55,7 @@ from loopkit.policies.casework import SYSTEM, attach, cancel_follow_ups, recover
 from loopkit.stores import (
     IngestOutcome,
     IngestRecord,
+    LaterTimer,
     Store,
     StoreTransaction,
     Timer,
@@ -636,23 +637,26 @@ class Loop:
 
     def _schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         """One timer row per case: the first thing due, the rest in ``later``."""
-        rows: list[tuple[str, datetime, int, str | None]] = []
+        rows: list[LaterTimer] = []
         if decision.warn_at is not None:
-            rows.append(("warning", decision.warn_at, 0, None))
+            rows.append(LaterTimer(kind=TimerKind.WARNING, due_at=decision.warn_at))
         if decision.due_at is not None:
-            rows.append(("breach", decision.due_at, 0, None))
+            rows.append(LaterTimer(kind=TimerKind.BREACH, due_at=decision.due_at))
         if decision.escalations:
-            rows.extend(("escalation", e.at, e.level, e.to) for e in decision.escalations)
+            rows.extend(
+                LaterTimer(kind=TimerKind.ESCALATION, due_at=e.at, level=e.level, to=e.to)
+                for e in decision.escalations
+            )
         if rows:
-            kind, due_at, level, to = rows[0]
+            first = rows[0]
             tx.add_timer(
                 _build_timer(
                     id=case.id,
                     case_id=case.id,
-                    kind=_TIMER_KINDS[kind],
-                    due_at=due_at,
-                    level=level,
-                    to=to,
+                    kind=first.kind,
+                    due_at=first.due_at,
+                    level=first.level,
+                    to=first.to,
                     later=tuple(rows[1:]),
                 )
             )
