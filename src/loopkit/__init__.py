@@ -13,7 +13,6 @@ from loopkit.channels import (
     ChannelPlugin,
     ConsoleChannel,
     DeliveryError,
-    RecordingChannel,
     SendTimeout,
 )
 from loopkit.compensation import (
@@ -190,7 +189,6 @@ __all__ = [
     "Proposal",
     "Proposals",
     "Question",
-    "RecordingChannel",
     "RecoveryPolicy",
     "RequestSettled",
     "Response",
