@@ -162,10 +162,11 @@ def test_a_plugin_that_returns_something_else_than_a_plugin_proposal_is_refused(
             CompensationRules(), make_response(2), make_customer(), plugin_proposals=["x"]
         )  # type: ignore[list-item]
     ruled = Proposal(source=OfferSource.rule("fake"), offer=Offer(kind=OfferKind.APOLOGY))
-    with pytest.raises(PluginError):
+    with pytest.raises(PluginError) as info:
         propose_offers(
             CompensationRules(), make_response(2), make_customer(), plugin_proposals=[ruled]
         )
+    assert info.value.hook == "loopkit_propose_offers"
 
 
 def test_a_cap_counts_grants_and_pending_requests_but_not_reversed_or_rejected() -> None:

@@ -53,8 +53,6 @@ from loopkit.engine import (
     SurveyGuard,
     SystemClock,
     TickReport,
-    UnknownCase,
-    UnknownCustomer,
 )
 from loopkit.errors import (
     BusinessTimeError,
@@ -66,6 +64,8 @@ from loopkit.errors import (
     PluginError,
     Problem,
     UndeliverableChannelWarning,
+    UnknownCase,
+    UnknownCustomer,
     ValidationError,
 )
 from loopkit.hooks import hookimpl, hookspec

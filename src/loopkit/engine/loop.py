@@ -25,6 +25,8 @@ from loopkit.errors import (
     LoopkitError,
     PluginError,
     UndeliverableChannelWarning,
+    UnknownCase,
+    UnknownCustomer,
     ValidationError,
     describe,
     suggest,
@@ -96,14 +98,6 @@ _build_timer: Final = builder(Timer)
 _build_result: Final = builder(IngestResult)
 _build_record: Final = builder(IngestRecord)
 _TIMER_KINDS: Final = {kind.value: kind for kind in TimerKind}
-
-
-class UnknownCustomer(LoopkitError, LookupError):
-    """No customer was given and no ``loopkit_load_customer`` plugin knew the id."""
-
-
-class UnknownCase(LoopkitError, LookupError):
-    """No case, promise or message has that id in the store."""
 
 
 def _malformed_item(item: object, index: int) -> BatchItem | None:

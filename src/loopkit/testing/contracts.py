@@ -253,8 +253,10 @@ class StoreContract:
     def test_the_same_response_id_twice_is_a_conflict(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.add_ingest(_ingest())
-        with pytest.raises(ConflictError), store.transaction() as tx:
+        with pytest.raises(ConflictError) as caught, store.transaction() as tx:
             tx.add_ingest(_ingest())
+        assert (caught.value.key, caught.value.kind) == ("r-1", "response")
+        assert caught.value.response_id == "r-1"
 
     # touchpoint signals (a touchpoint ingested without a response) ---------------
 
@@ -284,8 +286,10 @@ class StoreContract:
     def test_the_same_signal_twice_is_a_conflict(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.add_ingest(_signal())
-        with pytest.raises(ConflictError), store.transaction() as tx:
+        with pytest.raises(ConflictError) as caught, store.transaction() as tx:
             tx.add_ingest(_signal(customer_id="c-2"))
+        assert (caught.value.key, caught.value.kind) == (signal_key("t-1"), "signal")
+        assert caught.value.response_id is None
         with store.transaction() as tx:
             assert [r.customer_id for r in tx.ingests()] == ["c-1"]
 
