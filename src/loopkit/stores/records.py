@@ -12,6 +12,7 @@ from loopkit.errors import ValidationError, describe
 from loopkit.model import Response, Touchpoint
 from loopkit.model._checks import (
     builder,
+    check_choice,
     check_id,
     check_int,
     choice,
@@ -225,7 +226,18 @@ class LaterTimer:
                     "a mapping of kind, due_at, level and to (or a [kind, due_at, level, to] row)",
                     describe(data),
                 )
-            data = dict(zip(("kind", "due_at", "level", "to"), data, strict=True))
+            data = dict(zip(_LATER_FIELDS, data, strict=True))
+        if type(data) is dict and data.keys() == _LATER_KEYS:
+            try:  # the common case, read without a Reader (tick reads one per due timer)
+                to = data["to"]
+                return _build_later(
+                    kind=check_choice(TimerKind, data["kind"], path),
+                    due_at=parse_instant(data["due_at"], path),
+                    level=check_int(data["level"], path),
+                    to=None if to is None else check_id(to, path),
+                )
+            except ValidationError:
+                pass  # read again below, to report every problem with its path
         r = Reader(data, path)
         kwargs = {
             "kind": r.get("kind", choice(TimerKind)),
@@ -236,6 +248,10 @@ class LaterTimer:
         r.finish()
         return r.build(cls, kwargs)
 
+
+_LATER_FIELDS: Final = ("kind", "due_at", "level", "to")
+_LATER_KEYS: Final = frozenset(_LATER_FIELDS)
+_build_later: Final = builder(LaterTimer)
 
 Later = tuple[LaterTimer, ...]
 """The timers after a timer, earliest first."""
