@@ -287,7 +287,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="best of this many runs")
     args = parser.parse_args()
-    playbook = loopkit.load_policies(ROOT / "examples" / "policies.toml")
+    playbook = loopkit.load_playbook(ROOT / "examples" / "policies.toml")
     print(
         f"{platform.machine()} {platform.system()}, Python {sys.version.split()[0]}, "
         f"best of {args.runs} interleaved runs (CPU time, the collector's share too)"

@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from loopkit import CSAT, NPS, Category, Customer, Response, load_policies
+from loopkit import CSAT, NPS, Category, Customer, Response, load_playbook
 from loopkit.testing import STOCKHOLM, make_customer, make_touchpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     print(f"python {sys.version.split()[0]} ({platform.python_implementation()}) on {machine()}")
-    playbook = load_policies(EXAMPLE)
+    playbook = load_playbook(EXAMPLE)
     policies = playbook.policies
     data = synthetic(args.n)
     print(f"{len(data):,} synthetic responses, {len(policies)} policies from {EXAMPLE.name}")

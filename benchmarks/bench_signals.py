@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from loopkit import NPS, Customer, Loop, MemoryStore, Response, Touchpoint, load_policies
+from loopkit import NPS, Customer, Loop, MemoryStore, Response, Touchpoint, load_playbook
 from loopkit.testing import FakeClock, make_customer, make_touchpoint
 
 PLAYBOOK = {
@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="best of this many runs")
     args = parser.parse_args()
     items = synthetic(args.n)
-    policies = load_policies(PLAYBOOK).policies
+    policies = load_playbook(PLAYBOOK).policies
     now = items[-1][1].answered_at
 
     def match_responses() -> None:
@@ -121,12 +121,12 @@ def main() -> None:
             match(tp, c, now)
 
     def ingest_responses() -> None:
-        loop = Loop(load_policies(PLAYBOOK), store=MemoryStore(), clock=FakeClock(now))
+        loop = Loop(load_playbook(PLAYBOOK), store=MemoryStore(), clock=FakeClock(now))
         for _, r, c in items:
             loop.ingest(r, customer=c)
 
     def ingest_signals() -> None:
-        loop = Loop(load_policies(PLAYBOOK), store=MemoryStore(), clock=FakeClock(now))
+        loop = Loop(load_playbook(PLAYBOOK), store=MemoryStore(), clock=FakeClock(now))
         for tp, _, c in items:
             loop.ingest_touchpoint(tp, customer=c)
 

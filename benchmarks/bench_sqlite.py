@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="responses per transaction")
     parser.add_argument("--runs", type=int, default=5, help="best of this many runs")
     args = parser.parse_args()
-    playbook = loopkit.load_policies(ROOT / "examples" / "policies.toml")
+    playbook = loopkit.load_playbook(ROOT / "examples" / "policies.toml")
     feed = make_feed(args.n)
     rows = the_rows(feed, playbook)
     single = min(args.n, 1_000)

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5_000, help="responses (default 5,000)")
     parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
-    playbook = loopkit.load_policies(ROOT / "examples" / "policies.toml")
+    playbook = loopkit.load_playbook(ROOT / "examples" / "policies.toml")
     print(
         f"{platform.machine()} {platform.system()}, Python {sys.version.split()[0]}, "
         f"best of {args.runs} (CPU time)"

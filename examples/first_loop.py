@@ -80,7 +80,7 @@ def main() -> None:
     clock = FakeClock(friday)
     channels = loopkit.ChannelPlugin({"phone": loopkit.ConsoleChannel()})
     loop = loopkit.Loop(
-        loopkit.load_policies(PLAYBOOK), plugins=[channels, PrintLifecycle()], clock=clock
+        loopkit.load_playbook(PLAYBOOK), plugins=[channels, PrintLifecycle()], clock=clock
     )
 
     print("Friday 15:30 - Anna answers CSAT 1 after a support call")

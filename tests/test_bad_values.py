@@ -27,7 +27,7 @@ from loopkit.testing import FakeClock, RecordingChannel, make_customer, make_res
 from loopkit.testing import strategies as lks
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAYBOOK = loopkit.load_policies(ROOT / "examples" / "policies.toml")
+PLAYBOOK = loopkit.load_playbook(ROOT / "examples" / "policies.toml")
 
 
 # -- 5. a valid wish: never contact me ----------------------------------------------

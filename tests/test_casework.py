@@ -84,7 +84,7 @@ def test_only_pending_follow_ups_are_cancelled_each_with_an_event() -> None:
 
 
 def test_a_recovery_uses_the_decision_when_the_customer_is_known() -> None:
-    policies = loopkit.load_policies(PLAYBOOK).policies
+    policies = loopkit.load_playbook(PLAYBOOK).policies
     origin, promise = _case(), _promise()
     decision = policies.decide_recovery(promise, origin, make_customer("c-1"), T)
     done = recover(

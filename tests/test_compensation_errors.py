@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 from loopkit import (
@@ -17,7 +18,7 @@ from loopkit import (
     IllegalTransition,
     LoopkitError,
     ValidationError,
-    load_policies,
+    load_playbook,
 )
 from loopkit.compensation import (
     ApprovalError,
@@ -139,7 +140,7 @@ def test_a_staff_role_that_authority_does_not_know_is_refused_when_the_file_load
         "staff": {"clerk-17": {"role": "store-clerc", "team": "stores"}},
     }
     with pytest.raises(ValidationError) as info:
-        load_policies(document)
+        load_playbook(document)
     assert info.value.path == "staff.clerk-17.role"
     assert "did you mean 'store-clerk'?" in str(info.value)
 
@@ -251,10 +252,49 @@ def test_a_key_used_again_for_another_grant_is_a_conflict_and_a_replay_is_one_gr
     )
     assert again.replayed and again.entries == first.entries
     assert ledger.append(again.entries) is ledger
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError) as info:
         grant(
             ledger, EMPOWERMENT, key="k", case=CASE, by="clerk-17", at=NOON, offer=_offer("60 SEK")
         )
+    assert (info.value.key, info.value.kind) == ("k", "grant")
+    assert "expected the same case, employee, offer and source" in str(info.value)
+
+
+def test_a_reversal_key_used_for_something_else_is_a_conflict_naming_the_key() -> None:
+    first = grant(
+        Ledger(), EMPOWERMENT, key="g", case=CASE, by="clerk-17", at=NOON, offer=_offer("50 SEK")
+    )
+    second = grant(
+        Ledger().append(first.entries),
+        EMPOWERMENT,
+        key="g2",
+        case=CASE,
+        by="clerk-17",
+        at=NOON,
+        offer=_offer("20 SEK"),
+    )
+    ledger = Ledger().append(first.entries).append(second.entries)
+    back = reverse(ledger, grant_key="g", key="r", by="lead-1", at=NOON)
+    ledger = ledger.append(back.entries)
+    with pytest.raises(ConflictError) as info:
+        reverse(ledger, grant_key="g2", key="r", by="lead-1", at=NOON)
+    assert (info.value.key, info.value.kind) == ("r", "reversal")
+    assert "expected a reversal of the same grant" in str(info.value)
+
+
+def test_a_ledger_entry_id_twice_is_a_conflict_naming_the_entry() -> None:
+    out = grant(
+        Ledger(), EMPOWERMENT, key="g", case=CASE, by="clerk-17", at=NOON, offer=_offer("50 SEK")
+    )
+    entry = out.entries[0]
+    with pytest.raises(ConflictError) as info:
+        Ledger(entries=(entry, entry))
+    assert (info.value.key, info.value.kind) == (entry.id, "ledger entry")
+    changed = attrs.evolve(entry, at=NOON + timedelta(minutes=1))
+    with pytest.raises(ConflictError) as info:
+        Ledger().append([entry]).append([changed])
+    assert (info.value.key, info.value.kind) == (entry.id, "ledger entry")
+    assert "expected the same content for the same id" in str(info.value)
 
 
 def test_offer_and_proposal_are_exclusive() -> None:

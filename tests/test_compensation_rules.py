@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from loopkit import ValidationError, load_policies
+from loopkit import ValidationError, load_playbook
 from loopkit.compensation import (
     AuthorityLimits,
     Budget,
@@ -73,7 +73,7 @@ def test_budgets_and_offers_refuse_unknown_words_with_their_path() -> None:
         ],
     }
     with pytest.raises(ValidationError) as info:
-        load_policies(bad)
+        load_playbook(bad)
     paths = {p.path for p in info.value.problems}
     assert {
         "compensation[0].when.field",

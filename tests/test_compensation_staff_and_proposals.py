@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loopkit import Cap, FollowUpCase, PluginError, ValidationError, load_policies
+from loopkit import Cap, FollowUpCase, PluginError, ValidationError, load_playbook
 from loopkit.compensation import (
     ApprovalRules,
     CompensationRule,
@@ -62,7 +62,7 @@ def test_staff_and_approvals_errors_name_their_paths() -> None:
         "approvals": {"expire_after": "three days"},
     }
     with pytest.raises(ValidationError) as info:
-        load_policies(bad)
+        load_playbook(bad)
     paths = {p.path for p in info.value.problems}
     assert {"staff.emp-3.tem", "staff.emp-4", "approvals.expire_after"} <= paths, str(info.value)
     with pytest.raises(ValidationError) as info:
@@ -71,7 +71,7 @@ def test_staff_and_approvals_errors_name_their_paths() -> None:
 
 
 def test_the_playbook_reads_staff_approvals_and_budgets_with_team_and_zone() -> None:
-    playbook = load_policies(
+    playbook = load_playbook(
         {
             **BASE,
             "staff": {"clerk-17": {"role": "store-clerk", "team": "stores"}},
@@ -99,12 +99,12 @@ def test_the_playbook_reads_staff_approvals_and_budgets_with_team_and_zone() -> 
         empowerment.budget_for(clerk, "stroes")
     assert info.value.path == "budget"
     # a file without the new sections still loads, with the defaults
-    plain = load_policies(BASE)
+    plain = load_playbook(BASE)
     assert len(plain.staff) == 0 and plain.approvals.expire_after == timedelta(days=7)
 
 
 def test_the_example_file_still_loads() -> None:
-    playbook = load_policies("examples/policies.toml")
+    playbook = load_playbook("examples/policies.toml")
     assert [r.name for r in playbook.compensation] == ["gold-detractor-goodwill", "small-goodwill"]
 
 
@@ -161,10 +161,11 @@ def test_a_plugin_that_returns_something_else_than_a_plugin_proposal_is_refused(
             CompensationRules(), make_response(2), make_customer(), plugin_proposals=["x"]
         )  # type: ignore[list-item]
     ruled = Proposal(source=OfferSource.rule("fake"), offer=Offer(kind=OfferKind.APOLOGY))
-    with pytest.raises(PluginError):
+    with pytest.raises(PluginError) as info:
         propose_offers(
             CompensationRules(), make_response(2), make_customer(), plugin_proposals=[ruled]
         )
+    assert info.value.hook == "loopkit_propose_offers"
 
 
 def test_a_cap_counts_grants_and_pending_requests_but_not_reversed_or_rejected() -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from loopkit import FollowUpCase, load_policies
+from loopkit import FollowUpCase, load_playbook
 from loopkit.compensation import (
     BudgetExceeded,
     EntryKind,
@@ -77,7 +77,7 @@ LOTION = Offer(kind=OfferKind.FREE_PRODUCT, value=Money.parse("75 SEK"), what="b
 
 @pytest.fixture
 def playbook():  # type: ignore[no-untyped-def]
-    return load_policies(PHARMACY)
+    return load_playbook(PHARMACY)
 
 
 @pytest.fixture

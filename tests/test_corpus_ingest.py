@@ -29,7 +29,7 @@ from loopkit.testing import FakeClock, make_feed
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "examples" / "policies.toml"
-PLAYBOOK = loopkit.load_policies(POLICIES)
+PLAYBOOK = loopkit.load_playbook(POLICIES)
 NOW = "2026-11-20T21:30:00+01:00"
 
 

@@ -1,6 +1,6 @@
 """A corpus of hostile and malformed policy files, all made from ``examples/policies.toml``.
 
-Every one of them, loaded with ``load_policies`` or checked with ``loopkit check``,
+Every one of them, loaded with ``load_playbook`` or checked with ``loopkit check``,
 must give a typed :class:`~loopkit.ValidationError` whose every problem names a field
 path (and, from a file, a line of that file): never a traceback, never a hang. Each
 case runs under a deadline (``signal.setitimer``), so a hang fails the test instead
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loopkit import ValidationError, load_policies
+from loopkit import ValidationError, load_playbook
 from loopkit.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
@@ -273,7 +273,7 @@ def _nest(depth: int) -> Any:
     return value
 
 
-# Python values a mapping handed to load_policies may hold, wrong everywhere.
+# Python values a mapping handed to load_playbook may hold, wrong everywhere.
 HOSTILE_VALUES: dict[str, Callable[[], Any]] = {
     "object()": object,
     "bytes": lambda: b"\x00bytes",
@@ -364,9 +364,9 @@ def test_the_corpus_is_big_enough() -> None:
 
 def test_the_unmodified_example_still_loads_and_checks(tmp_path: Path) -> None:
     with deadline():
-        playbook = load_policies(EXAMPLE)
+        playbook = load_playbook(EXAMPLE)
         assert len(playbook.policies) == 5
-        assert len(load_policies(DATA).policies) == 5
+        assert len(load_playbook(DATA).policies) == 5
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             assert main(["check", str(EXAMPLE)]) == 0
@@ -379,7 +379,7 @@ def test_a_hostile_file_gives_a_typed_error_with_paths_and_lines(
 ) -> None:
     path = _write(tmp_path, edit(TEXT))
     with deadline(), pytest.raises(ValidationError) as info:
-        load_policies(path)
+        load_playbook(path)
     _assert_typed_with_paths_and_lines(info.value, path)
 
 
@@ -408,7 +408,7 @@ def test_a_hostile_mapping_gives_a_typed_error_with_paths(
 ) -> None:
     data = _replaced(path, make())
     with deadline(), pytest.raises(ValidationError) as info:
-        load_policies(data)
+        load_playbook(data)
     err = info.value
     assert err.source is None
     for problem in err.problems:
@@ -419,7 +419,7 @@ def test_a_hostile_mapping_gives_a_typed_error_with_paths(
 @pytest.mark.parametrize("source", NON_DOCUMENTS, ids=repr)
 def test_anything_but_a_path_or_a_mapping_is_a_typed_error(source: Any) -> None:
     with deadline(), pytest.raises(ValidationError) as info:
-        load_policies(source)
+        load_playbook(source)
     assert "a path to a .toml or .json policy file, or a mapping" in str(info.value)
 
 
@@ -435,7 +435,7 @@ def test_a_hostile_json_file_gives_a_typed_error_with_paths_and_lines(
     file = tmp_path / "policies.json"
     file.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     with deadline(), pytest.raises(ValidationError) as info:
-        load_policies(file)
+        load_playbook(file)
     _assert_typed_with_paths_and_lines(info.value, file)
     lines = file.read_text(encoding="utf-8").splitlines()
     key = str(path[-1])
@@ -473,6 +473,6 @@ def test_random_edits_load_or_give_a_typed_error_with_lines(
     path = _write(tmp_path, text)
     try:
         with deadline():
-            load_policies(path)
+            load_playbook(path)
     except ValidationError as err:
         _assert_typed_with_paths_and_lines(err, path)

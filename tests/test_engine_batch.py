@@ -19,7 +19,7 @@ from loopkit.testing import FakeClock, make_customer, make_feed, make_response, 
 from loopkit.testing.builders import TOUCHPOINT_KINDS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
-PLAYBOOK = loopkit.load_policies(EXAMPLE)
+PLAYBOOK = loopkit.load_playbook(EXAMPLE)
 Feed = list[tuple[loopkit.Response, loopkit.Customer | None]]
 
 

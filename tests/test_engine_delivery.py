@@ -46,7 +46,7 @@ def _loop(
     retry: RetryPolicy | None = None,
 ) -> loopkit.Loop:
     return loopkit.Loop(
-        loopkit.load_policies(EXAMPLE),
+        loopkit.load_playbook(EXAMPLE),
         plugins=[loopkit.ChannelPlugin(channels)],  # type: ignore[arg-type]
         store=store or MemoryStore(),
         clock=clock or FakeClock(T0),

@@ -12,7 +12,7 @@ import loopkit
 from loopkit.testing import FakeClock, RecordingChannel
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
-PLAYBOOK = loopkit.load_policies(EXAMPLE)
+PLAYBOOK = loopkit.load_playbook(EXAMPLE)
 
 
 def test_plugins_are_discovered_through_the_loopkit_entry_point_group(
@@ -51,15 +51,17 @@ def test_a_plugin_implementing_an_unknown_hook_is_refused() -> None:
         @loopkit.hookimpl
         def loopkit_case_opend(self, case: loopkit.FollowUpCase) -> None: ...
 
-    with pytest.raises(loopkit.PluginError, match="loopkit_case_opend"):
+    with pytest.raises(loopkit.PluginError, match="loopkit_case_opend") as caught:
         loopkit.Loop(PLAYBOOK, plugins=[Typo()], clock=FakeClock())
+    assert caught.value.hook is None  # not about one of loopkit's hooks
 
 
 def test_two_channels_with_one_name_are_refused() -> None:
     one = loopkit.ChannelPlugin({"sms": RecordingChannel()})
     two = loopkit.ChannelPlugin({"sms": RecordingChannel()})
-    with pytest.raises(loopkit.PluginError, match="'sms'"):
+    with pytest.raises(loopkit.PluginError, match="'sms'") as caught:
         loopkit.Loop(PLAYBOOK, plugins=[one, two], clock=FakeClock())
+    assert caught.value.hook == "loopkit_register_channels"
 
 
 def test_a_store_plugin_must_return_a_store() -> None:
@@ -68,8 +70,9 @@ def test_a_store_plugin_must_return_a_store() -> None:
         def loopkit_store(self) -> object:
             return "not a store"
 
-    with pytest.raises(loopkit.PluginError, match="loopkit_store"):
+    with pytest.raises(loopkit.PluginError, match="loopkit_store") as caught:
         loopkit.Loop(PLAYBOOK, plugins=[Bad()], clock=FakeClock())
+    assert caught.value.hook == "loopkit_store"
 
 
 def test_a_customer_plugin_must_return_a_customer() -> None:
@@ -79,8 +82,23 @@ def test_a_customer_plugin_must_return_a_customer() -> None:
             return {"id": customer_id}
 
     loop = loopkit.Loop(PLAYBOOK, plugins=[Bad()], clock=FakeClock())
-    with pytest.raises(loopkit.PluginError, match="loopkit_load_customer"):
+    with pytest.raises(loopkit.PluginError, match="loopkit_load_customer") as caught:
         loop.ingest(loopkit.testing.make_response(1))
+    assert caught.value.hook == "loopkit_load_customer"
+
+
+def test_a_plugin_that_raises_is_named_by_its_hook() -> None:
+    class Down:
+        @loopkit.hookimpl
+        def loopkit_load_customer(self, customer_id: str) -> object:
+            raise TimeoutError("crm.example.com timed out")
+
+    loop = loopkit.Loop(PLAYBOOK, plugins=[Down()], clock=FakeClock())
+    with pytest.raises(loopkit.PluginError) as caught:
+        loop.ingest(loopkit.testing.make_response(1))
+    assert caught.value.hook == "loopkit_load_customer"
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    assert "crm.example.com" not in str(caught.value)
 
 
 def test_each_loop_owns_its_plugins() -> None:

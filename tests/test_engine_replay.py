@@ -25,7 +25,7 @@ def feed(n: int, seed: int = 7) -> list[tuple[loopkit.Response, loopkit.Customer
 
 def test_ingesting_the_same_10000_responses_twice_creates_no_duplicates() -> None:
     clock = FakeClock()
-    loop = loopkit.Loop(loopkit.load_policies(EXAMPLE), clock=clock)
+    loop = loopkit.Loop(loopkit.load_playbook(EXAMPLE), clock=clock)
     responses = feed(10_000)
     first = [loop.ingest(r, customer=c) for r, c in responses]
     with loop.store.transaction() as tx:

@@ -92,7 +92,7 @@ class World:
         self.lookups: list[str] = []
         self.customers = {"c-1": make_customer(), "c-2": make_customer("c-2")}
         self.loop = loopkit.Loop(
-            loopkit.load_policies(tomllib.loads(POLICIES)),
+            loopkit.load_playbook(tomllib.loads(POLICIES)),
             plugins=[loopkit.ChannelPlugin({"phone": self.phone, "email": self.email}), self],
             clock=self.clock,
             store=store,

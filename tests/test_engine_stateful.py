@@ -22,7 +22,7 @@ from loopkit.testing import (
 )
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
-PLAYBOOK = loopkit.load_policies(EXAMPLE)
+PLAYBOOK = loopkit.load_playbook(EXAMPLE)
 CUSTOMERS = [make_customer(f"c-{i}") for i in range(3)]
 KINDS = ["support_contact", "purchase", "cancellation", "delivery", "store_visit"]
 

@@ -30,7 +30,7 @@ class World:
         self.email = RecordingChannel()
         self.events: list[tuple[str, str]] = []
         self.loop = loopkit.Loop(
-            loopkit.load_policies(EXAMPLE),
+            loopkit.load_playbook(EXAMPLE),
             plugins=[
                 loopkit.ChannelPlugin({"phone": self.phone, "email": self.email}),
                 self,
@@ -277,7 +277,7 @@ def test_a_second_low_score_attaches_to_the_open_case(world: World) -> None:
 def test_a_second_low_score_attaches_even_when_a_cap_would_stop_a_new_contact() -> None:
     """Attaching contacts nobody, so contact rules (here: one follow-up per 60
     days) do not turn the second answer away from the open case."""
-    playbook = loopkit.load_policies(
+    playbook = loopkit.load_playbook(
         {
             "version": 1,
             "policies": [
@@ -362,7 +362,7 @@ def test_a_failing_channel_is_retried_then_dead_lettered_and_never_stops_the_oth
 
 def test_a_message_for_an_unregistered_channel_is_kept_not_lost() -> None:
     clock = FakeClock(FRIDAY)
-    loop = loopkit.Loop(loopkit.load_policies(EXAMPLE), clock=clock)
+    loop = loopkit.Loop(loopkit.load_playbook(EXAMPLE), clock=clock)
     loop.ingest(make_response(1, scale=loopkit.CSAT), customer=make_customer())
     for _ in range(8):
         loop.tick()

@@ -15,6 +15,8 @@ from loopkit import (
     MissingStepError,
     PluginError,
     Problem,
+    UnknownCase,
+    UnknownCustomer,
     ValidationError,
 )
 
@@ -28,6 +30,8 @@ from loopkit import (
         MissingStepError,
         ConflictError,
         PluginError,
+        UnknownCase,
+        UnknownCustomer,
     ],
 )
 def test_every_error_is_a_loopkit_error(kind: type[Exception]) -> None:
@@ -79,16 +83,79 @@ def test_under_keeps_the_error_type() -> None:
         IllegalTransition("closed", "contact", ["reopen"]),
         MissingStepError("contacted", "resolve", ["callback", "apology"]),
         ConflictError("response r-1 was ingested twice with different scores"),
+        ConflictError("response 'r-1' ...; expected ...", key="r-1", kind="response"),
         PluginError("hook loopkit_x returned a str"),
+        PluginError("loopkit_holidays: expected dates, got a str", hook="loopkit_holidays"),
+        UnknownCase("case 'case-9': expected the id of a stored case", case_id="case-9"),
+        UnknownCase("promise 'p-9': expected ...", promise_id="p-9"),
+        UnknownCase("message 'm-9': expected ...", message_id="m-9"),
+        UnknownCustomer("customer 'c-9': expected ...", customer_id="c-9"),
+        UnknownCustomer("no customer"),
     ],
-    ids=lambda e: type(e).__name__,
+    ids=lambda e: f"{type(e).__name__}-{e}"[:40],
 )
 def test_errors_survive_pickling(err: LoopkitError) -> None:
-    copy = pickle.loads(pickle.dumps(err))
-    assert type(copy) is type(err)
-    assert str(copy) == str(err)
-    for name in ("problems", "source", "state", "transition", "allowed", "missing"):
-        assert getattr(copy, name, None) == getattr(err, name, None)
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        copy = pickle.loads(pickle.dumps(err, protocol=protocol))
+        assert type(copy) is type(err)
+        assert str(copy) == str(err) and copy.args == err.args
+        for name in CONTEXT:
+            assert getattr(copy, name, None) == getattr(err, name, None), name
+
+
+CONTEXT = (
+    "problems",
+    "source",
+    "state",
+    "transition",
+    "allowed",
+    "missing",
+    "key",
+    "kind",
+    "response_id",
+    "hook",
+    "case_id",
+    "promise_id",
+    "message_id",
+    "customer_id",
+)
+"""Every context attribute an error of loopkit's may carry."""
+
+
+def test_errors_raised_the_old_way_still_work_and_say_nothing_they_do_not_know() -> None:
+    """Code that raises with a message only (as before the attributes) keeps working."""
+    conflict = ConflictError("response 'r-1' was ingested twice")
+    assert (conflict.key, conflict.kind, conflict.response_id) == (None, None, None)
+    assert PluginError("bad plugin").hook is None
+    case = UnknownCase("case 'x': expected the id of a stored case")
+    assert (case.case_id, case.promise_id, case.message_id) == (None, None, None)
+    assert UnknownCustomer("customer 'x' unknown").customer_id is None
+    assert str(conflict) == "response 'r-1' was ingested twice"
+
+
+def test_a_conflict_names_what_collided() -> None:
+    err = ConflictError("grant key 'g-1' was used before ...", key="g-1", kind="grant")
+    assert (err.key, err.kind) == ("g-1", "grant")
+    assert err.response_id is None  # only a response's key is a response id
+    assert ConflictError("...", key="r-1", kind="response").response_id == "r-1"
+
+
+def test_lookups_that_find_nothing_are_lookup_errors_defined_with_the_others() -> None:
+    import loopkit.engine
+    import loopkit.errors
+
+    for name in ("UnknownCase", "UnknownCustomer"):
+        error = getattr(loopkit, name)
+        assert error is getattr(loopkit.errors, name) is getattr(loopkit.engine, name)
+        assert error.__module__ == "loopkit.errors"
+        assert issubclass(error, LookupError) and name in loopkit.errors.__all__
+
+
+def test_the_context_attributes_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        ConflictError("m", "r-1")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        UnknownCase("m", "case-1")  # type: ignore[misc]
 
 
 def test_illegal_transition_carries_its_context() -> None:
@@ -114,5 +181,7 @@ def test_errors_are_exported_from_loopkit() -> None:
         "ConflictError",
         "PluginError",
         "Problem",
+        "UnknownCase",
+        "UnknownCustomer",
     ):
         assert name in loopkit.__all__

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loopkit import CSAT, ContactPreferences, ValidationError, load_policies
+from loopkit import CSAT, ContactPreferences, ValidationError, load_playbook
 from loopkit.policies import PRESENT_CHANNELS, ContactHistory, FollowUpPolicy, PolicySet
 from loopkit.testing import STOCKHOLM, make_customer, make_response, make_touchpoint
 from loopkit.testing import strategies as lks
@@ -36,7 +36,7 @@ def policy(name: str = "low", **fields: Any) -> dict[str, Any]:
 
 
 def playbook(*policies: dict[str, Any], **top: Any) -> Any:
-    return load_policies(
+    return load_playbook(
         {"version": 1, "calendars": {"support": SUPPORT}, "policies": list(policies), **top}
     )
 
@@ -189,7 +189,7 @@ def test_policy_errors_name_their_path(fields: dict[str, Any], path: str, needle
 
 # -- purity -------------------------------------------------------------------------
 
-PLAYBOOK = load_policies(EXAMPLE)
+PLAYBOOK = load_playbook(EXAMPLE)
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import loopkit.testing.strategies as lks
-from loopkit import load_policies
+from loopkit import load_playbook
 from loopkit.conditions import Condition, compile_first_match
 from loopkit.policies import ContactHistory, PolicySet
 from loopkit.testing import STOCKHOLM, make_customer, make_response, make_touchpoint
@@ -53,7 +53,7 @@ PLAYBOOK = {
 
 
 def policies() -> PolicySet:
-    return load_policies(PLAYBOOK).policies
+    return load_playbook(PLAYBOOK).policies
 
 
 # -- the missing-value rule ----------------------------------------------------------
@@ -238,7 +238,7 @@ def test_a_signal_owner_read_from_a_response_field_falls_back_like_an_empty_one(
         }
     ]
     tp = make_touchpoint("cancellation", occurred_at=FRIDAY)
-    d = load_policies(book).policies.decide_touchpoint(tp, make_customer(), FRIDAY)
+    d = load_playbook(book).policies.decide_touchpoint(tp, make_customer(), FRIDAY)
     assert d.owner == "team:retention"
     assert d.warnings == (
         "response.customer_id is empty or not an id: the case goes to team:retention",
@@ -260,7 +260,7 @@ def test_frequency_caps_apply_to_signals_too() -> None:
     }
     tp = make_touchpoint("cancellation", occurred_at=FRIDAY)
     history = ContactHistory(follow_ups=[FRIDAY - timedelta(days=3)])
-    d = load_policies(book).policies.decide_touchpoint(tp, make_customer(), FRIDAY, history=history)
+    d = load_playbook(book).policies.decide_touchpoint(tp, make_customer(), FRIDAY, history=history)
     assert not d.follow_up
     assert d.suppressed == "frequency cap: at most 1 follow-up(s) per 30d, and 1 already"
     assert d.response_id is None and d.touchpoint_id == "t-1"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from loopkit import CSAT, NPS, Category, ContactPreferences, ValidationError, load_policies
+from loopkit import CSAT, NPS, Category, ContactPreferences, ValidationError, load_playbook
 from loopkit.compensation import Money, OfferKind
 from loopkit.policies import ContactHistory, Decision
 from loopkit.testing import STOCKHOLM, make_customer, make_response, make_touchpoint
@@ -20,7 +20,7 @@ FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=STOCKHOLM)
 
 @pytest.fixture(scope="module")
 def playbook():  # type: ignore[no-untyped-def]
-    return load_policies(BUNDLED)
+    return load_playbook(BUNDLED)
 
 
 def decide(playbook, response, customer=None, now=None, history=None) -> Decision:  # type: ignore[no-untyped-def]
@@ -28,6 +28,14 @@ def decide(playbook, response, customer=None, now=None, history=None) -> Decisio
     return playbook.policies.decide(
         response, customer, now or response.answered_at, history=history
     )
+
+
+def test_load_policies_is_the_old_name_of_load_playbook(playbook) -> None:  # type: ignore[no-untyped-def]
+    import loopkit
+
+    assert loopkit.load_policies is loopkit.load_playbook
+    assert "load_policies" in loopkit.__all__
+    assert loopkit.load_policies(BUNDLED) == playbook
 
 
 def test_the_file_loads_as_it_stands(playbook) -> None:  # type: ignore[no-untyped-def]
@@ -212,7 +220,7 @@ def test_quiet_hours_20_to_08_are_respected_for_the_first_contact(playbook) -> N
 
 
 def test_email_without_a_deadline_calendar_follows_the_customers_window_only() -> None:
-    playbook = load_policies(
+    playbook = load_playbook(
         {
             "version": 1,
             "contact": {"quiet_hours": "20:00-08:00"},
@@ -353,7 +361,7 @@ def test_every_error_in_the_file_is_reported_together_with_the_file_name(tmp_pat
         ),
     )
     with pytest.raises(ValidationError) as info:
-        load_policies(path)
+        load_playbook(path)
     err = info.value
     assert err.source == str(path)
     assert str(err).startswith(f"{path}: 5 problems:")
@@ -374,7 +382,7 @@ def test_every_error_in_the_file_is_reported_together_with_the_file_name(tmp_pat
 def test_a_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     path = _broken_copy(tmp_path, lambda t: t.replace("version = 1", "version = = 1"))
     with pytest.raises(ValidationError) as info:
-        load_policies(path)
+        load_playbook(path)
     assert info.value.source == str(path) and "TOML" in str(info.value)
 
 
@@ -385,8 +393,8 @@ def test_the_same_file_as_json_loads_the_same(tmp_path: Path) -> None:
     data = tomllib.loads(BUNDLED.read_text(encoding="utf-8"))
     path = tmp_path / "policies.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    from_json = load_policies(path)
-    from_toml = load_policies(BUNDLED)
+    from_json = load_playbook(path)
+    from_toml = load_playbook(BUNDLED)
     assert [p.name for p in from_json.policies] == [p.name for p in from_toml.policies]
     r = make_response(score=1, scale=CSAT, answered_at=FRIDAY)
     assert decide(from_json, r).due_at == decide(from_toml, r).due_at
@@ -400,7 +408,7 @@ def test_a_calendar_typo_after_a_broken_policy_keeps_its_own_index(tmp_path: Pat
         ).replace('within = "16h", calendar = "support"', 'within = "16h", calendar = "suport"'),
     )
     with pytest.raises(ValidationError) as info:
-        load_policies(path)
+        load_playbook(path)
     assert {p.path for p in info.value.problems} == {
         "policies[0].owner",
         "policies[1].owner",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from loopkit import ValidationError, load_policies
+from loopkit import ValidationError, load_playbook
 from loopkit.cli import main
 from loopkit.conditions import Condition
 from loopkit.testing import make_customer, make_response
@@ -49,7 +49,7 @@ def edited(tmp_path: Path, edit: Callable[[str], str], name: str = "policies.tom
 
 def refused(source: Any) -> ValidationError:
     with deadline(), pytest.raises(ValidationError) as info:
-        load_policies(source)
+        load_playbook(source)
     return info.value
 
 
@@ -329,7 +329,7 @@ def test_ordinary_holiday_rules_still_load() -> None:
         "FREQ=WEEKLY;INTERVAL=2;BYDAY=SA",
     ]
     with deadline():
-        assert len(load_policies(data).calendars["stores"].holiday_rules) == 5
+        assert len(load_playbook(data).calendars["stores"].holiday_rules) == 5
 
 
 # -- 10.5 bad values are errors, not tracebacks ----------------------------------------------
@@ -412,7 +412,7 @@ def test_a_deadline_past_the_maximum_is_refused_when_the_file_loads(within: str)
 def test_a_deadline_of_30_days_is_the_maximum_and_loads() -> None:
     data = example_dict()
     data["policies"][1]["deadline"]["within"] = "30d"
-    assert load_policies(data).policies["support-detractor-callback"].deadline is not None
+    assert load_playbook(data).policies["support-detractor-callback"].deadline is not None
 
 
 # -- 10.8 silently accepted junk is refused ----------------------------------------------------

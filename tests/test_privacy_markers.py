@@ -394,7 +394,7 @@ def test_describe_shows_type_and_length_only(value: object) -> None:
 
 # -- 2. the loop ------------------------------------------------------------------------
 
-PLAYBOOK = loopkit.load_policies(POLICIES)
+PLAYBOOK = loopkit.load_playbook(POLICIES)
 EXPLAINED = loopkit.PolicySet(
     policies=[
         loopkit.FollowUpPolicy.from_dict(

@@ -14,7 +14,7 @@ import pytest
 
 import loopkit
 from loopkit import ConflictError, SQLiteStore, ValidationError
-from loopkit.stores import IngestOutcome, IngestRecord, Store, Timer, TimerKind
+from loopkit.stores import IngestOutcome, IngestRecord, LaterTimer, Store, Timer, TimerKind
 from loopkit.stores.sqlite import SCHEMA_VERSION
 from loopkit.testing import (
     FakeClock,
@@ -88,7 +88,7 @@ def test_what_was_committed_survives_closing_and_reopening(tmp_path: Path) -> No
         case_id="case-1",
         kind=TimerKind.WARNING,
         due_at=T0,
-        later=(("breach", T0 + timedelta(hours=2), 0, None),),
+        later=(LaterTimer(kind=TimerKind.BREACH, due_at=T0 + timedelta(hours=2)),),
     )
     with SQLiteStore(db) as store, store.transaction() as tx:
         tx.save_case(_case())
@@ -105,6 +105,34 @@ def test_what_was_committed_survives_closing_and_reopening(tmp_path: Path) -> No
         assert tx.survey_stop("c-1") == "case-1"
         assert list(tx.survey_invitations("c-1")) == [FRIDAY]
         assert tx.next_number("case") == 2
+
+
+def test_a_timer_file_written_with_unnamed_later_rows_still_reads(tmp_path: Path) -> None:
+    """Databases written before later timers had names hold ``[kind, due_at,
+    level, to]`` rows: they read as LaterTimer values, and tick can walk them."""
+    db = tmp_path / "loop.db"
+    with SQLiteStore(db) as store, store.transaction() as tx:
+        tx.add_timer(Timer(id="case-1", case_id="case-1", kind=TimerKind.WARNING, due_at=T0))
+    old_json = (
+        '{"id": "case-1", "case_id": "case-1", "kind": "warning",'
+        ' "due_at": "2026-11-20T14:30:00+00:00", "level": 0, "to": null,'
+        ' "later": [["breach", "2026-11-20T16:30:00+00:00", 0, null],'
+        ' ["escalation", "2026-11-20T18:30:00+00:00", 1, "team:leads"]]}'
+    )
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE timers SET data = ? WHERE id = 'case-1'", (old_json,))
+    conn.close()
+    with SQLiteStore(db) as store, store.transaction() as tx:
+        (timer,) = tx.timers("case-1")
+    assert timer.later == (
+        LaterTimer(kind=TimerKind.BREACH, due_at=T0 + timedelta(hours=2)),
+        LaterTimer(
+            kind=TimerKind.ESCALATION, due_at=T0 + timedelta(hours=4), level=1, to="team:leads"
+        ),
+    )
+    following = timer.following()
+    assert following is not None
+    assert (following.kind, following.due_at) == (TimerKind.BREACH, T0 + timedelta(hours=2))
 
 
 def test_a_case_changed_by_another_store_on_the_file_is_read_afresh(tmp_path: Path) -> None:
@@ -342,7 +370,7 @@ def _feed() -> list[tuple[loopkit.Response, loopkit.Customer]]:
 def _loop(db: Path, clock: FakeClock, channel: RecordingChannel) -> loopkit.Loop:
     channels = loopkit.ChannelPlugin({"phone": channel, "email": channel})
     return loopkit.Loop(
-        loopkit.load_policies(EXAMPLE), plugins=[channels], store=SQLiteStore(db), clock=clock
+        loopkit.load_playbook(EXAMPLE), plugins=[channels], store=SQLiteStore(db), clock=clock
     )
 
 

@@ -32,7 +32,7 @@ class World:
         self.phone = RecordingChannel()
         self.email = RecordingChannel()
         self.loop = loopkit.Loop(
-            playbook or loopkit.load_policies(EXAMPLE),  # type: ignore[arg-type]
+            playbook or loopkit.load_playbook(EXAMPLE),  # type: ignore[arg-type]
             plugins=[loopkit.ChannelPlugin({"phone": self.phone, "email": self.email})],
             clock=self.clock,
         )
@@ -119,7 +119,7 @@ def test_a_recovery_without_a_recovery_table_still_waits_for_her_window() -> Non
             }
         ],
     }
-    world = World(playbook=loopkit.load_policies(data))
+    world = World(playbook=loopkit.load_playbook(data))
     recovery = _broken_call_back(world, make_customer("c-anna", quiet_hours="17:00-08:00"))
     assert recovery.owner == "emp-7" and recovery.due_at is None
     [apology] = [m for m in world.loop.messages(recovery.id) if m.purpose == "apology"]
@@ -131,7 +131,7 @@ def test_a_recovery_without_a_recovery_table_still_waits_for_her_window() -> Non
 
 
 def test_a_one_stops_the_survey_flow_even_when_the_follow_up_is_capped() -> None:
-    data = loopkit.load_policies(EXAMPLE)
+    data = loopkit.load_playbook(EXAMPLE)
     capped = loopkit.ContactRules(
         quiet_hours=data.contact.quiet_hours,
         follow_up_caps=(loopkit.Cap(count=1, per=timedelta(days=30)),),
@@ -240,7 +240,7 @@ def test_a_clerk_opening_a_case_on_the_in_person_policy_cannot_skip_the_apology(
 
 
 def test_a_return_label_needs_no_authority_and_does_not_crash_the_check() -> None:
-    playbook = loopkit.load_policies(EXAMPLE)
+    playbook = loopkit.load_playbook(EXAMPLE)
     assert playbook.authority.allows("agent", None)
     assert playbook.authority.allows("someone-nobody-knows", None)
     assert not playbook.authority.allows(None, loopkit.Money.parse("1 SEK"))
@@ -262,7 +262,7 @@ def test_a_csat_answer_without_its_scale_is_refused_instead_of_read_as_nps() -> 
 
 
 def test_a_loop_missing_the_phone_channel_says_so_when_it_is_built() -> None:
-    playbook = loopkit.load_policies(EXAMPLE)
+    playbook = loopkit.load_playbook(EXAMPLE)
     email_only = loopkit.ChannelPlugin({"email": RecordingChannel()})
     with pytest.warns(loopkit.UndeliverableChannelWarning, match=r"\['phone'\]"):
         loopkit.Loop(playbook, plugins=[email_only], clock=FakeClock())

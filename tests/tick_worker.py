@@ -63,7 +63,7 @@ def main(argv: list[str]) -> None:
     die_after = int(argv[5]) if argv[4:5] == ["die-after"] else None
     channel = AppendingChannel(sent_file, die_after)
     loop = loopkit.Loop(
-        loopkit.load_policies(policies),
+        loopkit.load_playbook(policies),
         plugins=[loopkit.ChannelPlugin({"phone": channel, "email": channel})],
         store=store,
         clock=FixedClock(now),

@@ -13,7 +13,6 @@ from loopkit.channels import (
     ChannelPlugin,
     ConsoleChannel,
     DeliveryError,
-    RecordingChannel,
     SendTimeout,
 )
 from loopkit.compensation import (
@@ -54,8 +53,6 @@ from loopkit.engine import (
     SurveyGuard,
     SystemClock,
     TickReport,
-    UnknownCase,
-    UnknownCustomer,
 )
 from loopkit.errors import (
     BusinessTimeError,
@@ -67,6 +64,8 @@ from loopkit.errors import (
     PluginError,
     Problem,
     UndeliverableChannelWarning,
+    UnknownCase,
+    UnknownCustomer,
     ValidationError,
 )
 from loopkit.hooks import hookimpl, hookspec
@@ -96,7 +95,7 @@ from loopkit.model import (
     Touchpoint,
     Transition,
 )
-from loopkit.playbook import Playbook, load_policies
+from loopkit.playbook import Playbook, load_playbook, load_policies
 from loopkit.policies import (
     ContactHistory,
     ContactRules,
@@ -188,7 +187,6 @@ __all__ = [
     "Proposal",
     "Proposals",
     "Question",
-    "RecordingChannel",
     "RecoveryPolicy",
     "RequestSettled",
     "Response",
@@ -215,6 +213,7 @@ __all__ = [
     "format_duration",
     "hookimpl",
     "hookspec",
+    "load_playbook",
     "load_policies",
     "parse_duration",
     "questions_to_ask",

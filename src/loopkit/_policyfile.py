@@ -10,7 +10,7 @@ huge integers with a bare ``ValueError``. This module stands in front of them:
   every table header, key, inline-table key and array element, by the field
   path loopkit's errors use (``policies[1].when.all[1].le``);
 * :func:`check_shape` bounds a parsed document (or a mapping handed to
-  ``load_policies``): nesting, size, integers;
+  ``load_playbook``): nesting, size, integers;
 * :class:`Lines` maps a problem's path to its line, falling back to the
   nearest enclosing table (a missing key is reported on its table's header).
 

@@ -47,7 +47,7 @@ from loopkit.channels import ChannelPlugin, ConsoleChannel
 from loopkit.engine import IngestResult, Loop, TickReport
 from loopkit.errors import LoopkitError, Unreadable, ValidationError
 from loopkit.model import CHANNELS, Customer, MessageStatus, Response, Touchpoint
-from loopkit.playbook import Playbook, load_policies
+from loopkit.playbook import Playbook, load_playbook
 from loopkit.stores import IngestOutcome, SQLiteStore, signal_key
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ _DEMO_STEPS: Final = (
 def _playbook(path: str) -> Playbook:
     if not Path(path).is_file():
         raise _Failed(f"policy file not found: {path}", 2)
-    return load_policies(path)
+    return load_playbook(path)
 
 
 def _summary(playbook: Playbook) -> str:

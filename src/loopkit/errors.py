@@ -26,6 +26,8 @@ __all__ = [
     "PluginError",
     "Problem",
     "UndeliverableChannelWarning",
+    "UnknownCase",
+    "UnknownCustomer",
     "ValidationError",
     "describe",
     "describe_input",
@@ -421,13 +423,118 @@ class MissingStepError(IllegalTransition):
         return (type(self), (self.state, self.transition, self.missing))
 
 
+def _rebuild_with(
+    cls: type[BaseException], args: tuple[object, ...], context: dict[str, object]
+) -> BaseException:
+    """Unpickle an error whose context is keyword arguments."""
+    return cls(*args, **context)
+
+
 class ConflictError(LoopkitError):
     """The same key was used again for different content (for example a
-    response id ingested twice with different scores)."""
+    response id ingested twice with different scores).
+
+    ``key`` is the key or id that collided, ``kind`` what it names
+    (``"response"``, ``"signal"``, ``"case"``, ``"promise"``, ``"grant"``,
+    ``"reversal"``, ``"ledger entry"``); both are ``None`` when the code that
+    raised did not say. Keys are ids loopkit checked (never an e-mail address
+    or a phone number).
+
+    >>> err = ConflictError(
+    ...     "response 'r-1' was ingested before with other content; expected the same "
+    ...     "content for the same response id", key="r-1", kind="response")
+    >>> err.key, err.kind, err.response_id
+    ('r-1', 'response', 'r-1')
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.kind = kind
+
+    @property
+    def response_id(self) -> str | None:
+        """The response id that collided (``None`` when the key was not a response's)."""
+        return self.key if self.kind == "response" else None
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_with, (type(self), self.args, {"key": self.key, "kind": self.kind}))
+
+
+class UnknownCustomer(LoopkitError, LookupError):
+    """No customer was given and no ``loopkit_load_customer`` plugin knew the id.
+
+    ``customer_id`` is the id looked for (``None`` when the code that raised
+    did not say).
+
+    >>> err = UnknownCustomer("customer 'c-9': expected a customer passed to the call or "
+    ...     "found by a loopkit_load_customer plugin, found none", customer_id="c-9")
+    >>> err.customer_id
+    'c-9'
+    """
+
+    def __init__(self, message: str, *, customer_id: str | None = None) -> None:
+        super().__init__(message)
+        self.customer_id = customer_id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_with, (type(self), self.args, {"customer_id": self.customer_id}))
+
+
+class UnknownCase(LoopkitError, LookupError):
+    """No case, promise or message has that id in the store.
+
+    The id looked for is in ``case_id``, ``promise_id`` or ``message_id``
+    (the others are ``None``; all are ``None`` when the code that raised did
+    not say). An id that looks like personal data is never shown in the
+    message, but is kept here as the caller gave it.
+
+    >>> err = UnknownCase("case 'case-9': expected the id of a stored case", case_id="case-9")
+    >>> err.case_id, err.promise_id
+    ('case-9', None)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        case_id: str | None = None,
+        promise_id: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.case_id = case_id
+        self.promise_id = promise_id
+        self.message_id = message_id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        context = {
+            "case_id": self.case_id,
+            "promise_id": self.promise_id,
+            "message_id": self.message_id,
+        }
+        return (_rebuild_with, (type(self), self.args, context))
 
 
 class PluginError(LoopkitError):
-    """A plugin broke its hook's contract (wrong return type, unknown name)."""
+    """A plugin broke its hook's contract (wrong return type, unknown name).
+
+    ``hook`` names the hook (``"loopkit_load_customer"``), ``None`` when the
+    error is not about one hook (a plugin implementing a hook loopkit does not
+    have). A plugin's own exception, if it raised one, is the ``__cause__``.
+
+    >>> err = PluginError("loopkit_holidays: expected an iterable of dates, got a str",
+    ...     hook="loopkit_holidays")
+    >>> err.hook
+    'loopkit_holidays'
+    """
+
+    def __init__(self, message: str, *, hook: str | None = None) -> None:
+        super().__init__(message)
+        self.hook = hook
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_with, (type(self), self.args, {"hook": self.hook}))
 
 
 class LoopkitWarning(UserWarning):

@@ -29,7 +29,7 @@ from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
 from loopkit.policies.decide import check_shown_attributes
 
-__all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_policies"]
+__all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_playbook", "load_policies"]
 
 SUPPORTED_VERSIONS = frozenset({1})
 """Policy-file format versions this release reads."""
@@ -224,7 +224,7 @@ def _cross_check(
             )
 
 
-def load_policies(source: str | Path | Mapping[str, Any]) -> Playbook:
+def load_playbook(source: str | Path | Mapping[str, Any]) -> Playbook:
     """Load a playbook from a ``.toml`` or ``.json`` file, or from a mapping.
 
     Every problem in the input is reported in one :class:`~loopkit.ValidationError`,
@@ -233,9 +233,11 @@ def load_policies(source: str | Path | Mapping[str, Any]) -> Playbook:
     (``err.messages()`` gives ``file:line: path: ...``). Anything else, such
     as ``None``, is a :class:`~loopkit.ValidationError` too, never a ``TypeError``.
 
-    >>> playbook = load_policies("examples/policies.toml")
+    >>> playbook = load_playbook("examples/policies.toml")
     >>> [p.name for p in playbook.policies][:2]
     ['complaint-in-person', 'support-detractor-callback']
+
+    ``load_policies`` is the same function under its old name.
     """
     if isinstance(source, Mapping):
         check_shape(source)
@@ -251,6 +253,11 @@ def load_policies(source: str | Path | Mapping[str, Any]) -> Playbook:
         return Playbook.from_dict(data)
     except ValidationError as err:
         raise lines.locate(err.in_source(str(path))) from None
+
+
+load_policies = load_playbook
+"""The old name of :func:`load_playbook` (the same function), kept so code
+written against it keeps working; new code should call ``load_playbook``."""
 
 
 def _read_file(path: Path) -> tuple[Any, Lines]:

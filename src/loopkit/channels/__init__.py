@@ -22,8 +22,6 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Protocol, TextIO, runtime_checkable
 
-import attrs
-
 from loopkit.hooks import hookimpl
 from loopkit.model import Message
 
@@ -32,7 +30,6 @@ __all__ = [
     "ChannelPlugin",
     "ConsoleChannel",
     "DeliveryError",
-    "RecordingChannel",
     "SendTimeout",
 ]
 
@@ -67,22 +64,41 @@ class SendTimeout(DeliveryError):
 class ConsoleChannel:
     """Prints one line per message; personal data redacted unless asked.
 
+    A message whose ``idempotency_key`` it printed recently (among the last
+    ``remember`` keys, 10,000 by default) is not printed again: a retry after
+    a timed-out send returns normally and prints nothing.
+
     >>> import io
     >>> out = io.StringIO()
     >>> from datetime import datetime, timezone
     >>> t = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
     >>> msg = Message(id="m-1", case_id="case-1", customer_id="c-1", channel="phone",
     ...               purpose="follow_up", created_at=t, not_before=t, address="+4670123")
-    >>> ConsoleChannel(stream=out).send(msg)
+    >>> console = ConsoleChannel(stream=out)
+    >>> console.send(msg); console.send(msg)
     >>> out.getvalue()
     '[phone] follow_up for c-1 (case case-1) to <redacted>\\n'
     """
 
-    def __init__(self, *, stream: TextIO | None = None, show_personal_data: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        stream: TextIO | None = None,
+        show_personal_data: bool = False,
+        remember: int = 10_000,
+    ) -> None:
         self._stream = stream
         self._show = show_personal_data
+        self._remember = remember
+        self._printed: dict[str, None] = {}  # keys in the order printed, oldest first
+
+    def __repr__(self) -> str:
+        return f"ConsoleChannel(show_personal_data={self._show})"
 
     def send(self, message: Message) -> None:
+        key = message.idempotency_key
+        if key in self._printed:
+            return
         address = message.address if self._show else "<redacted>"
         stream = self._stream or sys.stdout
         print(
@@ -90,27 +106,9 @@ class ConsoleChannel:
             f"(case {message.case_id}) to {address}",
             file=stream,
         )
-
-
-@attrs.define
-class RecordingChannel:
-    """Keeps every message it is given, for tests; can be told to fail.
-
-    ``fail_times`` makes the next N sends raise :class:`DeliveryError`;
-    ``always_fail`` makes every send raise.
-    """
-
-    sent: list[Message] = attrs.field(factory=list)
-    attempts: int = 0
-    fail_times: int = 0
-    always_fail: bool = False
-
-    def send(self, message: Message) -> None:
-        self.attempts += 1
-        if self.always_fail or self.fail_times > 0:
-            self.fail_times = max(0, self.fail_times - 1)
-            raise DeliveryError("recording channel told to fail")
-        self.sent.append(message)
+        self._printed[key] = None
+        if len(self._printed) > self._remember:
+            del self._printed[next(iter(self._printed))]
 
 
 class ChannelPlugin:

@@ -232,7 +232,12 @@ def _replay(
         and (first.offer, first.source) == (offer, source)
     )
     if not same:
-        raise ConflictError(f"grant key {key!r} was used before for another grant")
+        raise ConflictError(
+            f"grant key {key!r} was used before for another grant; expected the same case, "
+            "employee, offer and source for the same key",
+            key=key,
+            kind="grant",
+        )
     status = ledger.status(key)
     assert status is not None
     return GrantOutcome(
@@ -350,7 +355,12 @@ def reverse(
     if earlier:
         first = earlier[0]
         if first.kind is not EntryKind.REVERSAL or first.reverses != grant_key or first.by != by:
-            raise ConflictError(f"reversal key {key!r} was used before for something else")
+            raise ConflictError(
+                f"reversal key {key!r} was used before for something else; expected a "
+                "reversal of the same grant by the same employee",
+                key=key,
+                kind="reversal",
+            )
         return GrantOutcome(key=key, status=GrantStatus.REVERSED, entries=earlier, replayed=True)
     status = ledger.status(grant_key)
     if status is not GrantStatus.GRANTED:

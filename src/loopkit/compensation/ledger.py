@@ -243,7 +243,11 @@ class Ledger:
 
     def _index(self, entry: LedgerEntry) -> None:
         if entry.id in self._ids:
-            raise ConflictError(f"ledger entry {entry.id!r} appears twice")
+            raise ConflictError(
+                f"ledger entry {entry.id!r} appears twice; expected each entry id once",
+                key=entry.id,
+                kind="ledger entry",
+            )
         self._ids[entry.id] = entry
         self._keys.setdefault(entry.key, []).append(entry)
         if entry.kind is EntryKind.REVERSAL and entry.reverses is not None:
@@ -272,7 +276,10 @@ class Ledger:
             if earlier is not None:
                 if earlier != entry:
                     raise ConflictError(
-                        f"ledger entry {entry.id!r} is already in the ledger with other content"
+                        f"ledger entry {entry.id!r} is already in the ledger with other "
+                        "content; expected the same content for the same id",
+                        key=entry.id,
+                        kind="ledger entry",
                     )
                 continue
             seen[entry.id] = entry

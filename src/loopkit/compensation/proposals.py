@@ -159,7 +159,8 @@ def propose_offers(
         if not isinstance(proposal, Proposal) or proposal.source.kind is not SourceKind.PLUGIN:
             raise PluginError(
                 f"loopkit_propose_offers[{i}]: expected a Proposal with a plugin source, "
-                f"got {describe(proposal)}"
+                f"got {describe(proposal)}",
+                hook="loopkit_propose_offers",
             )
         candidates.append(proposal)
     kept: list[tuple[int, Proposal]] = []

@@ -15,9 +15,9 @@ from loopkit._input.checks import shown_id
 from loopkit._input.instants import check_aware
 from loopkit._input.trusted import builder
 from loopkit.channels import Channel
-from loopkit.errors import LoopkitError, ValidationError, describe, suggest
+from loopkit.errors import UnknownCase, UnknownCustomer, ValidationError, describe, suggest
 from loopkit.model import CaseEvent, Customer, FollowUpCase, Message
-from loopkit.stores import IngestRecord, Store, StoreTransaction, Timer, TimerKind
+from loopkit.stores import IngestRecord, Store, StoreTransaction, Timer
 
 from ._plugins import PluginHooks
 from .clock import Clock
@@ -38,7 +38,6 @@ build_message: Final = builder(Message)
 build_timer: Final = builder(Timer)
 build_result: Final = builder(IngestResult)
 build_record: Final = builder(IngestRecord)
-TIMER_KINDS: Final = {kind.value: kind for kind in TimerKind}
 
 END: Final = datetime.max.replace(tzinfo=UTC)
 """The last instant there is."""
@@ -61,14 +60,6 @@ def in_utc(at: datetime) -> datetime:
         return END
 
 
-class UnknownCustomer(LoopkitError, LookupError):
-    """No customer was given and no ``loopkit_load_customer`` plugin knew the id."""
-
-
-class UnknownCase(LoopkitError, LookupError):
-    """No case, promise or message has that id in the store."""
-
-
 @attrs.define(eq=False)
 class Context:
     """The engine's shared state: one per :class:`~loopkit.Loop`."""
@@ -89,7 +80,9 @@ class Context:
         """The stored case, or :class:`UnknownCase`."""
         case = tx.get_case(case_id)
         if case is None:
-            raise UnknownCase(f"case {shown_id(case_id)}: expected the id of a stored case")
+            raise UnknownCase(
+                f"case {shown_id(case_id)}: expected the id of a stored case", case_id=case_id
+            )
         return case
 
     def customer(self, customer_id: str, given: Customer | None) -> Customer:
@@ -105,7 +98,8 @@ class Context:
         if found is None:
             raise UnknownCustomer(
                 f"customer {customer_id!r}: expected a customer passed to the call or found by "
-                "a loopkit_load_customer plugin, found none"
+                "a loopkit_load_customer plugin, found none",
+                customer_id=customer_id,
             )
         return found
 

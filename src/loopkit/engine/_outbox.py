@@ -16,13 +16,10 @@ from loopkit.model import (
     Message,
     MessageStatus,
 )
-from loopkit.stores import (
-    StoreTransaction,
-)
+from loopkit.stores import LaterTimer, StoreTransaction, TimerKind
 
 from ._context import (
     END,
-    TIMER_KINDS,
     Context,
     build_message,
     build_timer,
@@ -49,23 +46,26 @@ class Outbox:
 
     def schedule(self, tx: StoreTransaction, case: FollowUpCase, decision: Decision) -> None:
         """One timer row per case: the first thing due, the rest in ``later``."""
-        rows: list[tuple[str, datetime, int, str | None]] = []
+        rows: list[LaterTimer] = []
         if decision.warn_at is not None:
-            rows.append(("warning", decision.warn_at, 0, None))
+            rows.append(LaterTimer(kind=TimerKind.WARNING, due_at=decision.warn_at))
         if decision.due_at is not None:
-            rows.append(("breach", decision.due_at, 0, None))
+            rows.append(LaterTimer(kind=TimerKind.BREACH, due_at=decision.due_at))
         if decision.escalations:
-            rows.extend(("escalation", e.at, e.level, e.to) for e in decision.escalations)
+            rows.extend(
+                LaterTimer(kind=TimerKind.ESCALATION, due_at=e.at, level=e.level, to=e.to)
+                for e in decision.escalations
+            )
         if rows:
-            kind, due_at, level, to = rows[0]
+            first = rows[0]
             tx.add_timer(
                 build_timer(
                     id=case.id,
                     case_id=case.id,
-                    kind=TIMER_KINDS[kind],
-                    due_at=due_at,
-                    level=level,
-                    to=to,
+                    kind=first.kind,
+                    due_at=first.due_at,
+                    level=first.level,
+                    to=first.to,
                     later=tuple(rows[1:]),
                 )
             )

@@ -13,7 +13,7 @@ from loopkit import hooks
 from loopkit._input.checks import check_slug
 from loopkit.channels import Channel
 from loopkit.errors import PluginError, ValidationError, describe_input
-from loopkit.model import Category, Customer, FollowUpCase, Response
+from loopkit.model import Category, Customer, FollowUpCase, Promise, Response
 from loopkit.stores import MemoryStore, Store
 
 log = logging.getLogger("loopkit")
@@ -39,7 +39,10 @@ def plugin_manager(plugins: Iterable[object], *, load_entry_points: bool) -> plu
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as err:
-        raise PluginError(f"a plugin implements a hook loopkit does not have: {err}") from err
+        raise PluginError(
+            f"a plugin implements a hook loopkit does not have: {err}; expected only the "
+            "loopkit_* hooks of loopkit.hooks"
+        ) from err
     return pm
 
 
@@ -68,7 +71,8 @@ class PluginHooks:
             raise PluginError(
                 f"{name}: a plugin raised {_type_name(err)}; expected it to return "
                 f"{_RETURNS[name]} (the plugin's exception is this error's __cause__, "
-                "its text is not shown: it may hold personal data)"
+                "its text is not shown: it may hold personal data)",
+                hook=name,
             ) from err
 
     def channels(self) -> dict[str, Channel]:
@@ -78,12 +82,21 @@ class PluginHooks:
             if not isinstance(name, str) or not name:
                 raise PluginError(
                     "loopkit_register_channels: expected a channel registered under a name, "
-                    f"got {describe_input(name)}"
+                    f"got {describe_input(name)}",
+                    hook="loopkit_register_channels",
                 )
             if not callable(getattr(channel, "send", None)):
-                raise PluginError(f"channel {name!r} has no send(message) method")
+                raise PluginError(
+                    f"loopkit_register_channels: channel {name!r} has no send(message) "
+                    "method; expected an object with send(message)",
+                    hook="loopkit_register_channels",
+                )
             if name in found:
-                raise PluginError(f"two plugins registered a channel named {name!r}")
+                raise PluginError(
+                    f"loopkit_register_channels: two plugins registered a channel named "
+                    f"{name!r}; expected each name once",
+                    hook="loopkit_register_channels",
+                )
             found[name] = channel
 
         if self._has["loopkit_register_channels"]:
@@ -106,7 +119,8 @@ class PluginHooks:
         if found is not None and found.id != customer_id:
             raise PluginError(
                 f"loopkit_load_customer: asked for customer {customer_id!r}, expected that "
-                "customer or None, got a customer with another id"
+                "customer or None, got a customer with another id",
+                hook="loopkit_load_customer",
             )
         return found
 
@@ -143,10 +157,46 @@ class PluginHooks:
                 days.add(day)
         return days
 
+    # Notification hooks: one typed method each. They run after the change they
+    # report is committed; each implementation's error is logged (its type only:
+    # the text may hold personal data), never raised, and the others still run.
+
+    def case_opened(self, case: FollowUpCase) -> None:
+        """``loopkit_case_opened``: a case was opened."""
+        if self._has["loopkit_case_opened"]:
+            self._notify("loopkit_case_opened", case=case)
+
+    def deadline_warning(self, case: FollowUpCase) -> None:
+        """``loopkit_deadline_warning``: a case's deadline is near."""
+        if self._has["loopkit_deadline_warning"]:
+            self._notify("loopkit_deadline_warning", case=case)
+
+    def deadline_breached(self, case: FollowUpCase) -> None:
+        """``loopkit_deadline_breached``: a case passed its deadline without a first contact."""
+        if self._has["loopkit_deadline_breached"]:
+            self._notify("loopkit_deadline_breached", case=case)
+
+    def case_escalated(self, case: FollowUpCase) -> None:
+        """``loopkit_case_escalated``: a case moved one step up its escalation ladder."""
+        if self._has["loopkit_case_escalated"]:
+            self._notify("loopkit_case_escalated", case=case)
+
+    def case_closed(self, case: FollowUpCase) -> None:
+        """``loopkit_case_closed``: a case was closed."""
+        if self._has["loopkit_case_closed"]:
+            self._notify("loopkit_case_closed", case=case)
+
+    def promise_broken(self, promise: Promise, case: FollowUpCase) -> None:
+        """``loopkit_promise_broken``: a promise was not kept; ``case`` is its recovery case."""
+        if self._has["loopkit_promise_broken"]:
+            self._notify("loopkit_promise_broken", promise=promise, case=case)
+
     def notify(self, name: str, **kwargs: Any) -> None:
-        """Call a notification hook; each implementation's error is logged, not raised."""
-        if not self._has[name]:
-            return
+        """Call a notification hook by name (the typed methods above replace it)."""
+        if self._has[name]:
+            self._notify(name, **kwargs)
+
+    def _notify(self, name: str, **kwargs: Any) -> None:
         for impl in reversed(getattr(self.pm.hook, name).get_hookimpls()):
             try:
                 impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
@@ -174,7 +224,8 @@ def _wrong_type(hook: str, value: object, *, item: bool = False) -> PluginError:
     never shown: a plugin may return personal data where a tag belongs)."""
     what = "an item" if item else "a result"
     return PluginError(
-        f"{hook}: expected {_RETURNS[hook]}, got {what} that is {describe_input(value)}"
+        f"{hook}: expected {_RETURNS[hook]}, got {what} that is {describe_input(value)}",
+        hook=hook,
     )
 
 

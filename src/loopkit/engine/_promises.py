@@ -12,6 +12,7 @@ from loopkit._input.instants import check_aware
 from loopkit.errors import (
     BusinessTimeError,
     ConflictError,
+    UnknownCase,
 )
 from loopkit.model import (
     Customer,
@@ -27,7 +28,6 @@ from loopkit.stores import (
 
 from ._context import (
     Context,
-    UnknownCase,
     log,
 )
 from ._outbox import Outbox

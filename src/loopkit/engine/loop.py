@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from loopkit.errors import UndeliverableChannelWarning
+from loopkit.errors import UndeliverableChannelWarning, UnknownCase, UnknownCustomer
 from loopkit.model import (
     Customer,
     FollowUpCase,
@@ -37,7 +37,7 @@ from loopkit.stores import Store
 
 from ._batch import BatchIngest
 from ._casework import Casework
-from ._context import Context, UnknownCase, UnknownCustomer
+from ._context import Context
 from ._ingest import Ingest
 from ._outbox import Outbox
 from ._plugins import PluginHooks, plugin_manager
@@ -81,9 +81,9 @@ class Loop:
     them; ``check_channels=False`` is for a loop that only ingests (a worker
     whose tick runs elsewhere, or a unit test of the policies).
 
-    >>> from loopkit import load_policies
+    >>> from loopkit import load_playbook
     >>> from loopkit.testing import FakeClock
-    >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock(),
+    >>> loop = Loop(load_playbook("examples/policies.toml"), clock=FakeClock(),
     ...             check_channels=False)
     """
 
@@ -174,9 +174,9 @@ class Loop:
         committed, and running the same feed again is safe (what was
         committed is replayed).
 
-        >>> from loopkit import load_policies
+        >>> from loopkit import load_playbook
         >>> from loopkit.testing import FakeClock, make_customer, make_response
-        >>> loop = Loop(load_policies("examples/policies.toml"), clock=FakeClock(),
+        >>> loop = Loop(load_playbook("examples/policies.toml"), clock=FakeClock(),
         ...             check_channels=False)
         >>> feed = [(make_response(1, id=f"r-{i}"), make_customer()) for i in range(3)]
         >>> [item.unwrap().outcome.value for item in loop.ingest_many(feed)]

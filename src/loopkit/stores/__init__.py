@@ -2,12 +2,13 @@
 
 from .memory import MemoryStore
 from .protocol import Store, StoreTransaction
-from .records import IngestOutcome, IngestRecord, Timer, TimerKind, signal_key
+from .records import IngestOutcome, IngestRecord, LaterTimer, Timer, TimerKind, signal_key
 from .sqlite import SQLiteStore
 
 __all__ = [
     "IngestOutcome",
     "IngestRecord",
+    "LaterTimer",
     "MemoryStore",
     "SQLiteStore",
     "Store",

@@ -173,8 +173,16 @@ class MemoryStore:
         response = record.response
         key = record.key
         if key in self._ingests:
-            what = "response" if response is not None else "touchpoint signal"
-            raise ConflictError(f"{what} {key!r} is already stored")
+            what, kind = (
+                ("response", "response")
+                if response is not None
+                else ("touchpoint signal", "signal")
+            )
+            raise ConflictError(
+                f"{what} {key!r} is already stored; expected a key not stored before",
+                key=key,
+                kind=kind,
+            )
         if response is not None:
             self._set(self._responses, key, response)
         else:

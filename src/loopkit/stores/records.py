@@ -12,10 +12,19 @@ from loopkit._input.checks import check_id, check_int
 from loopkit._input.choices import check_choice, choice
 from loopkit._input.instants import format_instant, parse_instant
 from loopkit._input.reader import Reader
+from loopkit._input.trusted import builder
 from loopkit.errors import ValidationError, describe
 from loopkit.model import Response, Touchpoint
 
-__all__ = ["IngestOutcome", "IngestRecord", "Later", "Timer", "TimerKind", "signal_key"]
+__all__ = [
+    "IngestOutcome",
+    "IngestRecord",
+    "Later",
+    "LaterTimer",
+    "Timer",
+    "TimerKind",
+    "signal_key",
+]
 
 SIGNAL_PREFIX: Final = "touchpoint:"
 
@@ -169,8 +178,86 @@ class TimerKind(enum.StrEnum):
     """Move the case one step up its escalation ladder, to ``to``."""
 
 
-Later = tuple[tuple[str, datetime, int, str | None], ...]
-"""The timers after a timer, as ``(kind, due_at, level, to)`` rows."""
+@attrs.frozen(kw_only=True)
+class LaterTimer:
+    """One of the timers queued after a case's next timer (see
+    :attr:`Timer.later`): what to do, when, and for an escalation the level
+    and the owner (``to``) it escalates to.
+
+    >>> from datetime import datetime, timezone
+    >>> at = datetime(2026, 11, 24, 9, tzinfo=timezone.utc)
+    >>> step = LaterTimer(kind=TimerKind.ESCALATION, due_at=at, level=1, to="team:leads")
+    >>> step.to_dict()
+    {'kind': 'escalation', 'due_at': '2026-11-24T09:00:00+00:00', 'level': 1, 'to': 'team:leads'}
+    """
+
+    kind: TimerKind
+    due_at: datetime
+    level: int = 0
+    to: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the time as ISO 8601 with offset)."""
+        return {
+            "kind": self.kind.value,
+            "due_at": format_instant(self.due_at),
+            "level": self.level,
+            "to": self.to,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "later") -> LaterTimer:
+        """Read what :meth:`to_dict` wrote, or the ``[kind, due_at, level, to]``
+        row that stores wrote before this value had names; every problem is
+        reported with its path.
+
+        >>> LaterTimer.from_dict(["breach", "2026-11-24T09:00:00+00:00", 0, None]).kind
+        <TimerKind.BREACH: 'breach'>
+        """
+        if isinstance(data, list | tuple):  # the unnamed row of earlier releases
+            if len(data) != 4:
+                raise ValidationError(
+                    path,
+                    "a mapping of kind, due_at, level and to (or a [kind, due_at, level, to] row)",
+                    describe(data),
+                )
+            data = dict(zip(_LATER_FIELDS, data, strict=True))
+        if type(data) is dict and data.keys() == _LATER_KEYS:
+            try:  # the common case, read without a Reader (tick reads one per due timer)
+                to = data["to"]
+                return _build_later(
+                    kind=check_choice(TimerKind, data["kind"], path),
+                    due_at=parse_instant(data["due_at"], path),
+                    level=check_int(data["level"], path),
+                    to=None if to is None else check_id(to, path),
+                )
+            except ValidationError:
+                pass  # read again below, to report every problem with its path
+        r = Reader(data, path)
+        kwargs = {
+            "kind": r.get("kind", choice(TimerKind)),
+            "due_at": r.get("due_at", parse_instant),
+            "level": r.get("level", check_int, default=0),
+            "to": r.get("to", check_id, default=None),
+        }
+        r.finish()
+        return r.build(cls, kwargs)
+
+
+_LATER_FIELDS: Final = ("kind", "due_at", "level", "to")
+_LATER_KEYS: Final = frozenset(_LATER_FIELDS)
+_build_later: Final = builder(LaterTimer)
+
+Later = tuple[LaterTimer, ...]
+"""The timers after a timer, earliest first."""
+
+
+def _check_later(instance: object, attribute: object, value: object) -> None:
+    if not isinstance(value, tuple):
+        raise ValidationError("Timer.later", "a tuple of LaterTimer values", describe(value))
+    for i, item in enumerate(value):
+        if not isinstance(item, LaterTimer):
+            raise ValidationError(f"Timer.later[{i}]", "a LaterTimer", describe(item))
 
 
 @attrs.frozen(kw_only=True)
@@ -178,9 +265,10 @@ class Timer:
     """Something :meth:`loopkit.Loop.tick` must do for a case at ``due_at``.
 
     The engine keeps one timer per case, with id ``case_id``: the next thing
-    due. ``later`` holds the ones after it, earliest first; when the timer
-    fires, the engine saves the first of them as the case's next timer. A
-    store saves and returns ``later`` as it got it.
+    due. ``later`` holds the ones after it (:class:`LaterTimer` values),
+    earliest first; when the timer fires, the engine saves the first of them
+    as the case's next timer. A store saves and returns ``later`` as it got
+    it.
     """
 
     id: str
@@ -189,7 +277,7 @@ class Timer:
     due_at: datetime
     level: int = 0
     to: str | None = None
-    later: Later = ()
+    later: Later = attrs.field(default=(), validator=_check_later)
 
     def following(self) -> Timer | None:
         """The timer that replaces this one when it fires, if any.
@@ -197,21 +285,21 @@ class Timer:
         >>> from datetime import datetime, timezone
         >>> at = datetime(2026, 11, 24, 9, tzinfo=timezone.utc)
         >>> t = Timer(id="case-1", case_id="case-1", kind=TimerKind.WARNING, due_at=at,
-        ...           later=(("breach", at, 0, None),))
+        ...           later=(LaterTimer(kind=TimerKind.BREACH, due_at=at),))
         >>> t.following().kind, t.following().following()
         (<TimerKind.BREACH: 'breach'>, None)
         """
         if not self.later:
             return None
-        (kind, due_at, level, to), *rest = self.later
-        return Timer(
+        first = self.later[0]
+        return _build_timer(
             id=self.id,
             case_id=self.case_id,
-            kind=TimerKind(kind),
-            due_at=due_at,
-            level=level,
-            to=to,
-            later=tuple(rest),
+            kind=first.kind,
+            due_at=first.due_at,
+            level=first.level,
+            to=first.to,
+            later=self.later[1:],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -223,35 +311,20 @@ class Timer:
             "due_at": format_instant(self.due_at),
             "level": self.level,
             "to": self.to,
-            "later": [[k, format_instant(at), level, to] for k, at, level, to in self.later],
+            "later": [step.to_dict() for step in self.later],
         }
 
     @classmethod
     def from_dict(cls, data: object, path: str = "timer") -> Timer:
-        """Read what :meth:`to_dict` wrote; every problem is reported with its path."""
+        """Read what :meth:`to_dict` wrote (also the ``[kind, due_at, level,
+        to]`` rows of ``later`` that earlier releases wrote); every problem is
+        reported with its path."""
         r = Reader(data, path)
 
         def later(value: object, p: str) -> Later:
             if not isinstance(value, list | tuple):
-                raise ValidationError(
-                    p, "a list of [kind, due_at, level, to] rows", describe(value)
-                )
-            rows = []
-            for i, row in enumerate(value):
-                if not isinstance(row, list | tuple) or len(row) != 4:
-                    raise ValidationError(
-                        f"{p}[{i}]", "a [kind, due_at, level, to] row", describe(row)
-                    )
-                kind, at, level, to = row
-                rows.append(
-                    (
-                        check_choice(TimerKind, kind, f"{p}[{i}][0]").value,
-                        parse_instant(at, f"{p}[{i}][1]"),
-                        check_int(level, f"{p}[{i}][2]"),
-                        None if to is None else check_id(to, f"{p}[{i}][3]"),
-                    )
-                )
-            return tuple(rows)
+                raise ValidationError(p, "a list of later timers", describe(value))
+            return tuple(LaterTimer.from_dict(item, f"{p}[{i}]") for i, item in enumerate(value))
 
         kwargs = {
             "id": r.get("id", check_id),
@@ -264,3 +337,6 @@ class Timer:
         }
         r.finish()
         return r.build(cls, kwargs)
+
+
+_build_timer: Final = builder(Timer)

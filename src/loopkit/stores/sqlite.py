@@ -491,8 +491,16 @@ class SQLiteTransaction:
                 (record.key, record.customer_id, _us(record.ingested_at), _json(record)),
             )
         except sqlite3.IntegrityError:
-            what = "response" if record.response is not None else "touchpoint signal"
-            raise ConflictError(f"{what} {record.key!r} is already stored") from None
+            what, kind = (
+                ("response", "response")
+                if record.response is not None
+                else ("touchpoint signal", "signal")
+            )
+            raise ConflictError(
+                f"{what} {record.key!r} is already stored; expected a key not stored before",
+                key=record.key,
+                kind=kind,
+            ) from None
 
     def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]:
         if customer_id is None:

@@ -5,9 +5,10 @@
   and :func:`make_feed` for a seeded feed of many answers;
 - :class:`RecordingChannel`: keeps what it is sent, and fails on demand;
 - :class:`StoreContract`: the conformance suite every store backend passes;
+- :class:`ChannelContract`: the conformance suite every channel passes;
 - ``loopkit.testing.strategies``: hypothesis strategies for every model value.
 
-``StoreContract`` needs pytest and the strategies need hypothesis (loopkit's
+The contracts need pytest and the strategies need hypothesis (loopkit's
 ``dev`` extra); neither is imported until used.
 """
 
@@ -15,16 +16,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loopkit.channels import RecordingChannel
-
 from .builders import STOCKHOLM, make_customer, make_feed, make_response, make_touchpoint
+from .channels import RecordingChannel
 from .clock import FakeClock
 
 if TYPE_CHECKING:
+    from .channel_contract import ChannelContract
     from .contracts import StoreContract
 
 __all__ = [
     "STOCKHOLM",
+    "ChannelContract",
     "FakeClock",
     "RecordingChannel",
     "StoreContract",
@@ -40,4 +42,8 @@ def __getattr__(name: str) -> Any:
         from .contracts import StoreContract
 
         return StoreContract
+    if name == "ChannelContract":  # imports pytest too
+        from .channel_contract import ChannelContract
+
+        return ChannelContract
     raise AttributeError(f"module 'loopkit.testing' has no attribute {name!r}")

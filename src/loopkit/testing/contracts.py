@@ -22,7 +22,15 @@ import pytest
 
 from loopkit.errors import ConflictError
 from loopkit.model import FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
-from loopkit.stores import IngestOutcome, IngestRecord, Store, Timer, TimerKind, signal_key
+from loopkit.stores import (
+    IngestOutcome,
+    IngestRecord,
+    LaterTimer,
+    Store,
+    Timer,
+    TimerKind,
+    signal_key,
+)
 
 from .builders import make_customer, make_response, make_touchpoint
 
@@ -245,8 +253,10 @@ class StoreContract:
     def test_the_same_response_id_twice_is_a_conflict(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.add_ingest(_ingest())
-        with pytest.raises(ConflictError), store.transaction() as tx:
+        with pytest.raises(ConflictError) as caught, store.transaction() as tx:
             tx.add_ingest(_ingest())
+        assert (caught.value.key, caught.value.kind) == ("r-1", "response")
+        assert caught.value.response_id == "r-1"
 
     # touchpoint signals (a touchpoint ingested without a response) ---------------
 
@@ -276,8 +286,10 @@ class StoreContract:
     def test_the_same_signal_twice_is_a_conflict(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.add_ingest(_signal())
-        with pytest.raises(ConflictError), store.transaction() as tx:
+        with pytest.raises(ConflictError) as caught, store.transaction() as tx:
             tx.add_ingest(_signal(customer_id="c-2"))
+        assert (caught.value.key, caught.value.kind) == (signal_key("t-1"), "signal")
+        assert caught.value.response_id is None
         with store.transaction() as tx:
             assert [r.customer_id for r in tx.ingests()] == ["c-1"]
 
@@ -360,15 +372,26 @@ class StoreContract:
 
     def test_a_timer_keeps_the_timers_after_it(self, store: Store) -> None:
         later = (
-            ("breach", T0 + timedelta(hours=4), 0, None),
-            ("escalation", T0 + timedelta(hours=8), 1, "team:leads"),
+            LaterTimer(kind=TimerKind.BREACH, due_at=T0 + timedelta(hours=4)),
+            LaterTimer(
+                kind=TimerKind.ESCALATION, due_at=T0 + timedelta(hours=8), level=1, to="team:leads"
+            ),
         )
         timer = Timer(id="case-1", case_id="case-1", kind=TimerKind.WARNING, due_at=T0, later=later)
         with store.transaction() as tx:
             tx.add_timer(timer)
         with store.transaction() as tx:
             assert list(tx.timers("case-1")) == [timer]
-            assert tx.timers("case-1")[0].later == later
+            (stored,) = tx.due_timers(T0, 10)
+            assert stored.later == later
+            assert all(type(step) is LaterTimer for step in stored.later)
+            following = stored.following()
+            assert following is not None
+            assert (following.kind, following.due_at, following.later) == (
+                TimerKind.BREACH,
+                T0 + timedelta(hours=4),
+                later[1:],
+            )
 
     # outbox --------------------------------------------------------------------
 
