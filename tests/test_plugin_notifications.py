@@ -154,9 +154,3 @@ def test_a_failing_plugin_is_logged_by_type_and_the_others_still_hear(
     assert record.levelno == logging.ERROR
     assert hook in record.getMessage() and "KeyError" in record.getMessage()
     assert "anna@" not in caplog.text
-
-
-def test_notify_by_name_still_works_until_the_engine_uses_the_typed_methods() -> None:
-    listener = Listener()
-    wrapper(listener).notify("loopkit_case_closed", case=CASE)
-    assert listener.heard == [("loopkit_case_closed", {"case": CASE})]

@@ -160,7 +160,7 @@ class BatchIngest:
                 else BatchItem(response_id=batch[i][0].id, error=outcome)
             )
         for case in opened:
-            self.ctx.hooks.notify("loopkit_case_opened", case=case)
+            self.ctx.hooks.case_opened(case)
         for i in waiting:  # rare: after the commit, as the next call to ingest would
             [answers[i]] = self._ingest_batch([batch[i]])
         return answers  # type: ignore[return-value]  # every slot is filled now

@@ -166,7 +166,7 @@ class Casework:
             tx.delete_timers(case.id)
             if tx.survey_stop(case.customer_id) == case.id:
                 tx.clear_survey_stop(case.customer_id)
-        self.ctx.hooks.notify("loopkit_case_closed", case=case)
+        self.ctx.hooks.case_closed(case)
         return case
 
     def open_case(
@@ -209,5 +209,5 @@ class Casework:
             tx.save_case(case)
             if customer is not None:
                 tx.save_customer(customer)
-        self.ctx.hooks.notify("loopkit_case_opened", case=case)
+        self.ctx.hooks.case_opened(case)
         return case

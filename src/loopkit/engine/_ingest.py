@@ -87,8 +87,8 @@ class Ingest:
             if earlier is not None:
                 return self.replay(tx, earlier, response)
             result = self.apply(tx, response, customer, now)
-        if result.outcome is IngestOutcome.OPENED:
-            self.ctx.hooks.notify("loopkit_case_opened", case=result.case)
+        if result.outcome is IngestOutcome.OPENED and result.case is not None:
+            self.ctx.hooks.case_opened(result.case)
         return result
 
     def resolve(self, response: Response, given: Customer | None) -> tuple[Response, Customer]:

@@ -191,11 +191,6 @@ class PluginHooks:
         if self._has["loopkit_promise_broken"]:
             self._notify("loopkit_promise_broken", promise=promise, case=case)
 
-    def notify(self, name: str, **kwargs: Any) -> None:
-        """Call a notification hook by name (the typed methods above replace it)."""
-        if self._has[name]:
-            self._notify(name, **kwargs)
-
     def _notify(self, name: str, **kwargs: Any) -> None:
         for impl in reversed(getattr(self.pm.hook, name).get_hookimpls()):
             try:

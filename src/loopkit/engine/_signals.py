@@ -80,8 +80,8 @@ class Signals:
             if earlier is not None:
                 return self._replay_signal(tx, earlier, touchpoint, customer_id)
             result = self._apply_signal(tx, touchpoint, customer, now)
-        if result.outcome is IngestOutcome.OPENED:
-            self.ctx.hooks.notify("loopkit_case_opened", case=result.case)
+        if result.outcome is IngestOutcome.OPENED and result.case is not None:
+            self.ctx.hooks.case_opened(result.case)
         return result
 
     def _apply_signal(

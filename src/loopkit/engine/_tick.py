@@ -60,10 +60,13 @@ class Ticker:
                     continue  # kept, or broken by another worker, meanwhile
                 recovery = self.promises.break_promise(tx, pending, customer, now)
                 promise = tx.get_promise(pending.id)
+            assert promise is not None  # saved as broken in this transaction
             counts["broken_promises"] += 1
-            self.ctx.hooks.notify("loopkit_promise_broken", promise=promise, case=recovery)
-            hook = "loopkit_case_escalated" if recovery.escalation_level else "loopkit_case_opened"
-            self.ctx.hooks.notify(hook, case=recovery)
+            self.ctx.hooks.promise_broken(promise, recovery)
+            if recovery.escalation_level:
+                self.ctx.hooks.case_escalated(recovery)
+            else:
+                self.ctx.hooks.case_opened(recovery)
 
     def _tick_timers(self, now: datetime, counts: dict[str, int]) -> None:
         while True:
@@ -81,24 +84,16 @@ class Ticker:
                     tx.add_timer(following)
                 at = max(now, case.events[-1].at)
                 details = {"due_at": timer.due_at.isoformat()}
+                hooks = self.ctx.hooks
                 if timer.kind is TimerKind.WARNING:
-                    case, hook, key = (
-                        case.record("deadline_warning", at=at, by=SYSTEM, details=details),
-                        "loopkit_deadline_warning",
-                        "warnings",
-                    )
+                    case = case.record("deadline_warning", at=at, by=SYSTEM, details=details)
+                    notify, key = hooks.deadline_warning, "warnings"
                 elif timer.kind is TimerKind.BREACH:
-                    case, hook, key = (
-                        case.record("deadline_breached", at=at, by=SYSTEM, details=details),
-                        "loopkit_deadline_breached",
-                        "breaches",
-                    )
+                    case = case.record("deadline_breached", at=at, by=SYSTEM, details=details)
+                    notify, key = hooks.deadline_breached, "breaches"
                 else:
-                    case, hook, key = (
-                        case.escalate(at=at, by=SYSTEM, to=timer.to),
-                        "loopkit_case_escalated",
-                        "escalations",
-                    )
+                    case = case.escalate(at=at, by=SYSTEM, to=timer.to)
+                    notify, key = hooks.case_escalated, "escalations"
                 tx.save_case(case)
             counts[key] += 1
-            self.ctx.hooks.notify(hook, case=case)
+            notify(case)
