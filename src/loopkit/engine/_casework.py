@@ -115,7 +115,9 @@ class Casework:
             if other is not None and other.id != case.id:
                 raise ConflictError(
                     f"case {case.id!r} cannot be reopened: expected no other unclosed case on "
-                    f"topic {case.topic!r} for its customer, found {other.id!r}"
+                    f"topic {case.topic!r} for its customer, found {other.id!r}",
+                    key=other.id,
+                    kind="case",
                 )
             case = case.reopen(at=now, by=by, note=note)
             tx.save_case(case)

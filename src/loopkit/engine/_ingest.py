@@ -144,7 +144,9 @@ class Ingest:
         if earlier.response != response:
             raise ConflictError(
                 f"response {earlier.response_id!r} was ingested before with other content; "
-                "expected the same content for the same response id"
+                "expected the same content for the same response id",
+                key=earlier.response_id,
+                kind="response",
             )
         return IngestResult(
             response_id=earlier.response_id,

@@ -83,11 +83,14 @@ class Promises:
             promise = tx.get_promise(promise_id)
             if promise is None:
                 raise UnknownCase(
-                    f"promise {shown_id(promise_id)}: expected the id of a stored promise"
+                    f"promise {shown_id(promise_id)}: expected the id of a stored promise",
+                    promise_id=promise_id,
                 )
             if promise.status is not PromiseStatus.PENDING:
                 raise ConflictError(
-                    f"promise {promise_id!r} is already {promise.status.value}; expected pending"
+                    f"promise {promise_id!r} is already {promise.status.value}; expected pending",
+                    key=promise_id,
+                    kind="promise",
                 )
             promise = attrs.evolve(promise, status=PromiseStatus.KEPT, settled_at=now)
             tx.save_promise(promise)

@@ -153,7 +153,9 @@ class Signals:
             raise ConflictError(
                 f"touchpoint {touchpoint.id!r} was ingested before as a signal with other "
                 "content or another customer; expected the same content for the same "
-                "touchpoint id"
+                "touchpoint id",
+                key=signal_key(touchpoint.id),
+                kind="signal",
             )
         return IngestResult(
             response_id=None,
