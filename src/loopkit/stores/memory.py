@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import heapq
-import operator
 import threading
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import datetime, timedelta
-from types import MappingProxyType
-from typing import Any, Final
-
-import attrs
+from typing import Any
 
 from loopkit._input.choices import check_choice
 from loopkit._input.instants import instant_key
-from loopkit._input.trusted import builder
 from loopkit.errors import ConflictError
 from loopkit.model import (
     Customer,
@@ -22,19 +16,28 @@ from loopkit.model import (
     Message,
     MessageStatus,
     Promise,
-    PromiseStatus,
     Response,
     Touchpoint,
 )
 
-from .records import IngestOutcome, IngestRecord, Later, Timer, TimerKind
+from ._memory_due import _DueQueue, _message_due, _promise_due, _timer_due
+from ._memory_rows import (
+    _CASE_ID,
+    _STATUS,
+    _build_ingest,
+    _build_timer,
+    _IngestRow,
+    _message,
+    _message_row,
+    _TimerRow,
+)
+from ._memory_undo import _MISSING, _Transaction, _UndoLog
+from .records import IngestOutcome, IngestRecord, Timer, TimerKind
 
 __all__ = ["MemoryStore"]
 
-_MISSING: Final = object()
 
-
-class MemoryStore:
+class MemoryStore(_UndoLog):
     """Keeps everything in dictionaries of immutable values.
 
     Transactions are serialised by a lock and undone on error with an undo log
@@ -85,30 +88,6 @@ class MemoryStore:
     def close(self) -> None:
         pass
 
-    def _set(self, table: MutableMapping[Any, Any], key: Any, value: Any) -> None:
-        undo = self._undo
-        if undo is None:
-            raise RuntimeError("MemoryStore: writes need a transaction")
-        undo.append((table, key, table.get(key, _MISSING)))
-        if value is _MISSING:
-            table.pop(key, None)
-        else:
-            table[key] = value
-
-    def _index(self, table: MutableMapping[Any, Any], key: Any, value: Any) -> None:
-        """Write to an index or a sequence: not logged, because a failed
-        transaction rebuilds the indexes from the tables (:meth:`_reindex`)
-        and a sequence may skip a number but never reuses one."""
-        undo = self._undo
-        if undo is None:
-            raise RuntimeError("MemoryStore: writes need a transaction")
-        if self._savepoints and table is not self._sequences:  # undone without a reindex
-            undo.append((table, key, table.get(key, _MISSING)))
-        if value is _MISSING:
-            table.pop(key, None)
-        else:
-            table[key] = value
-
     def _reindex(self) -> None:
         """Rebuild every index from the tables (after a failed transaction)."""
         self._active.clear()
@@ -131,11 +110,6 @@ class MemoryStore:
             self._case_timers[timer_row[0]] = (*ids, timer_id)
         for queue in (self._due_timers, self._due_messages, self._due_promises):
             queue.rebuild()
-
-    def savepoint(self) -> _Savepoint:
-        """A block whose writes (tables and indexes) are undone when it raises;
-        only inside a transaction. Sequence numbers taken in it stay taken."""
-        return _Savepoint(self)
 
     def next_number(self, sequence: str) -> int:
         number = self._sequences.get(sequence, 0) + 1
@@ -379,173 +353,3 @@ class MemoryStore:
 
     def survey_invitations(self, customer_id: str) -> Sequence[datetime]:
         return self._invitations.get(customer_id, ())
-
-
-_IngestRow = tuple[str, str | None, str | None, str, datetime]
-_TimerRow = tuple[str, str, datetime, int, str | None, Later]
-
-_build_ingest: Final = builder(IngestRecord)
-_build_timer: Final = builder(Timer)
-_build_message: Final = builder(Message)
-# A message row: its plain fields (attrgetter, in C), then its data as
-# (key, value) pairs and its status as a string, so the row holds no object
-# the garbage collector must follow.
-_MESSAGE_FIELDS: Final = tuple(
-    f.name for f in attrs.fields(Message) if f.name not in ("data", "status")
-)
-_plain_fields: Final = operator.attrgetter(*_MESSAGE_FIELDS)
-_CASE_ID: Final = _MESSAGE_FIELDS.index("case_id")
-_NOT_BEFORE: Final = _MESSAGE_FIELDS.index("not_before")
-_NEXT_ATTEMPT: Final = _MESSAGE_FIELDS.index("next_attempt_at")
-_DATA: Final = len(_MESSAGE_FIELDS)
-_STATUS: Final = _DATA + 1
-
-
-def _message_row(message: Message) -> tuple[Any, ...]:
-    return (*_plain_fields(message), tuple(message.data.items()), message.status._value_)
-
-
-def _message(row: tuple[Any, ...]) -> Message:
-    fields = dict(zip(_MESSAGE_FIELDS, row, strict=False))
-    return _build_message(
-        **fields, data=MappingProxyType(dict(row[_DATA])), status=MessageStatus(row[_STATUS])
-    )
-
-
-def _timer_due(row: _TimerRow) -> timedelta:
-    return instant_key(row[2])  # type: ignore[return-value]
-
-
-def _message_due(row: tuple[Any, ...]) -> timedelta:
-    return instant_key(row[_NEXT_ATTEMPT] or row[_NOT_BEFORE])  # type: ignore[return-value]
-
-
-def _promise_due(promise: Promise) -> timedelta | None:
-    pending = promise.status is PromiseStatus.PENDING
-    return instant_key(promise.due_at) if pending else None
-
-
-class _DueQueue:
-    """What comes due in one table, as a heap of ``(instant, id)``.
-
-    A write only notes the id; the heap is brought up to date when it is read,
-    so ingesting stays cheap and a tick costs O(log n) per item instead of a
-    sort of the whole table. An entry whose item was deleted, done or
-    rescheduled since is stale: it is dropped when it surfaces.
-    """
-
-    __slots__ = ("_due_of", "_heap", "_noted", "_table")
-
-    def __init__(self, table: Mapping[str, Any], due_of: Callable[[Any], timedelta | None]) -> None:
-        self._table = table
-        self._due_of = due_of
-        self._heap: list[tuple[timedelta, str]] = []
-        self._noted: list[str] = []
-
-    def note(self, item_id: str) -> None:
-        self._noted.append(item_id)
-
-    def rebuild(self) -> None:
-        """Start again from the table (after a failed transaction)."""
-        self._noted.clear()
-        self._heap[:] = [
-            (key, i) for i, item in self._table.items() if (key := self._due_of(item)) is not None
-        ]
-        heapq.heapify(self._heap)
-
-    def take(
-        self, now: datetime, limit: int, skip: Callable[[str], bool] | None = None
-    ) -> list[str]:
-        """The ids of up to ``limit`` items due by ``now``, earliest first, passing
-        over those ``skip`` says to; they all stay queued until they are deleted
-        or no longer due."""
-        heap, table, due_of = self._heap, self._table, self._due_of
-        for item_id in self._noted:
-            item = table.get(item_id)
-            if item is not None and (key := due_of(item)) is not None:
-                heapq.heappush(heap, (key, item_id))
-        self._noted.clear()
-        until = instant_key(now)
-        assert until is not None
-        found: list[str] = []
-        seen: set[str] = set()
-        taken: list[tuple[timedelta, str]] = []
-        while heap and len(found) < limit and heap[0][0] <= until:
-            entry = heapq.heappop(heap)
-            key, item_id = entry
-            item = table.get(item_id)
-            if item is None or due_of(item) != key or item_id in seen:
-                continue
-            seen.add(item_id)
-            taken.append(entry)
-            if skip is None or not skip(item_id):
-                found.append(item_id)
-        for entry in taken:
-            heapq.heappush(heap, entry)
-        return found
-
-
-class _Transaction:
-    """The context manager :meth:`MemoryStore.transaction` returns: one per
-    store, entered only by the thread holding the store's lock, which counts
-    how deep it is nested and undoes the writes when the outermost block fails."""
-
-    __slots__ = ("_depth", "_store")
-
-    def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._depth = 0
-
-    def __enter__(self) -> MemoryStore:
-        store = self._store
-        store._lock.acquire()
-        self._depth += 1
-        if self._depth == 1:
-            store._undo = []
-        return store
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        store = self._store
-        try:
-            if kind is not None and self._depth == 1 and store._undo:
-                for table, key, old in reversed(store._undo):
-                    if old is _MISSING:
-                        table.pop(key, None)
-                    else:
-                        table[key] = old
-                store._reindex()
-        finally:
-            self._depth -= 1
-            if self._depth == 0:
-                store._undo = None
-            store._lock.release()
-
-
-class _Savepoint:
-    """The context manager :meth:`MemoryStore.savepoint` returns: it marks the
-    undo log, and when its block raises, undoes the writes logged since."""
-
-    __slots__ = ("_mark", "_store")
-
-    def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._mark = 0
-
-    def __enter__(self) -> None:
-        store = self._store
-        if store._undo is None:
-            raise RuntimeError("MemoryStore: a savepoint needs a transaction")
-        self._mark = len(store._undo)
-        store._savepoints += 1
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        store = self._store
-        store._savepoints -= 1
-        undo = store._undo
-        if kind is not None and undo is not None and len(undo) > self._mark:
-            for table, key, old in reversed(undo[self._mark :]):
-                if old is _MISSING:
-                    table.pop(key, None)
-                else:
-                    table[key] = old
-            del undo[self._mark :]

@@ -1,0 +1,375 @@
+"""The SQLite store's transaction: each operation of the store protocol as SQL
+on one connection, with savepoints, message claims and the cache of decoded rows."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final, TypeVar
+
+from loopkit._input.choices import check_choice
+from loopkit._input.instants import format_instant, instant_key, parse_instant
+from loopkit.errors import ConflictError
+from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
+
+from .records import IngestRecord, Timer
+
+T = TypeVar("T")
+
+_US: Final = timedelta(microseconds=1)
+
+
+def _us(at: datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch, in UTC."""
+    return instant_key(at) // _US  # type: ignore[operator]
+
+
+_ENCODE: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+).encode
+"""Compact JSON, made once (``json.dumps`` with options builds an encoder per call).
+``to_dict()`` gives trees of plain values, so the circular-reference check is skipped."""
+
+_NEXT_NUMBER: Final = (
+    "INSERT INTO sequences (name, value) VALUES (?, 1)"
+    " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"
+    if sqlite3.sqlite_version_info >= (3, 35)
+    else None
+)
+"""One statement that counts and answers (SQLite 3.35+ has ``RETURNING``)."""
+
+
+def _json(value: Any) -> str:
+    return _ENCODE(value.to_dict())
+
+
+class _Savepoint:
+    """The context manager :meth:`SQLiteTransaction.savepoint` returns."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("SAVEPOINT loopkit_item")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is not None:
+            self._conn.execute("ROLLBACK TO loopkit_item")
+        self._conn.execute("RELEASE loopkit_item")
+
+
+class _Ended:
+    """Stands in for the connection once a transaction block has ended."""
+
+    def execute(self, *args: object) -> sqlite3.Cursor:
+        raise RuntimeError("SQLiteStore: this transaction has ended; open a new one")
+
+
+_ENDED: Final[Any] = _Ended()
+
+
+class _Decoded:
+    """Values this store wrote or read lately, by their JSON text: a row whose
+    text is unchanged is the same value, so it is not decoded (and checked)
+    again. Bounded; a text written by another process is simply not found."""
+
+    __slots__ = ("_values",)
+
+    _SIZE: Final = 4096
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[Callable[[Any], Any], str], Any] = {}
+
+    def read(self, text: str, read: Callable[[Any], T]) -> T:
+        key = (read, text)
+        value = self._values.get(key)
+        if value is None:
+            value = read(json.loads(text))
+            self.keep(text, read, value)
+        return value
+
+    def keep(self, text: str, read: Callable[[Any], Any], value: Any) -> None:
+        values = self._values
+        if len(values) >= self._SIZE:  # drop the older half
+            for key in list(itertools.islice(values, self._SIZE // 2)):
+                del values[key]
+        values[(read, text)] = value
+
+
+class SQLiteTransaction:
+    """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
+
+    Parameters always go in as ``?`` placeholders, never formatted into SQL.
+    """
+
+    __slots__ = ("_conn", "_decoded")
+
+    def __init__(self, conn: sqlite3.Connection, decoded: _Decoded) -> None:
+        self._conn = conn
+        self._decoded = decoded
+
+    def _one(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> T | None:
+        row = self._conn.execute(sql, args).fetchone()
+        return None if row is None else self._decoded.read(row[0], read)
+
+    def _all(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> list[T]:
+        decode = self._decoded.read
+        return [decode(row[0], read) for row in self._conn.execute(sql, args)]
+
+    def savepoint(self) -> _Savepoint:
+        """An SQLite ``SAVEPOINT``: released when the block ends, rolled back
+        to (then released) when it raises."""
+        return _Savepoint(self._conn)
+
+    def next_number(self, sequence: str) -> int:
+        if _NEXT_NUMBER is not None:
+            return int(self._conn.execute(_NEXT_NUMBER, (sequence,)).fetchone()[0])
+        row = self._conn.execute(
+            "SELECT value FROM sequences WHERE name = ?", (sequence,)
+        ).fetchone()
+        number = 1 if row is None else row[0] + 1
+        self._conn.execute(
+            "INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)", (sequence, number)
+        )
+        return int(number)
+
+    # responses
+    def get_ingest(self, response_id: str) -> IngestRecord | None:
+        return self._one(
+            "SELECT data FROM ingests WHERE response_id = ?", (response_id,), IngestRecord.from_dict
+        )
+
+    def add_ingest(self, record: IngestRecord) -> None:
+        try:
+            self._conn.execute(
+                "INSERT INTO ingests (response_id, customer_id, ingested_us, data)"
+                " VALUES (?, ?, ?, ?)",
+                (record.key, record.customer_id, _us(record.ingested_at), _json(record)),
+            )
+        except sqlite3.IntegrityError:
+            what, kind = (
+                ("response", "response")
+                if record.response is not None
+                else ("touchpoint signal", "signal")
+            )
+            raise ConflictError(
+                f"{what} {record.key!r} is already stored; expected a key not stored before",
+                key=record.key,
+                kind=kind,
+            ) from None
+
+    def ingests(self, customer_id: str | None = None) -> Sequence[IngestRecord]:
+        if customer_id is None:
+            return self._all(
+                "SELECT data FROM ingests ORDER BY ingested_us, response_id",
+                (),
+                IngestRecord.from_dict,
+            )
+        return self._all(
+            "SELECT data FROM ingests WHERE customer_id = ? ORDER BY ingested_us, response_id",
+            (customer_id,),
+            IngestRecord.from_dict,
+        )
+
+    # cases
+    def get_case(self, case_id: str) -> FollowUpCase | None:
+        return self._one("SELECT data FROM cases WHERE id = ?", (case_id,), FollowUpCase.from_dict)
+
+    def save_case(self, case: FollowUpCase) -> None:
+        text = _json(case)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO cases (id, customer_id, topic, state, opened_us, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (case.id, case.customer_id, case.topic, case.state.value, _us(case.opened_at), text),
+        )
+        self._decoded.keep(text, FollowUpCase.from_dict, case)
+
+    def find_unclosed_case(self, customer_id: str, topic: str) -> FollowUpCase | None:
+        return self._one(
+            "SELECT data FROM cases WHERE customer_id = ? AND topic = ? AND state <> 'closed'"
+            " ORDER BY opened_us DESC, id DESC LIMIT 1",
+            (customer_id, topic),
+            FollowUpCase.from_dict,
+        )
+
+    def cases(self, customer_id: str | None = None) -> Sequence[FollowUpCase]:
+        if customer_id is None:
+            return self._all(
+                "SELECT data FROM cases ORDER BY opened_us, id", (), FollowUpCase.from_dict
+            )
+        return self._all(
+            "SELECT data FROM cases WHERE customer_id = ? ORDER BY opened_us, id",
+            (customer_id,),
+            FollowUpCase.from_dict,
+        )
+
+    # timers
+    def add_timer(self, timer: Timer) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO timers (id, case_id, due_us, data) VALUES (?, ?, ?, ?)",
+            (timer.id, timer.case_id, _us(timer.due_at), _json(timer)),
+        )
+
+    def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
+        return self._all(
+            "SELECT data FROM timers WHERE due_us <= ? ORDER BY due_us, id LIMIT ?",
+            (_us(now), limit),
+            Timer.from_dict,
+        )
+
+    def delete_timer(self, timer_id: str) -> None:
+        self._conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+
+    def delete_timers(self, case_id: str) -> None:
+        self._conn.execute("DELETE FROM timers WHERE case_id = ?", (case_id,))
+
+    def timers(self, case_id: str) -> Sequence[Timer]:
+        return self._all(
+            "SELECT data FROM timers WHERE case_id = ? ORDER BY due_us, id",
+            (case_id,),
+            Timer.from_dict,
+        )
+
+    # outbox
+    def save_message(self, message: Message) -> None:
+        due = message.next_attempt_at or message.not_before
+        self._conn.execute(
+            "INSERT OR REPLACE INTO messages (id, case_id, status, created_us, due_us, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                message.id,
+                message.case_id,
+                message.status.value,
+                _us(message.created_at),
+                _us(due),
+                _json(message),
+            ),
+        )
+
+    def get_message(self, message_id: str) -> Message | None:
+        return self._one("SELECT data FROM messages WHERE id = ?", (message_id,), Message.from_dict)
+
+    def due_messages(self, now: datetime, limit: int) -> Sequence[Message]:
+        return self._all(
+            "SELECT data FROM messages WHERE status = 'pending' AND due_us <= ?"
+            " ORDER BY due_us, id LIMIT ?",
+            (_us(now), limit),
+            Message.from_dict,
+        )
+
+    def claim_messages(
+        self, now: datetime, limit: int, worker: str, until: datetime
+    ) -> Sequence[Message]:
+        # The transaction began with BEGIN IMMEDIATE: no other connection can
+        # write between this select and the update.
+        rows = self._conn.execute(
+            "SELECT id, data FROM messages WHERE status = 'pending' AND due_us <= ?1"
+            " AND (claimed_until_us IS NULL OR claimed_until_us <= ?1)"
+            " ORDER BY due_us, id LIMIT ?2",
+            (_us(now), limit),
+        ).fetchall()
+        claim = _us(until)
+        self._conn.executemany(
+            "UPDATE messages SET claimed_by = ?, claimed_until_us = ? WHERE id = ?",
+            [(worker, claim, row[0]) for row in rows],
+        )
+        decode = self._decoded.read
+        return [decode(row[1], Message.from_dict) for row in rows]
+
+    def claimed_by(self, message_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT claimed_by FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def messages(
+        self, case_id: str | None = None, status: MessageStatus | None = None
+    ) -> Sequence[Message]:
+        return self._all(
+            "SELECT data FROM messages WHERE (?1 IS NULL OR case_id = ?1)"
+            " AND (?2 IS NULL OR status = ?2) ORDER BY created_us, id",
+            (
+                case_id,
+                None if status is None else check_choice(MessageStatus, status, "status").value,
+            ),
+            Message.from_dict,
+        )
+
+    # promises
+    def save_promise(self, promise: Promise) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO promises (id, case_id, status, made_us, due_us, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                promise.id,
+                promise.case_id,
+                promise.status.value,
+                _us(promise.made_at),
+                _us(promise.due_at),
+                _json(promise),
+            ),
+        )
+
+    def get_promise(self, promise_id: str) -> Promise | None:
+        return self._one("SELECT data FROM promises WHERE id = ?", (promise_id,), Promise.from_dict)
+
+    def due_promises(self, now: datetime, limit: int) -> Sequence[Promise]:
+        return self._all(
+            "SELECT data FROM promises WHERE status = ? AND due_us <= ?"
+            " ORDER BY due_us, id LIMIT ?",
+            (PromiseStatus.PENDING.value, _us(now), limit),
+            Promise.from_dict,
+        )
+
+    def promises(self, case_id: str | None = None) -> Sequence[Promise]:
+        return self._all(
+            "SELECT data FROM promises WHERE (?1 IS NULL OR case_id = ?1) ORDER BY made_us, id",
+            (case_id,),
+            Promise.from_dict,
+        )
+
+    # customers
+    def save_customer(self, customer: Customer) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO customers (id, data) VALUES (?, ?)",
+            (customer.id, _json(customer)),
+        )
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return self._one(
+            "SELECT data FROM customers WHERE id = ?", (customer_id,), Customer.from_dict
+        )
+
+    # the survey-flow guard
+    def set_survey_stop(self, customer_id: str, case_id: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO survey_stops (customer_id, case_id) VALUES (?, ?)",
+            (customer_id, case_id),
+        )
+
+    def survey_stop(self, customer_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT case_id FROM survey_stops WHERE customer_id = ?", (customer_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def clear_survey_stop(self, customer_id: str) -> None:
+        self._conn.execute("DELETE FROM survey_stops WHERE customer_id = ?", (customer_id,))
+
+    def add_survey_invitation(self, customer_id: str, at: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO survey_invitations (customer_id, at_us, at) VALUES (?, ?, ?)",
+            (customer_id, _us(at), format_instant(at)),
+        )
+
+    def survey_invitations(self, customer_id: str) -> Sequence[datetime]:
+        rows = self._conn.execute(
+            "SELECT at FROM survey_invitations WHERE customer_id = ? ORDER BY at_us, rowid",
+            (customer_id,),
+        )
+        return [parse_instant(row[0], "survey_invitations.at") for row in rows]
