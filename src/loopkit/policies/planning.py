@@ -187,11 +187,10 @@ def decide_recovery(
 ) -> Decision:
     """How a broken promise is put right by the ``[recovery]`` ``rules``; see
     :meth:`PolicySet.decide_recovery`."""
-    rec = rules
     explain = functools.partial(Explanation, traces=(), decided_by=RECOVERY_TOPIC)
-    channels = rec.channels or (() if case.channel is None else (case.channel,))
+    channels = rules.channels or (() if case.channel is None else (case.channel,))
     channel = _channel(channels, customer)
-    owner = rec.owner.resolve(promise, case)
+    owner = rules.owner.resolve(promise, case)
     warnings: list[str] = []
     never = None if channel in PRESENT_CHANNELS else _never_contact(customer, contact)
     if never is not None:
@@ -205,10 +204,10 @@ def decide_recovery(
     decision = follow_up(
         contact,
         RECOVERY_TOPIC,
-        rec.escalate,
+        rules.escalate,
         plan,
         policy=None,
-        require=rec.require,
+        require=rules.require,
         channel=channel,
         owner=owner,
         customer=customer,
