@@ -6,30 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from loopkit._input.instants import check_aware
-from loopkit.errors import (
-    ConflictError,
-    LoopkitError,
-    PluginError,
-    ValidationError,
-    describe,
-)
-from loopkit.model import (
-    Customer,
-    FollowUpCase,
-    Response,
-)
-from loopkit.stores import (
-    IngestOutcome,
-)
+from loopkit.errors import ConflictError, LoopkitError, PluginError, ValidationError, describe
+from loopkit.model import Customer, FollowUpCase, Response
+from loopkit.stores import IngestOutcome
 
-from ._context import (
-    Context,
-)
+from ._context import Context
 from ._ingest import Ingest
-from .results import (
-    BatchItem,
-    IngestResult,
-)
+from .results import BatchItem, IngestResult
 
 if TYPE_CHECKING:
     pass

@@ -8,26 +8,13 @@ from typing import TYPE_CHECKING
 
 from loopkit._input.checks import check_id, check_slug
 from loopkit._input.choices import check_choice
-from loopkit.errors import (
-    ConflictError,
-)
-from loopkit.model import (
-    CaseOrigin,
-    Customer,
-    FollowUpCase,
-    MessageStatus,
-)
+from loopkit.errors import ConflictError
+from loopkit.model import CaseOrigin, Customer, FollowUpCase, MessageStatus
 from loopkit.policies.casework import cancel_follow_ups
-from loopkit.stores import (
-    StoreTransaction,
-)
+from loopkit.stores import StoreTransaction
 
-from ._context import (
-    Context,
-)
-from .results import (
-    ContactOutcome,
-)
+from ._context import Context
+from .results import ContactOutcome
 
 if TYPE_CHECKING:
     pass

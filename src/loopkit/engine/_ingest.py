@@ -8,34 +8,15 @@ from typing import TYPE_CHECKING, Final
 
 from loopkit._input.attributes import empty_attributes
 from loopkit._input.instants import check_aware
-from loopkit.errors import (
-    ConflictError,
-)
-from loopkit.model import (
-    CaseOrigin,
-    Customer,
-    FollowUpCase,
-    Response,
-)
+from loopkit.errors import ConflictError
+from loopkit.model import CaseOrigin, Customer, FollowUpCase, Response
 from loopkit.policies import PRESENT_CHANNELS
 from loopkit.policies.casework import SYSTEM, attach
-from loopkit.stores import (
-    IngestOutcome,
-    IngestRecord,
-    StoreTransaction,
-)
+from loopkit.stores import IngestOutcome, IngestRecord, StoreTransaction
 
-from ._context import (
-    Context,
-    build_case,
-    build_event,
-    build_record,
-    build_result,
-)
+from ._context import Context, build_case, build_event, build_record, build_result
 from ._outbox import Outbox
-from .results import (
-    IngestResult,
-)
+from .results import IngestResult
 
 if TYPE_CHECKING:
     from loopkit.policies import ContactHistory, Decision, FollowUpPolicy

@@ -10,23 +10,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from loopkit.model import (
-    Customer,
-    FollowUpCase,
-    Message,
-    MessageStatus,
-)
+from loopkit.model import Customer, FollowUpCase, Message, MessageStatus
 from loopkit.stores import LaterTimer, StoreTransaction, TimerKind
 
-from ._context import (
-    END,
-    Context,
-    build_message,
-    build_timer,
-    in_utc,
-    log,
-    plus,
-)
+from ._context import END, Context, build_message, build_timer, in_utc, log, plus
 from .delivery import Sender, worker_token
 
 if TYPE_CHECKING:

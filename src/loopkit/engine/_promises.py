@@ -9,27 +9,13 @@ import attrs
 
 from loopkit._input.checks import shown_id
 from loopkit._input.instants import check_aware
-from loopkit.errors import (
-    BusinessTimeError,
-    ConflictError,
-    UnknownCase,
-)
-from loopkit.model import (
-    Customer,
-    FollowUpCase,
-    Promise,
-    PromiseStatus,
-)
+from loopkit.errors import BusinessTimeError, ConflictError, UnknownCase
+from loopkit.model import Customer, FollowUpCase, Promise, PromiseStatus
 from loopkit.policies import PRESENT_CHANNELS, RECOVERY_TOPIC
 from loopkit.policies.casework import recover
-from loopkit.stores import (
-    StoreTransaction,
-)
+from loopkit.stores import StoreTransaction
 
-from ._context import (
-    Context,
-    log,
-)
+from ._context import Context, log
 from ._outbox import Outbox
 
 if TYPE_CHECKING:

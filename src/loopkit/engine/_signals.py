@@ -7,33 +7,14 @@ from typing import TYPE_CHECKING
 
 from loopkit._input.checks import check_id
 from loopkit._input.instants import check_aware
-from loopkit.errors import (
-    ConflictError,
-    ValidationError,
-    describe,
-)
-from loopkit.model import (
-    CaseOrigin,
-    Customer,
-    FollowUpCase,
-    Touchpoint,
-)
+from loopkit.errors import ConflictError, ValidationError, describe
+from loopkit.model import CaseOrigin, Customer, FollowUpCase, Touchpoint
 from loopkit.policies.casework import attach
-from loopkit.stores import (
-    IngestOutcome,
-    IngestRecord,
-    StoreTransaction,
-    signal_key,
-)
+from loopkit.stores import IngestOutcome, IngestRecord, StoreTransaction, signal_key
 
-from ._context import (
-    Context,
-    build_result,
-)
+from ._context import Context, build_result
 from ._ingest import Ingest
-from .results import (
-    IngestResult,
-)
+from .results import IngestResult
 
 if TYPE_CHECKING:
     pass

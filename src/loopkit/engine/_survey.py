@@ -6,19 +6,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from loopkit._input.checks import check_id
-from loopkit.model import (
-    Customer,
-)
+from loopkit.model import Customer
 
-from ._context import (
-    Context,
-)
+from ._context import Context
 from ._ingest import ANSWER
-from .results import (
-    SORRY_MESSAGE,
-    STOP_MESSAGE,
-    SurveyGuard,
-)
+from .results import SORRY_MESSAGE, STOP_MESSAGE, SurveyGuard
 
 if TYPE_CHECKING:
     pass

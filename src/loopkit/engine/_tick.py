@@ -7,22 +7,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from loopkit.model import (
-    PromiseStatus,
-)
+from loopkit.model import PromiseStatus
 from loopkit.policies.casework import SYSTEM
-from loopkit.stores import (
-    TimerKind,
-)
+from loopkit.stores import TimerKind
 
-from ._context import (
-    Context,
-)
+from ._context import Context
 from ._outbox import Outbox
 from ._promises import Promises
-from .results import (
-    TickReport,
-)
+from .results import TickReport
 
 if TYPE_CHECKING:
     pass

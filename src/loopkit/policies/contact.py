@@ -15,19 +15,9 @@ from loopkit._input.reader import Reader
 from loopkit.businesstime import ContactWindow, format_duration, parse_duration
 from loopkit.conditions import Condition
 from loopkit.errors import BusinessTimeError, ValidationError, describe
-from loopkit.model import (
-    Cap,
-    Category,
-    Customer,
-    DailyWindow,
-    Response,
-    Touchpoint,
-)
+from loopkit.model import Cap, Category, Customer, DailyWindow, Response, Touchpoint
 
-from .policy import (
-    FollowUpPolicy,
-    _positive_duration,
-)
+from .policy import FollowUpPolicy, _positive_duration
 
 __all__ = ["ContactHistory", "ContactRules"]
 

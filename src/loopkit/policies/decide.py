@@ -15,14 +15,7 @@ import attrs
 from loopkit.businesstime import BusinessCalendar
 from loopkit.conditions import compile_first_match, resolve_field
 from loopkit.errors import ValidationError, describe, describe_input
-from loopkit.model import (
-    Category,
-    Customer,
-    FollowUpCase,
-    Promise,
-    Response,
-    Touchpoint,
-)
+from loopkit.model import Category, Customer, FollowUpCase, Promise, Response, Touchpoint
 
 from .contact import _NO_HISTORY, ContactHistory, ContactRules, _never_contact
 from .decision import Decision, Explanation, PolicyTrace
@@ -34,11 +27,7 @@ from .planning import (
     decide_recovery,
     follow_up,
 )
-from .policy import (
-    PRESENT_CHANNELS,
-    UNASSIGNED,
-    FollowUpPolicy,
-)
+from .policy import PRESENT_CHANNELS, UNASSIGNED, FollowUpPolicy
 from .recovery import RecoveryPolicy
 
 __all__ = ["PolicySet", "check_shown_attributes"]

@@ -7,9 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from .policy import (
-    FollowUpPolicy,
-)
+from .policy import FollowUpPolicy
 
 __all__ = ["Decision", "Explanation", "PolicyTrace", "ScheduledEscalation"]
 
