@@ -19,6 +19,7 @@ PURE = [
     "policies",
     "compensation",
     "metrics",
+    "outcomes",
 ]
 FORBIDDEN_IMPORTS = (
     "loopkit.engine",

@@ -26,6 +26,7 @@ from loopkit.compensation import (
     Staff,
 )
 from loopkit.errors import Problem, ValidationError, describe, suggest
+from loopkit.outcomes import IssueRules
 from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
 from loopkit.policies.decide import check_shown_attributes
 
@@ -41,7 +42,8 @@ class Playbook:
 
     ``policies`` is the :class:`PolicySet` that decides follow-ups (it carries
     the calendars and contact rules it needs); ``authority``, ``budgets`` and
-    ``compensation`` hold the compensation section.
+    ``compensation`` hold the compensation section; ``issues`` says when a
+    recurring root cause becomes a systemic issue.
     """
 
     version: int
@@ -51,6 +53,7 @@ class Playbook:
     compensation: CompensationRules = attrs.field(factory=CompensationRules)
     staff: Staff = attrs.field(factory=Staff)
     approvals: ApprovalRules = attrs.field(factory=ApprovalRules)
+    issues: IssueRules = attrs.field(factory=IssueRules)
 
     @property
     def empowerment(self) -> Empowerment:
@@ -96,6 +99,7 @@ class Playbook:
         recovery = r.get("recovery", RecoveryPolicy.from_dict, default=RecoveryPolicy())
         staff = r.get("staff", Staff.from_dict, default=Staff())
         approvals = r.get("approvals", ApprovalRules.from_dict, default=ApprovalRules())
+        issues = r.get("issues", IssueRules.from_dict, default=IssueRules())
         shown = r.get("privacy", _privacy, default=frozenset())
         r.finish()
         if "policies" not in r.data:
@@ -133,6 +137,7 @@ class Playbook:
             compensation=CompensationRules(compensation),
             staff=staff,
             approvals=approvals,
+            issues=issues,
         )
 
 
