@@ -4,8 +4,9 @@ what personal data it holds.
 :func:`describe` shows a shortened ``repr`` (or, for a personal value, its
 type and length); :func:`describe_input` describes a value from untrusted
 input; :func:`describe_key` shows a mapping key as a field path may;
-:class:`Unreadable` stands in for an input value that could not be read.
-All are re-exported by :mod:`loopkit.errors`, where callers import them.
+:class:`Unreadable` stands in for an input value that could not be read;
+:func:`suggest` names the nearest valid key for a misspelt one. All are
+re-exported by :mod:`loopkit.errors`, where callers import them.
 """
 
 from __future__ import annotations
