@@ -11,7 +11,7 @@ import loopkit
 
 SRC = Path(loopkit.__file__).resolve().parent  # the source tree, or the installed wheel
 PURE = [
-    "errors.py",
+    "errors",
     "_input",
     "model",
     "businesstime",

@@ -1,4 +1,10 @@
-"""Follow-up cases: a lifecycle state machine with an append-only event log."""
+"""Follow-up cases: a lifecycle state machine with an append-only event log.
+
+:class:`FollowUpCase` is here; the lifecycle table it follows
+(:class:`CaseState`, :class:`Transition`, the allowed moves) is in
+:mod:`loopkit.model.lifecycle`, and its log entries (:class:`CaseEvent`) in
+:mod:`loopkit.model.event`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,7 @@ from typing import Any, Final
 
 import attrs
 
-from loopkit._input.attributes import (
-    attributes_to_dict,
-    check_attributes,
-    empty_attributes,
-    freeze_attributes,
-)
-from loopkit._input.checks import check_id, check_int, check_slug, check_text, optional, validator
+from loopkit._input.checks import check_id, check_slug, optional, validator
 from loopkit._input.choices import check_choice, choice, to_choice
 from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
 from loopkit._input.reader import Reader
@@ -26,62 +26,20 @@ from loopkit.errors import (
     describe_input,
 )
 
-from ._pickling import getstate, setstate
-from .customer import REDACTED, keys_repr
+from ._case_checks import (
+    CHECKED,
+    check_events,
+    check_level,
+    check_owner,
+    check_steps,
+    check_tags,
+    to_frozenset,
+    to_tuple,
+)
+from .event import CaseEvent
+from .lifecycle import ACTIVE_STATES, MOVES, CaseState, Transition
 
 __all__ = ["CaseEvent", "CaseOrigin", "CaseState", "FollowUpCase", "Transition"]
-
-MAX_NOTE_LENGTH: Final = 10_000
-
-
-class CaseState(enum.StrEnum):
-    """Where a case is in its life. See :class:`Transition` for the moves."""
-
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    CONTACTED = "contacted"
-    RESOLVED = "resolved"
-    UNRESOLVED = "unresolved"
-    CLOSED = "closed"
-
-
-class Transition(enum.StrEnum):
-    """The moves a case can make. ``escalate`` keeps the state and raises the
-    escalation level; the others change state:
-
-    ===============  ===========================================  ============
-    transition       from                                         to
-    ===============  ===========================================  ============
-    start            open                                         in_progress
-    contact          open, in_progress, contacted                 contacted
-    resolve          contacted                                    resolved
-    fail             open, in_progress, contacted                 unresolved
-    close            resolved, unresolved                         closed
-    reopen           resolved, unresolved, closed                 open
-    escalate         open, in_progress, contacted                 (unchanged)
-    ===============  ===========================================  ============
-    """
-
-    START = "start"
-    CONTACT = "contact"
-    RESOLVE = "resolve"
-    FAIL = "fail"
-    CLOSE = "close"
-    REOPEN = "reopen"
-    ESCALATE = "escalate"
-
-
-_S = CaseState
-_ACTIVE: Final = frozenset({_S.OPEN, _S.IN_PROGRESS, _S.CONTACTED})
-_MOVES: Final[Mapping[Transition, tuple[frozenset[CaseState], CaseState | None]]] = {
-    Transition.START: (frozenset({_S.OPEN}), _S.IN_PROGRESS),
-    Transition.CONTACT: (_ACTIVE, _S.CONTACTED),
-    Transition.RESOLVE: (frozenset({_S.CONTACTED}), _S.RESOLVED),
-    Transition.FAIL: (_ACTIVE, _S.UNRESOLVED),
-    Transition.CLOSE: (frozenset({_S.RESOLVED, _S.UNRESOLVED}), _S.CLOSED),
-    Transition.REOPEN: (frozenset({_S.RESOLVED, _S.UNRESOLVED, _S.CLOSED}), _S.OPEN),
-    Transition.ESCALATE: (_ACTIVE, None),
-}
 
 
 class CaseOrigin(enum.StrEnum):
@@ -95,118 +53,12 @@ class CaseOrigin(enum.StrEnum):
     TOUCHPOINT = "touchpoint"
 
 
-def _check_note(value: object, path: str) -> str:
-    return check_text(value, path, max_length=MAX_NOTE_LENGTH, personal=True)
-
-
-def _check_event_kind(value: object, path: str) -> str:
-    return check_slug(value, path, "an event kind such as 'contact'")
-
-
-@attrs.frozen(kw_only=True)
-class CaseEvent:
-    """One entry in a case's append-only log: who did what, when.
-
-    ``kind`` is a transition name (``"contact"``, ``"close"``…), ``"opened"``,
-    ``"note"``, ``"step"`` (a required step such as an apology was done), or a
-    name the engine or host chose. ``note`` is free text and personal data:
-    never shown in ``repr``. ``details`` holds small JSON-safe facts.
-    """
-
-    at: datetime = attrs.field(validator=validator(check_aware), eq=instant_key)
-    actor: str = attrs.field(validator=validator(check_id))
-    kind: str = attrs.field(validator=validator(_check_event_kind))
-    note: str | None = attrs.field(
-        default=None,
-        validator=optional(_check_note),
-        repr=lambda v: "None" if v is None else REDACTED,
-    )
-    details: Mapping[str, Any] = attrs.field(
-        factory=empty_attributes,
-        converter=freeze_attributes,
-        validator=validator(check_attributes),
-        repr=keys_repr,
-        hash=False,
-    )
-
-    __getstate__ = getstate  # read-only details pickle too
-    __setstate__ = setstate
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "at": format_instant(self.at),
-            "actor": self.actor,
-            "kind": self.kind,
-            "note": self.note,
-            "details": attributes_to_dict(self.details),
-        }
-
-    @classmethod
-    def from_dict(cls, data: object, path: str = "event") -> CaseEvent:
-        r = Reader(data, path)
-        kwargs = {
-            "at": r.get("at", parse_instant),
-            "actor": r.get("actor", check_id),
-            "kind": r.get("kind", _check_event_kind),
-            "note": r.get("note", _check_note, default=None, personal=True),
-            "details": r.get("details", check_attributes, default={}),
-        }
-        r.finish()
-        return r.build(cls, kwargs)
-
-
 def _to_state(value: object) -> object:
     return to_choice(CaseState, value)
 
 
 def _to_origin(value: object) -> object:
     return to_choice(CaseOrigin, value)
-
-
-def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    # A lone string is left for the validator to refuse, not split into characters.
-    return value if isinstance(value, str) else tuple(value)  # type: ignore[return-value]
-
-
-def _to_frozenset(value: Iterable[str]) -> frozenset[str]:
-    # A lone string is left for the validator to refuse, not split into characters.
-    return value if isinstance(value, str) else frozenset(value)  # type: ignore[return-value]
-
-
-def _check_steps(value: object, path: str) -> frozenset[str]:
-    if not isinstance(value, frozenset):
-        raise ValidationError(path, "a set of step names", describe_input(value))
-    for step in value:
-        check_slug(step, path, "a step name such as 'apology'")
-    return value
-
-
-def _check_tags(value: object, path: str) -> frozenset[str]:
-    if not isinstance(value, frozenset):
-        raise ValidationError(path, "a set of root-cause tags", describe_input(value))
-    for tag in value:
-        check_slug(tag, path, "a root-cause tag such as 'campaign_targeting'")
-    return value
-
-
-def _check_events(value: object, path: str) -> tuple[CaseEvent, ...]:
-    if not isinstance(value, tuple) or not all(isinstance(e, CaseEvent) for e in value):
-        raise ValidationError(path, "a tuple of CaseEvent", describe_input(value))
-    for i in range(1, len(value)):
-        if instant_key(value[i].at) < instant_key(value[i - 1].at):  # type: ignore[operator]
-            raise ValidationError(f"{path}[{i}].at", "events in time order", "an earlier time")
-    return value
-
-
-def _check_owner(value: object, path: str) -> str:
-    return check_id(value, path)
-
-
-def _check_level(value: object, path: str) -> int:
-    level = check_int(value, path)
-    if level < 0:
-        raise ValidationError(path, "an escalation level >= 0", describe_input(value))
-    return level
 
 
 @attrs.frozen(kw_only=True)
@@ -243,7 +95,7 @@ class FollowUpCase:
     )
     policy: str | None = attrs.field(default=None, validator=optional(check_id))
     topic: str | None = attrs.field(default=None, validator=optional(check_id))
-    owner: str | None = attrs.field(default=None, validator=optional(_check_owner))
+    owner: str | None = attrs.field(default=None, validator=optional(check_owner))
     channel: str | None = attrs.field(default=None, validator=optional(check_id))
     due_at: datetime | None = attrs.field(
         default=None, validator=optional(check_aware), eq=instant_key
@@ -251,16 +103,16 @@ class FollowUpCase:
     warn_at: datetime | None = attrs.field(
         default=None, validator=optional(check_aware), eq=instant_key
     )
-    escalation_level: int = attrs.field(default=0, validator=validator(_check_level))
-    response_ids: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
+    escalation_level: int = attrs.field(default=0, validator=validator(check_level))
+    response_ids: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
     required_steps: frozenset[str] = attrs.field(
-        default=frozenset(), converter=_to_frozenset, validator=validator(_check_steps)
+        default=frozenset(), converter=to_frozenset, validator=validator(check_steps)
     )
     root_causes: frozenset[str] = attrs.field(
-        default=frozenset(), converter=_to_frozenset, validator=validator(_check_tags)
+        default=frozenset(), converter=to_frozenset, validator=validator(check_tags)
     )
     events: tuple[CaseEvent, ...] = attrs.field(
-        default=(), converter=_to_tuple, validator=validator(_check_events)
+        default=(), converter=to_tuple, validator=validator(check_events)
     )
 
     def __attrs_post_init__(self) -> None:
@@ -280,7 +132,7 @@ class FollowUpCase:
     @property
     def is_active(self) -> bool:
         """Open, in progress or contacted: someone still has work to do."""
-        return self.state in _ACTIVE
+        return self.state in ACTIVE_STATES
 
     @property
     def completed_steps(self) -> frozenset[str]:
@@ -300,7 +152,7 @@ class FollowUpCase:
     @staticmethod
     def allowed_from(state: CaseState) -> tuple[Transition, ...]:
         """The transitions a case in ``state`` may make."""
-        return tuple(t for t, (sources, _) in _MOVES.items() if state in sources)
+        return tuple(t for t, (sources, _) in MOVES.items() if state in sources)
 
     # -- changing ----------------------------------------------------------------
 
@@ -338,9 +190,9 @@ class FollowUpCase:
             )
         if changes.keys() <= _TRUSTED:
             return self._appended(event, changes)
-        if changes.keys() <= _CHECKED.keys():
+        if changes.keys() <= CHECKED.keys():
             for name, value in changes.items():
-                _CHECKED[name](value, f"FollowUpCase.{name}")
+                CHECKED[name](value, f"FollowUpCase.{name}")
             return self._appended(event, changes)
         return attrs.evolve(self, events=(*self.events, event), **changes)
 
@@ -365,7 +217,7 @@ class FollowUpCase:
     ) -> FollowUpCase:
         """Make ``transition``, or raise :class:`~loopkit.IllegalTransition`."""
         move = check_choice(Transition, transition, "transition")
-        sources, target = _MOVES[move]
+        sources, target = MOVES[move]
         if self.state not in sources:
             raise IllegalTransition(
                 self.state.value, move.value, [t.value for t in self.allowed_from(self.state)]
@@ -405,7 +257,7 @@ class FollowUpCase:
     ) -> FollowUpCase:
         """Close a resolved or unresolved case, adding any root-cause tags."""
         tags = frozenset(root_causes)
-        _check_tags(tags, "root_causes")
+        check_tags(tags, "root_causes")
         details = {"root_causes": tuple(sorted(tags))} if tags else None
         case = self.apply(Transition.CLOSE, at=at, by=by, note=note, details=details)
         return attrs.evolve(case, root_causes=self.root_causes | tags) if tags else case
@@ -465,12 +317,12 @@ class FollowUpCase:
         def steps(value: Any, p: str) -> frozenset[str]:
             if not isinstance(value, list | tuple):
                 raise ValidationError(p, "a list of step names", describe_input(value))
-            return _check_steps(frozenset(value), p)
+            return check_steps(frozenset(value), p)
 
         def tags(value: Any, p: str) -> frozenset[str]:
             if not isinstance(value, list | tuple):
                 raise ValidationError(p, "a list of root-cause tags", describe_input(value))
-            return _check_tags(frozenset(value), p)
+            return check_tags(frozenset(value), p)
 
         kwargs = {
             "id": r.get("id", check_id),
@@ -484,7 +336,7 @@ class FollowUpCase:
             "channel": r.get("channel", check_id, default=None),
             "due_at": r.get("due_at", parse_instant, default=None),
             "warn_at": r.get("warn_at", parse_instant, default=None),
-            "escalation_level": r.get("escalation_level", _check_level, default=0),
+            "escalation_level": r.get("escalation_level", check_level, default=0),
             "response_ids": r.items("response_ids", check_id),
             "required_steps": r.get("required_steps", steps, default=frozenset()),
             "root_causes": r.get("root_causes", tags, default=frozenset()),
@@ -497,18 +349,3 @@ class FollowUpCase:
 _FIELD_NAMES: Final = tuple(a.name for a in attrs.fields(FollowUpCase))
 _TRUSTED: Final = frozenset({"state", "escalation_level"})
 """Changes only the lifecycle makes, from values it computed itself."""
-
-
-def _check_ids(value: object, path: str) -> None:
-    if not isinstance(value, tuple):
-        raise ValidationError(path, "a tuple of ids", describe_input(value))
-    for i, item in enumerate(value):
-        check_id(item, f"{path}[{i}]")
-
-
-_CHECKED: Final[Mapping[str, Any]] = {
-    "response_ids": _check_ids,
-    "owner": lambda v, p: None if v is None else check_id(v, p),
-    "required_steps": _check_steps,
-}
-"""Changes checked on their own, without re-validating the rest of the case."""

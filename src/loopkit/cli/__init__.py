@@ -1,0 +1,169 @@
+"""The ``loopkit`` command: run the loop on a JSON Lines feed with the SQLite store.
+
+::
+
+    loopkit check POLICIES.toml
+    loopkit ingest --policies POLICIES.toml --db loop.db FEED.jsonl [--now ISO]
+    loopkit tick --policies POLICIES.toml --db loop.db [--now ISO]
+    loopkit cases --db loop.db [--customer ID] [--csv]
+    loopkit demo [--db PATH]
+
+Output never contains personal data: responses, cases and messages are shown
+by their ids, outcomes and owners only. Exit codes: 0 done, 1 the input was
+read but something in it was wrong (every problem is printed, with its file,
+line and field path), 2 the command line itself was wrong (an unknown option,
+a ``--now`` without an offset, a file that does not exist).
+
+Everything taken from the input that is shown (ids, key names, file names)
+is escaped first: control characters, ANSI escape sequences, newlines and
+bidirectional overrides are printed as ``\x1b``, ``\n``, ``\u202e`` and so on
+(``_output.for_terminal``); a CSV cell that a spreadsheet would run as a
+formula is neutralised (``_output.csv_cell``).
+
+This module parses the command line and runs a command; the parts live in
+private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
+:class:`~loopkit.Loop`: the command never opens a store transaction itself),
+``_ingest`` (ingesting a feed, line by line), ``_feed`` (reading a JSON Lines
+feed within its limits) and ``_output`` (what is printed, escaped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
+
+from loopkit._input.instants import parse_instant
+from loopkit._version import __version__
+from loopkit.errors import LoopkitError, ValidationError
+
+from . import _commands
+from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
+from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
+from ._commands import Failed
+from ._feed import MAX_LINE_BYTES as MAX_LINE_BYTES
+from ._output import csv_cell, error, for_terminal
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+__all__ = ["main"]
+
+# The escaping helpers by the names they had when the command was one module.
+_for_terminal = for_terminal
+_csv_cell = csv_cell
+
+
+def _instant(text: str) -> datetime:
+    """argparse type for ``--now``: ISO 8601 with an offset."""
+    try:
+        return parse_instant(text, "--now")
+    except ValidationError as err:
+        problem = err.problems[0]
+        raise argparse.ArgumentTypeError(
+            f"expected {problem.expected}, got {problem.got}"
+        ) from None
+
+
+# -- the command line -----------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with what it echoes of the command line (an unknown option, a
+    bad value) escaped like everything else the command prints."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            message = "\n".join(for_terminal(line) for line in message.split("\n"))
+        super()._print_message(message, file)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="loopkit",
+        description="Close the loop with customers: run follow-up policies on survey "
+        "answers with the embedded SQLite store.",
+    )
+    parser.add_argument("--version", action="version", version=f"loopkit {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser("check", help="load a policy file and report every problem")
+    check.add_argument("policies", metavar="POLICIES", help="a policy file (.toml or .json)")
+    check.set_defaults(run=_commands.check)
+
+    def common(sub: argparse.ArgumentParser, *, policies: bool = True, now: bool = True) -> None:
+        if policies:
+            sub.add_argument("--policies", required=True, metavar="FILE", help="the policy file")
+        sub.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+        if now:
+            sub.add_argument(
+                "--now",
+                type=_instant,
+                metavar="ISO",
+                help="the time to act at, ISO 8601 with offset (default: the real clock)",
+            )
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest a JSON Lines feed of responses and touchpoint signals (idempotent by id)",
+    )
+    common(ingest)
+    ingest.add_argument(
+        "feed",
+        metavar="FEED",
+        help='one {"response": ..., "customer": ...} or {"touchpoint": ..., "customer": ...} '
+        "per line; - for stdin",
+    )
+    ingest.set_defaults(run=_commands.ingest)
+
+    tick = commands.add_parser(
+        "tick", help="do what has come due: send messages, warn, breach, escalate"
+    )
+    common(tick)
+    tick.set_defaults(run=_commands.tick)
+
+    cases = commands.add_parser("cases", help="list the cases in a database")
+    common(cases, policies=False, now=False)
+    cases.add_argument("--customer", metavar="ID", help="only this customer's cases")
+    cases.add_argument(
+        "--csv", action="store_true", help="print CSV (for a spreadsheet) instead of a table"
+    )
+    cases.set_defaults(run=_commands.cases)
+
+    demo = commands.add_parser("demo", help="run the bundled example end to end")
+    demo.add_argument("--db", metavar="FILE", help="keep the database here (default: a temp file)")
+    demo.set_defaults(run=functools.partial(_commands.demo, run=_run))
+    return parser
+
+
+def _run(argv: Iterable[str], out: TextIO) -> int:
+    try:
+        args = _parser().parse_args(list(argv))
+    except SystemExit as stop:  # --help, --version, or a usage error already printed
+        return stop.code if isinstance(stop.code, int) else 2
+    try:
+        code: int = args.run(args, out)
+        return code
+    except Failed as err:
+        error(f"loopkit {args.command}: {err}")
+        return err.code
+    except ValidationError as err:
+        for line in err.messages():  # file:line: path: expected ..., got ...
+            error(line)
+        return 1
+    except LoopkitError as err:
+        error(f"loopkit {args.command}: {err}")
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``loopkit`` command line; returns the exit code.
+
+    >>> main(["check", "examples/policies.toml"])
+    examples/policies.toml: ok: 5 policies, 2 compensation rules, 2 calendars
+    0
+    """
+    return _run(sys.argv[1:] if argv is None else argv, sys.stdout)

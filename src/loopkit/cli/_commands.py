@@ -1,0 +1,234 @@
+"""The commands — check, ingest, tick, cases, demo — each over a
+:class:`~loopkit.Loop` on the SQLite store.
+
+Every read and write goes through the loop's public methods; the command
+never opens a store transaction itself. ``loopkit cases`` has no policy
+file: it reads through a loop built on :data:`READ_ONLY_PLAYBOOK`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import random
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Final, TextIO, cast
+
+from loopkit.channels import ChannelPlugin, ConsoleChannel
+from loopkit.engine import Loop, TickReport
+from loopkit.model import CHANNELS, MessageStatus
+from loopkit.playbook import Playbook, load_playbook
+from loopkit.policies import PolicySet
+from loopkit.stores import SQLiteStore
+
+from ._ingest import ingest_feed
+from ._output import EscapedStream, csv_cell, for_terminal, table
+
+__all__ = [
+    "DEMO_INGEST_AT",
+    "DEMO_TICK_AT",
+    "READ_ONLY_PLAYBOOK",
+    "Failed",
+    "cases",
+    "check",
+    "demo",
+    "ingest",
+    "tick",
+]
+
+DEMO_INGEST_AT: Final = "2026-11-20T21:30:00+01:00"
+"""When the demo ingests its feed: Friday evening, after the last answer came in."""
+DEMO_TICK_AT: Final = "2026-11-23T16:00:00+01:00"
+"""When the demo lets time pass to: Monday afternoon, after the first deadlines."""
+
+READ_ONLY_PLAYBOOK: Final = Playbook(version=1, policies=PolicySet(policies=()))
+"""The playbook of a loop that only reads the store (``loopkit cases``, which
+takes no policy file): no policies, so it could open no case and queue no
+message, and no channel for its loop to warn about."""
+
+
+class Failed(Exception):
+    """Ends a command with one message on stderr and an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _FixedClock:
+    """The clock a command runs on when it is given ``--now``."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at
+
+
+# -- the commands ----------------------------------------------------------------
+
+
+def check(args: argparse.Namespace, out: TextIO) -> int:
+    playbook = _playbook(args.policies)
+    print(f"{for_terminal(args.policies)}: ok: {_summary(playbook)}", file=out)
+    return 0
+
+
+def ingest(args: argparse.Namespace, out: TextIO) -> int:
+    playbook = _playbook(args.policies)
+    if args.feed != "-" and not Path(args.feed).is_file():
+        raise Failed(f"feed file not found: {args.feed}", 2)
+    with _store(args.db, create=True) as store:
+        loop = _loop(playbook, store, args.now)
+        return ingest_feed(loop, args.feed, out)
+
+
+def tick(args: argparse.Namespace, out: TextIO) -> int:
+    playbook = _playbook(args.policies)
+    with _store(args.db, create=False) as store:
+        loop = _loop(playbook, store, args.now)
+        report = loop.tick()
+        print(_report(report), file=out)
+    return 0
+
+
+def cases(args: argparse.Namespace, out: TextIO) -> int:
+    with _store(args.db, create=False) as store:
+        found = _reading(store).cases(args.customer)
+    none = "" if args.csv else "-"
+    rows = [("CASE", "STATE", "LEVEL", "OWNER", "DUE", "POLICY", "CUSTOMER")]
+    for case in found:
+        due = none if case.due_at is None else case.due_at.isoformat(timespec="minutes")
+        rows.append(
+            (
+                case.id,
+                case.state.value,
+                str(case.escalation_level),
+                case.owner or none,
+                due,
+                case.policy or none,
+                case.customer_id,
+            )
+        )
+    if args.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+        return 0
+    table(rows, out)
+    print(f"{len(found)} case{'' if len(found) == 1 else 's'}", file=out)
+    return 0
+
+
+def demo(
+    args: argparse.Namespace, out: TextIO, *, run: Callable[[Iterable[str], TextIO], int]
+) -> int:
+    """Run the bundled example: each step through ``run``, the command line,
+    as a user would type it."""
+    data = resources.files("loopkit").joinpath("_demo")
+    db = None if args.db is None else Path(args.db).resolve()
+    with tempfile.TemporaryDirectory(prefix="loopkit-demo-") as work:
+        for name in ("policies.toml", "feed.jsonl"):
+            Path(work, name).write_bytes(data.joinpath(name).read_bytes())
+        where = "a temporary file (keep it with --db PATH)" if db is None else str(db)
+        print("loopkit demo: ten survey answers from one Friday, and the follow-up", file=out)
+        print(f"database: {where}", file=out)
+        with contextlib.chdir(work):  # so each step shows the command a user would type
+            for title, argv in _DEMO_STEPS:
+                print(f"\n== {title}\n$ loopkit {' '.join(argv)}", file=out)
+                code = run([str(db) if a == "loop.db" and db else a for a in argv], out)
+                if code:
+                    return code
+    return 0
+
+
+_DEMO_STEPS: Final = (
+    ("check the policy file", ("check", "policies.toml")),
+    (
+        "Friday evening: ingest the survey answers",
+        (
+            "ingest",
+            *("--policies", "policies.toml", "--db", "loop.db", "--now", DEMO_INGEST_AT),
+            "feed.jsonl",
+        ),
+    ),
+    (
+        "Monday afternoon: send what is due, warn, breach and escalate",
+        ("tick", "--policies", "policies.toml", "--db", "loop.db", "--now", DEMO_TICK_AT),
+    ),
+    ("where things stand", ("cases", "--db", "loop.db")),
+)
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _playbook(path: str) -> Playbook:
+    if not Path(path).is_file():
+        raise Failed(f"policy file not found: {path}", 2)
+    return load_playbook(path)
+
+
+def _summary(playbook: Playbook) -> str:
+    counts = (
+        (len(list(playbook.policies)), "policy", "policies"),
+        (len(list(playbook.compensation)), "compensation rule", "compensation rules"),
+        (len(playbook.calendars), "calendar", "calendars"),
+    )
+    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts)
+
+
+@contextlib.contextmanager
+def _store(path: str, *, create: bool) -> Iterator[SQLiteStore]:
+    if path != ":memory:" and not create and not Path(path).is_file():
+        raise Failed(f"database not found: {path} (loopkit ingest creates it)", 2)
+    try:
+        store = SQLiteStore(path)
+    except sqlite3.Error as err:
+        raise Failed(f"cannot open database {path}: {err}") from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _reading(store: SQLiteStore) -> Loop:
+    """A loop that only reads ``store`` (its cases, its outbox)."""
+    return Loop(READ_ONLY_PLAYBOOK, store=store, check_channels=False)
+
+
+def _loop(playbook: Playbook, store: SQLiteStore, now: datetime | None) -> Loop:
+    """The loop a command acts through: the console channel stands in for
+    every channel a policy names, and for every channel a message still
+    waiting in the outbox was queued on."""
+    names = set(CHANNELS)
+    for policy in playbook.policies:
+        names.update(policy.channels)
+    names.update(m.channel for m in _reading(store).messages(status=MessageStatus.PENDING))
+    # prints to sys.stdout, personal data redacted, ids escaped
+    console = ConsoleChannel(stream=cast(TextIO, EscapedStream()))
+    return Loop(
+        playbook,
+        plugins=[ChannelPlugin([(name, console) for name in sorted(names)])],
+        store=store,
+        clock=None if now is None else _FixedClock(now),
+        rng=random.Random(0),
+    )
+
+
+def _report(report: TickReport) -> str:
+    fields = (
+        "sent",
+        "retried",
+        "dead_lettered",
+        "warnings",
+        "breaches",
+        "escalations",
+        "broken_promises",
+    )
+    return "tick: " + ", ".join(f"{getattr(report, name)} {name}" for name in fields)

@@ -1,0 +1,110 @@
+"""Reading a JSON Lines feed line by line, within its limits: each line as
+bytes (never more than :data:`MAX_LINE_BYTES` of one held), its JSON value or
+why it cannot be read, and the response (or touchpoint signal) and customer
+it holds. Nothing read is ever shown: a line may hold personal data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO, Final
+
+from loopkit._input.reader import Reader
+from loopkit.errors import Unreadable, ValidationError
+from loopkit.model import Customer, Response, Touchpoint
+
+__all__ = ["MAX_LINE_BYTES", "decode_line", "raw_lines", "read_line"]
+
+MAX_LINE_BYTES: Final = 1 << 20
+"""Longest feed line read, in bytes (1 MiB); a longer one is rejected unread."""
+
+_BOM: Final = b"\xef\xbb\xbf"
+
+
+def raw_lines(feed: str) -> Iterator[bytes | None]:
+    """The feed's lines as bytes (``None`` for one over :data:`MAX_LINE_BYTES`);
+    ``feed`` is a file name, or ``-`` for standard input."""
+    if feed != "-":
+        with open(feed, "rb") as stream:
+            yield from _read_lines(stream)
+        return
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        yield from _read_lines(buffer)
+    else:  # a text stream standing in for stdin: its lines, as UTF-8
+        for line in sys.stdin:
+            yield line.encode("utf-8", "surrogatepass")
+
+
+def _read_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line, never holding more than 1 MiB
+            yield None
+        else:
+            yield line
+
+
+def decode_line(raw: bytes | None, number: int) -> tuple[object, None] | tuple[None, str]:
+    """A line's JSON value, or why it cannot be read (never its content: a
+    line may hold personal data)."""
+    expected = "expected one JSON object per line"
+    if raw is None:
+        return None, f"expected a line of at most {MAX_LINE_BYTES:,} bytes, got a longer one"
+    if number == 1 and raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        return None, f"{expected}, got a NUL byte at column {nul + 1}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, f"expected UTF-8 text, got an invalid byte at column {err.start + 1}"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as err:
+        at = "" if err.msg.endswith(" at") else " at"  # "Unterminated string starting at"
+        problem = f"{expected}, got invalid JSON ({err.msg}{at} column {err.colno})"
+        if not raw.endswith(b"\n"):  # only the last line of a file can end without one
+            problem += "; the file ends inside this line (truncated?)"
+        return None, problem
+    except RecursionError:
+        return None, f"{expected}, got JSON nested too deeply to read"
+    except ValueError:  # Python reads no integer of more than 4,300 digits
+        try:  # again, with such numbers kept aside so the model names their field
+            return json.loads(text, parse_int=_whole_number), None
+        except (ValueError, RecursionError):
+            return None, f"{expected}, got a number too long to read"
+
+
+def _whole_number(text: str) -> int | Unreadable:
+    """An integer of a feed line; one too long for Python to read (more than
+    4,300 digits) is a stand-in that no field takes, so its error names the field."""
+    try:
+        return int(text)
+    except ValueError:
+        return Unreadable(f"an integer of {len(text.lstrip('-')):,} digits")
+
+
+def read_line(data: object) -> tuple[Response | Touchpoint, Customer]:
+    """A response and its customer, or a touchpoint signal (a line with a
+    ``touchpoint`` and no ``response``) and its customer."""
+    if not isinstance(data, dict):  # named by its type only: a line may hold personal data
+        raise ValidationError(
+            "<line>",
+            'a JSON object {"response": ..., "customer": ...} '
+            'or {"touchpoint": ..., "customer": ...}',
+            type(data).__name__,
+        )
+    r = Reader(data, "")
+    subject: Response | Touchpoint
+    if "touchpoint" in data and "response" not in data:
+        subject = r.get("touchpoint", Touchpoint.from_dict)
+    else:
+        subject = r.get("response", Response.from_dict)
+    customer = r.get("customer", Customer.from_dict)
+    r.finish()
+    r.raise_if_any()
+    return subject, customer

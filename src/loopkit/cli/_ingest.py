@@ -1,0 +1,118 @@
+"""``loopkit ingest``'s run over a feed: lines read by :mod:`._feed`, ingested
+through the :class:`~loopkit.Loop` a batch at a time, one line printed per
+response (or signal) and one per problem, then the totals."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from typing import Final, TextIO
+
+from loopkit.engine import IngestResult, Loop
+from loopkit.errors import LoopkitError, ValidationError
+from loopkit.model import Customer, Response, Touchpoint
+from loopkit.stores import IngestOutcome, signal_key
+
+from ._feed import decode_line, raw_lines, read_line
+from ._output import error, for_terminal
+
+__all__ = ["FEED_BATCH", "ingest_feed"]
+
+FEED_BATCH: Final = 500
+"""Feed lines ingested per store transaction (:meth:`Loop.ingest_many`)."""
+
+
+def ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
+    """Ingest every line of ``feed`` (a file name, or ``-`` for standard
+    input); the exit code: 0 when every line went in, 1 otherwise."""
+    counts: Counter[str] = Counter()
+    tally = {"failed": 0, "replayed": 0, "signals": 0}
+    # Per line: where it is, then what to ingest or the problems already found.
+    # A touchpoint signal is ingested on its own, after the lines before it.
+    chunk: list[tuple[str, tuple[Response | Touchpoint, Customer] | list[str]]] = []
+
+    def flush() -> None:
+        pairs: list[tuple[Response, Customer]] = [
+            (entry[0], entry[1])
+            for _, entry in chunk
+            if not isinstance(entry, list) and isinstance(entry[0], Response)
+        ]
+        items = iter(loop.ingest_many(pairs, batch_size=FEED_BATCH))
+        for where, entry in chunk:  # report in line order, as the lines were read
+            if isinstance(entry, list):
+                problems = entry
+            else:
+                subject, customer = entry
+                result: IngestResult | None
+                err: LoopkitError | None
+                if isinstance(subject, Touchpoint):
+                    try:
+                        result, err = loop.ingest_touchpoint(subject, customer=customer), None
+                    except LoopkitError as failed:
+                        result, err = None, failed
+                else:
+                    item = next(items)
+                    result, err = item.result, item.error
+                if result is not None:
+                    counts[result.outcome.value] += 1
+                    tally["replayed"] += result.replayed
+                    tally["signals"] += isinstance(subject, Touchpoint)
+                    case = "-" if result.case is None else result.case.id
+                    note = "  (replayed)" if result.replayed else ""
+                    key = for_terminal(result.response_id or signal_key(subject.id))
+                    print(
+                        f"{key:<10} {result.outcome.value:<13} {case:<10} "
+                        f"{result.policy or '-'}{note}",
+                        file=out,
+                    )
+                    continue
+                problems = (
+                    [str(problem) for problem in err.problems]
+                    if isinstance(err, ValidationError)
+                    else [str(err)]  # a conflict, a plugin that failed
+                )
+            for problem in problems:
+                error(f"{where}: {problem}")
+            tally["failed"] += 1
+        chunk.clear()
+
+    stopped: str | None = None
+    try:
+        for number, raw in enumerate(raw_lines(feed), start=1):
+            if raw is not None and not raw.strip(b" \t\r\n"):
+                continue
+            where = f"{feed}:{number}"
+            data, problem = decode_line(raw, number)
+            if problem is not None:
+                chunk.append((where, [problem]))
+            else:
+                try:
+                    subject, customer = read_line(data)
+                except ValidationError as err:
+                    chunk.append((where, [str(problem) for problem in err.problems]))
+                else:
+                    if isinstance(subject, Touchpoint):
+                        flush()  # the lines before it go in first
+                    chunk.append((where, (subject, customer)))
+                    if isinstance(subject, Touchpoint):
+                        flush()
+            if len(chunk) == FEED_BATCH:
+                flush()
+        flush()
+    except (OSError, sqlite3.Error, LoopkitError) as err:  # the file or the store failed
+        stopped = f"loopkit ingest: stopped: {err}"
+    total = sum(counts.values())
+    parts = [f"{counts[o.value]} {o.value}" for o in IngestOutcome if counts[o.value]]
+    responses, signals = total - tally["signals"], tally["signals"]
+    print(
+        f"{responses} response{'' if responses == 1 else 's'}"
+        + (f", {signals} touchpoint signal{'' if signals == 1 else 's'}" if signals else "")
+        + " ingested"
+        + (f": {', '.join(parts)}" if parts else "")
+        + f"; {tally['replayed']} replayed, {tally['failed']} failed",
+        file=out,
+    )
+    if stopped is not None:
+        error(stopped + " (what was ingested before is kept; run the feed again to go on)")
+        return 1
+    return 1 if tally["failed"] else 0
