@@ -69,22 +69,3 @@ def test_the_pure_domain_never_reads_the_clock(module: Path) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
     }
     assert not calls & FORBIDDEN_CALLS, f"{module.name} calls {sorted(calls & FORBIDDEN_CALLS)}"
-
-
-@pytest.mark.parametrize("module", sorted((SRC / "_input").glob("*.py")), ids=lambda p: p.name)
-def test_each_foundation_module_has_one_job_and_stays_small(module: Path) -> None:
-    lines = module.read_text(encoding="utf-8").count("\n")
-    assert lines <= 400, f"_input/{module.name} has {lines} lines"
-
-
-SPLIT_PACKAGES = ("stores", "testing")
-
-
-@pytest.mark.parametrize(
-    "module",
-    [path for package in SPLIT_PACKAGES for path in sorted((SRC / package).rglob("*.py"))],
-    ids=lambda p: str(p.relative_to(SRC)),
-)
-def test_each_store_and_test_kit_module_stays_small(module: Path) -> None:
-    lines = module.read_text(encoding="utf-8").count("\n")
-    assert lines <= 400, f"{module.relative_to(SRC)} has {lines} lines; split it by subject"

@@ -28,7 +28,7 @@ from loopkit.compensation import (
 from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.outcomes import IssueRules
 from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
-from loopkit.policies.decide import check_shown_attributes
+from loopkit.policies.privacy import check_shown_attributes
 
 __all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_playbook", "load_policies"]
 

@@ -7,14 +7,14 @@ argument), the same inputs always give the same :class:`Decision`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
 import attrs
 
 from loopkit.businesstime import BusinessCalendar
-from loopkit.conditions import compile_first_match, resolve_field
-from loopkit.errors import ValidationError, describe, describe_input
+from loopkit.conditions import compile_first_match
+from loopkit.errors import ValidationError
 from loopkit.model import Category, Customer, FollowUpCase, Promise, Response, Touchpoint
 
 from .contact import _NO_HISTORY, ContactHistory, ContactRules, _never_contact
@@ -27,48 +27,17 @@ from .planning import (
     decide_recovery,
     follow_up,
 )
-from .policy import PRESENT_CHANNELS, UNASSIGNED, FollowUpPolicy
+from .policy import (
+    PRESENT_CHANNELS,
+    UNASSIGNED,
+    FollowUpPolicy,
+    _check_policies,
+    _to_policies,
+)
+from .privacy import _check_shown, _to_shown
 from .recovery import RecoveryPolicy
 
-__all__ = ["PolicySet", "check_shown_attributes"]
-
-
-def _to_policies(value: Sequence[FollowUpPolicy]) -> tuple[FollowUpPolicy, ...]:
-    return tuple(value)
-
-
-def _check_policies(value: object, path: str) -> tuple[FollowUpPolicy, ...]:
-    if not isinstance(value, tuple) or not all(isinstance(p, FollowUpPolicy) for p in value):
-        raise ValidationError(path, "a tuple of FollowUpPolicy", describe(value))
-    names = [p.name for p in value]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise ValidationError(f"{path}[{i}].name", "a name no other policy has", repr(name))
-    return value
-
-
-def check_shown_attributes(value: object, path: str) -> frozenset[str]:
-    """Attribute fields whose values explanations may show, such as
-    ``customer.attributes.tier`` (every other attribute value is described)."""
-    if not isinstance(value, list | tuple | set | frozenset):
-        raise ValidationError(path, "a list of attribute fields", describe_input(value))
-    for i, item in enumerate(value):
-        spec = resolve_field(item)
-        if spec is None or spec.key is None:
-            raise ValidationError(
-                f"{path}[{i}]",
-                "an attribute field such as 'customer.attributes.tier'",
-                describe_input(item),
-            )
-    return frozenset(value)
-
-
-def _to_shown(value: Iterable[str]) -> frozenset[str]:
-    return value if isinstance(value, frozenset) else frozenset(value)
-
-
-def _check_shown(value: frozenset[str]) -> None:
-    check_shown_attributes(value, "PolicySet.shown_attributes")
+__all__ = ["PolicySet"]
 
 
 @attrs.frozen(kw_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
@@ -250,3 +250,17 @@ class FollowUpPolicy:
                 "calendar": self.deadline.calendar,
             }
         return out
+
+
+def _to_policies(value: Sequence[FollowUpPolicy]) -> tuple[FollowUpPolicy, ...]:
+    return tuple(value)
+
+
+def _check_policies(value: object, path: str) -> tuple[FollowUpPolicy, ...]:
+    if not isinstance(value, tuple) or not all(isinstance(p, FollowUpPolicy) for p in value):
+        raise ValidationError(path, "a tuple of FollowUpPolicy", describe(value))
+    names = [p.name for p in value]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ValidationError(f"{path}[{i}].name", "a name no other policy has", repr(name))
+    return value
