@@ -136,3 +136,14 @@ def test_a_new_recovery_case_needs_an_id() -> None:
             new_id=None,
             at=T,
         )
+
+
+def test_a_built_event_is_appended_in_order_and_nothing_else_is() -> None:
+    event = loopkit.CaseEvent(at=T + timedelta(hours=1), actor="emp-7", kind="note_added")
+    case = _case().append(event, response_ids=("r-1",))
+    assert case.events[-1] == event and case.response_ids == ("r-1",)
+    with pytest.raises(loopkit.ValidationError) as info:
+        case.append(loopkit.CaseEvent(at=T, actor="emp-7", kind="late"))
+    assert info.value.problems[0].path == "at"
+    with pytest.raises(loopkit.ValidationError):
+        case.append("an event")  # type: ignore[arg-type]

@@ -184,6 +184,14 @@ class FollowUpCase:
     ) -> FollowUpCase:
         """Append an event (and apply ``changes`` to the case's fields)."""
         event = CaseEvent(at=at, actor=by, kind=kind, note=note, details=details or {})
+        return self.append(event, **changes)
+
+    def append(self, event: CaseEvent, **changes: Any) -> FollowUpCase:
+        """Append an event already built (and apply ``changes`` to the case's
+        fields): :meth:`record` for a caller that has the :class:`CaseEvent`.
+        The event may not be dated before the case's last one."""
+        if not isinstance(event, CaseEvent):
+            raise ValidationError("event", "a CaseEvent", describe_input(event))
         if self.events and instant_key(event.at) < instant_key(self.events[-1].at):  # type: ignore[operator]
             raise ValidationError(
                 "at", "a time not before the case's last event", "an earlier time"

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 
+from loopkit._input.trusted import builder
 from loopkit.errors import ValidationError
-from loopkit.model import CaseOrigin, FollowUpCase, Message, MessageStatus, Promise
+from loopkit.model import CaseEvent, CaseOrigin, FollowUpCase, Message, MessageStatus, Promise
 
 from .decision import Decision
 from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryPolicy
@@ -24,6 +26,8 @@ __all__ = ["SYSTEM", "Recovery", "attach", "cancel_follow_ups", "recover"]
 SYSTEM: Final = "loopkit"
 """The actor named in the events loopkit records on its own."""
 
+_build_event: Final = builder(CaseEvent)
+
 
 def attach(
     case: FollowUpCase, *, at: datetime, kind: str, details: Mapping[str, Any], **changes: Any
@@ -32,6 +36,8 @@ def attach(
     attached: reopened first when it was resolved or unresolved, then an event
     of ``kind`` with ``details`` (and ``changes``, such as the longer list of
     response ids). No new contact is made, so contact rules do not apply.
+    ``details`` must hold values loopkit has checked (ids, category names): the
+    event is built without validating them again.
 
     >>> from datetime import datetime, timezone
     >>> t = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
@@ -43,7 +49,18 @@ def attach(
     """
     if not case.is_active:
         case = case.reopen(at=max(at, case.events[-1].at), by=SYSTEM)
-    return case.record(kind, at=max(at, case.events[-1].at), by=SYSTEM, details=details, **changes)
+    # The details are loopkit's own (ids, categories), so the event is built from
+    # checked parts without its validators: measured at 3.5 µs an attach against
+    # 11.9 µs through ``record``, about 5% of ingest on a feed where half the
+    # answers open a case (bench_ingest.py).
+    event = _build_event(
+        at=max(at, case.events[-1].at),
+        actor=SYSTEM,
+        kind=kind,
+        note=None,
+        details=MappingProxyType(dict(details)),
+    )
+    return case.append(event, **changes)
 
 
 def cancel_follow_ups(
