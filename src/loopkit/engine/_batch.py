@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from loopkit._input.instants import check_aware
 from loopkit.errors import ConflictError, LoopkitError, PluginError, ValidationError, describe
 from loopkit.model import Customer, FollowUpCase, Response
 from loopkit.stores import IngestOutcome
@@ -175,7 +174,7 @@ class BatchIngest:
                     waiting.append(i)
                     continue
                 try:
-                    now = check_aware(self.ctx.clock.now(), "clock.now()")
+                    now = self.ctx.now()
                     with tx.savepoint():
                         result = self.ingest.apply(tx, response, customer, now)
                 except LoopkitError as err:  # its writes are undone, the batch goes on

@@ -76,8 +76,10 @@ class Context:
     channels: Mapping[str, Channel]
 
     def now(self, at: datetime | None = None) -> datetime:
-        """``at`` when given (checked), else the clock's now."""
-        return check_aware(self.clock.now() if at is None else at, "at")
+        """``at`` when given, else the clock's now; checked aware either way."""
+        if at is None:
+            return check_aware(self.clock.now(), "clock.now()")
+        return check_aware(at, "at")
 
     def load(self, tx: StoreTransaction, case_id: str) -> FollowUpCase:
         """The stored case, or :class:`UnknownCase`."""

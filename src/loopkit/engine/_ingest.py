@@ -7,7 +7,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from loopkit._input.attributes import empty_attributes
-from loopkit._input.instants import check_aware
 from loopkit.errors import ConflictError
 from loopkit.model import CaseOrigin, Customer, FollowUpCase, Response
 from loopkit.policies import PRESENT_CHANNELS
@@ -62,7 +61,7 @@ class Ingest:
             response, customer = self.resolve(response, customer)
         else:
             customer = self.ctx.customer(response.customer_id, customer)
-        now = check_aware(self.ctx.clock.now(), "clock.now()")
+        now = self.ctx.now()
         with self.ctx.store.transaction() as tx:
             earlier = tx.get_ingest(response.id)  # another worker may have been first
             if earlier is not None:

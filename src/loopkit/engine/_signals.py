@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from loopkit._input.checks import check_id
-from loopkit._input.instants import check_aware
 from loopkit.errors import ConflictError, ValidationError, describe
 from loopkit.model import CaseOrigin, Customer, FollowUpCase, Touchpoint
 from loopkit.policies.casework import attach
@@ -55,7 +54,7 @@ class Signals:
                 if earlier is not None:
                     return self._replay_signal(tx, earlier, touchpoint, customer_id)
             customer = self.ctx.customer(customer_id, None)
-        now = check_aware(self.ctx.clock.now(), "clock.now()")
+        now = self.ctx.now()
         with self.ctx.store.transaction() as tx:
             earlier = tx.get_ingest(key)  # another worker may have been first
             if earlier is not None:

@@ -39,12 +39,11 @@ class SurveyFlow:
             stop = tx.survey_stop(customer_id)
             if stop is not None and stop.startswith(ANSWER):
                 record = tx.get_ingest(stop[len(ANSWER) :])
-                until = (
-                    None
-                    if record is None or record.response is None
-                    else (record.response.answered_at)
-                )
-                if until is not None and now < until + self.ctx.playbook.contact.stop_survey_for:
+                answer = None if record is None else record.response
+                if (
+                    answer is not None
+                    and now < answer.answered_at + self.ctx.playbook.contact.stop_survey_for
+                ):
                     return SurveyGuard(ask=False, reason="dissatisfied", message=SORRY_MESSAGE)
             elif stop is not None:
                 stopped = tx.get_case(stop)
