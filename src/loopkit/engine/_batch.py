@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from loopkit.errors import ConflictError, LoopkitError, PluginError, ValidationError, describe
+from loopkit.errors import ConflictError, LoopkitError, ValidationError, describe
 from loopkit.model import Customer, FollowUpCase, Response
 from loopkit.stores import IngestOutcome
 
@@ -42,18 +42,6 @@ def _malformed_item(item: object, index: int) -> BatchItem | None:
             f"items[{index}]", "a (response, customer) pair", f"a {type(item).__name__}"
         )
     return BatchItem(response_id="", error=error)
-
-
-def _item_error(response: Response, err: Exception) -> LoopkitError:
-    """A batch item's error: loopkit's own as it is, a plugin's wrapped (the
-    original is the ``__cause__``)."""
-    if isinstance(err, LoopkitError):
-        return err
-    wrapped = PluginError(
-        f"response {response.id!r}: a plugin raised {type(err).__name__} (the error's cause)"
-    )
-    wrapped.__cause__ = err
-    return wrapped
 
 
 class BatchIngest:
@@ -126,8 +114,10 @@ class BatchIngest:
                     response, customer = self.ingest.resolve(response, given)
                 else:
                     customer = self.ctx.customer(response.customer_id, given)
-            except Exception as err:  # one item's failure never stops the others
-                answers[i] = BatchItem(response_id=response.id, error=_item_error(response, err))
+            except LoopkitError as err:  # one item's failure never stops the others
+                # (a plugin's own exception reaches here as the PluginError the
+                # plugin wrapper made of it, naming the hook)
+                answers[i] = BatchItem(response_id=response.id, error=err)
                 continue
             pending.add(response.id)
             todo.append((i, response, customer))
