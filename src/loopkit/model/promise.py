@@ -26,6 +26,9 @@ from .customer import _MAX_ADDRESS, REDACTED
 
 __all__ = ["Message", "MessageStatus", "Promise", "PromiseStatus"]
 
+_MAX_SUBJECT = 998  # the longest line RFC 5322 allows in a header
+_MAX_BODY = 100_000
+
 
 class PromiseStatus(enum.StrEnum):
     PENDING = "pending"
@@ -125,7 +128,9 @@ class Message:
 
     ``channel`` is the name a channel plugin registered; ``purpose`` says what
     it is for (``follow_up``, ``apology``, ``escalation``…); ``address`` is the
-    customer's address on that channel (personal data, never in ``repr``);
+    customer's address on that channel; ``subject`` and ``body`` are the text
+    rendered for them from the playbook's templates, if any (all three are
+    personal data, never in ``repr``);
     ``data`` carries what a channel needs to render it (owner, deadline…), with
     no personal data. ``last_error`` is the type of the last failure only.
     """
@@ -140,6 +145,10 @@ class Message:
     address: str | None = attrs.field(
         default=None, repr=lambda v: "None" if v is None else REDACTED
     )
+    subject: str | None = attrs.field(
+        default=None, repr=lambda v: "None" if v is None else REDACTED
+    )
+    body: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else REDACTED)
     data: Mapping[str, Any] = attrs.field(
         factory=empty_attributes, converter=convert_attributes, hash=False
     )
@@ -179,6 +188,8 @@ class Message:
             "created_at": format_instant(self.created_at),
             "not_before": format_instant(self.not_before),
             "address": self.address,
+            "subject": self.subject,
+            "body": self.body,
             "data": attributes_to_dict(self.data),
             "status": self.status.value,
             "attempts": self.attempts,
@@ -212,6 +223,8 @@ class Message:
             "created_at": r.get("created_at", parse_instant),
             "not_before": r.get("not_before", parse_instant),
             "address": r.get("address", _check_address, default=None, personal=True),
+            "subject": r.get("subject", _check_subject, default=None, personal=True),
+            "body": r.get("body", _check_body, default=None, personal=True),
             "data": r.get("data", check_attributes, default={}),
             "status": r.get("status", choice(MessageStatus), default=MessageStatus.PENDING),
             "attempts": r.get("attempts", _check_attempts, default=0),
@@ -233,6 +246,14 @@ def _check_purpose(value: object, path: str) -> str:
 
 def _check_address(value: object, path: str) -> str:
     return check_text(value, path, max_length=_MAX_ADDRESS, personal=True)
+
+
+def _check_subject(value: object, path: str) -> str:
+    return check_text(value, path, max_length=_MAX_SUBJECT, personal=True)
+
+
+def _check_body(value: object, path: str) -> str:
+    return check_text(value, path, max_length=_MAX_BODY, personal=True)
 
 
 def _check_attempts(value: object, path: str) -> int:
