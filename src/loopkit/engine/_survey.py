@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from loopkit._input.checks import check_id
 from loopkit.model import Customer
@@ -11,9 +10,6 @@ from loopkit.model import Customer
 from ._context import Context
 from ._ingest import ANSWER
 from .results import SORRY_MESSAGE, STOP_MESSAGE, SurveyGuard
-
-if TYPE_CHECKING:
-    pass
 
 
 class SurveyFlow:
@@ -33,6 +29,7 @@ class SurveyFlow:
         """See :meth:`loopkit.Loop.survey_guard`."""
         check_id(customer_id, "customer_id")
         now = self.ctx.now(at)
+        rules = self.ctx.playbook.contact
         if customer is not None and customer.contact.surveys_opt_out:
             return SurveyGuard(ask=False, reason="opted_out")
         with self.ctx.store.transaction() as tx:
@@ -40,10 +37,7 @@ class SurveyFlow:
             if stop is not None and stop.startswith(ANSWER):
                 record = tx.get_ingest(stop[len(ANSWER) :])
                 answer = None if record is None else record.response
-                if (
-                    answer is not None
-                    and now < answer.answered_at + self.ctx.playbook.contact.stop_survey_for
-                ):
+                if answer is not None and rules.answer_stops_survey_at(answer.answered_at, now):
                     return SurveyGuard(ask=False, reason="dissatisfied", message=SORRY_MESSAGE)
             elif stop is not None:
                 stopped = tx.get_case(stop)
@@ -53,9 +47,7 @@ class SurveyFlow:
                     )
             if not invitation:
                 return SurveyGuard(ask=True, reason="no_open_case")
-            cooldown = self.ctx.playbook.contact.survey_cooldown
-            last = max(tx.survey_invitations(customer_id), default=None)
-            if cooldown is not None and last is not None and now - last < cooldown:
+            if rules.in_survey_cooldown(tx.survey_invitations(customer_id), now):
                 return SurveyGuard(ask=False, reason="cooldown")
             tx.add_survey_invitation(customer_id, now)
         return SurveyGuard(ask=True, reason="allowed")

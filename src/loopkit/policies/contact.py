@@ -141,10 +141,22 @@ class ContactRules:
         """
         if customer.contact.surveys_opt_out:
             return False, "opted_out"
-        cooldown = self.survey_cooldown
-        if cooldown is not None and history.surveys and now - history.surveys[-1] < cooldown:
+        if self.in_survey_cooldown(history.surveys, now):
             return False, "cooldown"
         return True, "allowed"
+
+    def in_survey_cooldown(self, invitations: Sequence[datetime], now: datetime) -> bool:
+        """Whether the last of these survey invitations is too recent for
+        another at ``now`` (``survey_cooldown``; never without one)."""
+        cooldown = self.survey_cooldown
+        return cooldown is not None and bool(invitations) and now - max(invitations) < cooldown
+
+    def answer_stops_survey_at(self, answered_at: datetime, now: datetime) -> bool:
+        """Whether an answer that stopped the survey flow (:meth:`stops_survey`),
+        given at ``answered_at``, still holds it at ``now``: for
+        ``stop_survey_for`` after the answer. A later answer does not lift it
+        early, and it never lifts the stop of a case still open."""
+        return now < answered_at + self.stop_survey_for
 
     def capped(
         self,

@@ -37,7 +37,7 @@ _STATUS: Final = _DATA + 1
 
 
 def _message_row(message: Message) -> tuple[Any, ...]:
-    return (*_plain_fields(message), tuple(message.data.items()), message.status._value_)
+    return (*_plain_fields(message), tuple(message.data.items()), message.status.value)
 
 
 def _message(row: tuple[Any, ...]) -> Message:
