@@ -37,7 +37,7 @@ _STATUS: Final = _DATA + 1
 
 
 def _message_row(message: Message) -> tuple[Any, ...]:
-    return (*_plain_fields(message), tuple(message.data.items()), message.status.value)
+    return (*_plain_fields(message), tuple(message.data.items()), str(message.status))
 
 
 def _message(row: tuple[Any, ...]) -> Message:

@@ -166,7 +166,7 @@ class MemoryStore(_UndoLog):
             self._ingests,
             key,
             (
-                record.outcome.value,
+                str(record.outcome),  # a StrEnum: str() is its value, as a plain str
                 record.case_id,
                 record.policy,
                 record.reason,
@@ -218,7 +218,7 @@ class MemoryStore(_UndoLog):
 
     # timers
     def add_timer(self, timer: Timer) -> None:
-        row = (timer.case_id, timer.kind.value, timer.due_at, timer.level, timer.to, timer.later)
+        row = (timer.case_id, str(timer.kind), timer.due_at, timer.level, timer.to, timer.later)
         if timer.id not in self._timers:
             ids = self._case_timers.get(timer.case_id, ())
             self._index(self._case_timers, timer.case_id, (*ids, timer.id))
