@@ -27,7 +27,13 @@ from loopkit.compensation import (
 )
 from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.outcomes import IssueRules
-from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
+from loopkit.policies import (
+    ContactRules,
+    FollowUpPolicy,
+    PolicySet,
+    RecoveryPolicy,
+    RetentionRules,
+)
 from loopkit.policies.privacy import check_shown_attributes
 
 __all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_playbook", "load_policies"]
@@ -43,7 +49,8 @@ class Playbook:
     ``policies`` is the :class:`PolicySet` that decides follow-ups (it carries
     the calendars and contact rules it needs); ``authority``, ``budgets`` and
     ``compensation`` hold the compensation section; ``issues`` says when a
-    recurring root cause becomes a systemic issue.
+    recurring root cause becomes a systemic issue; ``retention`` how long
+    personal data is kept after a case closes.
     """
 
     version: int
@@ -54,6 +61,7 @@ class Playbook:
     staff: Staff = attrs.field(factory=Staff)
     approvals: ApprovalRules = attrs.field(factory=ApprovalRules)
     issues: IssueRules = attrs.field(factory=IssueRules)
+    retention: RetentionRules = attrs.field(factory=RetentionRules)
 
     @property
     def empowerment(self) -> Empowerment:
@@ -101,6 +109,7 @@ class Playbook:
         approvals = r.get("approvals", ApprovalRules.from_dict, default=ApprovalRules())
         issues = r.get("issues", IssueRules.from_dict, default=IssueRules())
         shown = r.get("privacy", _privacy, default=frozenset())
+        retention = r.get("retention", RetentionRules.from_dict, default=RetentionRules())
         r.finish()
         if "policies" not in r.data:
             r.problems.append(Problem(r.at("policies"), "at least one [[policies]] table"))
@@ -138,6 +147,7 @@ class Playbook:
             staff=staff,
             approvals=approvals,
             issues=issues,
+            retention=retention,
         )
 
 

@@ -4,6 +4,7 @@ transactions and sends through channels."""
 from .clock import Clock, SystemClock
 from .delivery import RetryPolicy
 from .loop import Loop, UnknownCase, UnknownCustomer
+from .personal_data import PersonalData
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ContactOutcome",
     "IngestResult",
     "Loop",
+    "PersonalData",
     "RetryPolicy",
     "SurveyGuard",
     "SystemClock",

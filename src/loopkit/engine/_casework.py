@@ -14,6 +14,7 @@ from loopkit.policies.casework import cancel_follow_ups
 from loopkit.stores import StoreTransaction
 
 from ._context import Context
+from .personal_data import PersonalData
 from .results import ContactOutcome
 
 if TYPE_CHECKING:
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 class Casework:
     """Working a case: contact, steps, notes, close, reopen, employee-opened cases."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, personal_data: PersonalData) -> None:
         self.ctx = ctx
+        self.personal_data = personal_data
 
     def record_contact(
         self,
@@ -153,6 +155,7 @@ class Casework:
             case = case.close(at=now, by=by, note=note, root_causes=tags)
             tx.save_case(case)
             tx.delete_timers(case.id)
+            self.personal_data.keep_until(tx, case, now)
             if tx.survey_stop(case.customer_id) == case.id:
                 tx.clear_survey_stop(case.customer_id)
         self.ctx.hooks.case_closed(case)

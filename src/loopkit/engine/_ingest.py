@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 from loopkit._input.attributes import empty_attributes
 from loopkit.errors import ConflictError
-from loopkit.model import CaseOrigin, Customer, FollowUpCase, Response
+from loopkit.model import CaseOrigin, Customer, FollowUpCase, Response, erased_response
 from loopkit.policies import PRESENT_CHANNELS
 from loopkit.policies.casework import SYSTEM, attach
 from loopkit.stores import IngestOutcome, IngestRecord, StoreTransaction
@@ -121,7 +121,7 @@ class Ingest:
     def replay(
         self, tx: StoreTransaction, earlier: IngestRecord, response: Response
     ) -> IngestResult:
-        if earlier.response != response:
+        if earlier.response != response and not _erased_since(tx, earlier, response):
             raise ConflictError(
                 f"response {earlier.response_id!r} was ingested before with other content; "
                 "expected the same content for the same response id",
@@ -256,3 +256,9 @@ class Ingest:
                 data=about,
             )
         return case
+
+
+def _erased_since(tx: StoreTransaction, earlier: IngestRecord, response: Response) -> bool:
+    """Whether ``response`` is the one stored, whose personal data was erased
+    since (so replaying a feed after an erasure is still a replay)."""
+    return earlier.response == erased_response(response) and bool(tx.erasures(response.customer_id))

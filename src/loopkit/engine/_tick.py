@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import attrs
 
@@ -14,19 +13,21 @@ from loopkit.stores import TimerKind
 from ._context import Context
 from ._outbox import Outbox
 from ._promises import Promises
+from .personal_data import PersonalData
 from .results import TickReport
-
-if TYPE_CHECKING:
-    pass
 
 
 class Ticker:
-    """What comes due as time passes: broken promises, timers, messages."""
+    """What comes due as time passes: broken promises, timers (a case's
+    warnings, breaches, escalations and retention), messages."""
 
-    def __init__(self, ctx: Context, outbox: Outbox, promises: Promises) -> None:
+    def __init__(
+        self, ctx: Context, outbox: Outbox, promises: Promises, personal_data: PersonalData
+    ) -> None:
         self.ctx = ctx
         self.outbox = outbox
         self.promises = promises
+        self.personal_data = personal_data
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """See :meth:`loopkit.Loop.tick`."""
@@ -69,6 +70,10 @@ class Ticker:
                 timer = due[0]
                 tx.delete_timer(timer.id)
                 case = tx.get_case(timer.case_id)
+                if timer.kind is TimerKind.RETENTION:
+                    if case is not None and self.personal_data.retention_due(tx, case, now):
+                        counts["erased"] += 1
+                    continue
                 if case is None or not case.is_active:
                     continue
                 following = timer.following()

@@ -47,6 +47,7 @@ from ._survey import SurveyFlow
 from ._tick import Ticker
 from .clock import Clock, SystemClock
 from .delivery import RetryPolicy
+from .personal_data import PersonalData
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
 if TYPE_CHECKING:
@@ -117,10 +118,12 @@ class Loop:
         self._ingest = Ingest(ctx, outbox)
         self._batch = BatchIngest(ctx, self._ingest)
         self._signals = Signals(ctx, self._ingest)
-        self._cases = Casework(ctx)
+        self.personal_data = PersonalData(ctx)
+        """Erase or export a customer's personal data (:class:`PersonalData`)."""
+        self._cases = Casework(ctx, self.personal_data)
         self._promises = Promises(ctx, outbox)
         self._survey = SurveyFlow(ctx)
-        self._ticker = Ticker(ctx, outbox, self._promises)
+        self._ticker = Ticker(ctx, outbox, self._promises, self.personal_data)
         missing = sorted(self.playbook.policies.channels() - self.channels.keys())
         if check_channels and missing:
             warnings.warn(

@@ -102,6 +102,8 @@ class TickReport:
     breaches: int = 0
     escalations: int = 0
     broken_promises: int = 0
+    erased: int = 0
+    """Closed cases whose personal data the ``[retention]`` period erased."""
 
 
 SORRY_MESSAGE = "Thank you for telling us, and we are sorry it was not good enough."

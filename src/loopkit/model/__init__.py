@@ -3,6 +3,14 @@
 from .cap import Cap, CapCondition
 from .case import CaseEvent, CaseOrigin, CaseState, FollowUpCase, Transition
 from .customer import ContactPoint, ContactPreferences, Customer
+from .erasure import (
+    Erasure,
+    erased_case,
+    erased_customer,
+    erased_message,
+    erased_response,
+    erased_touchpoint,
+)
 from .promise import Message, MessageStatus, Promise, PromiseStatus
 from .response import MAX_COMMENT_LENGTH, Response, SurveyKind
 from .scales import CES5, CES7, CSAT, NPS, Category, Scale
@@ -27,6 +35,7 @@ __all__ = [
     "ContactPreferences",
     "Customer",
     "DailyWindow",
+    "Erasure",
     "FollowUpCase",
     "Message",
     "MessageStatus",
@@ -37,4 +46,9 @@ __all__ = [
     "SurveyKind",
     "Touchpoint",
     "Transition",
+    "erased_case",
+    "erased_customer",
+    "erased_message",
+    "erased_response",
+    "erased_touchpoint",
 ]

@@ -9,6 +9,7 @@ from .decision import Decision, Explanation, PolicyTrace, ScheduledEscalation
 from .policy import PRESENT_CHANNELS, Deadline, EscalationStep, FollowUpPolicy, Owner
 from .questions import Question, questions_to_ask
 from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryOwner, RecoveryPolicy
+from .retention import RetentionRules
 
 __all__ = [
     "OPERATORS",
@@ -30,6 +31,7 @@ __all__ = [
     "RecoveryAsk",
     "RecoveryOwner",
     "RecoveryPolicy",
+    "RetentionRules",
     "ScheduledEscalation",
     "questions_to_ask",
 ]

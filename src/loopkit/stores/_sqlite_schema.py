@@ -18,7 +18,7 @@ from loopkit.errors import ValidationError
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The layout this loopkit writes (``PRAGMA user_version``); older files are upgraded."""
 
 APPLICATION_ID: Final = 0x6C6F6F70  # "loop": marks the file as a loopkit database
@@ -101,6 +101,7 @@ _TABLES: Final = frozenset(
         "survey_stops",
         "survey_invitations",
         "customers",
+        "erasures",
     }
 )
 
@@ -119,7 +120,17 @@ CREATE TABLE customers (
 """
 """Version 3: the latest copy of each customer a case was opened for."""
 
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CLAIMS, 2: _CUSTOMERS}
+_ERASURES: Final = """
+CREATE TABLE IF NOT EXISTS erasures (
+    customer_id TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS erasures_by_customer ON erasures (customer_id, at_us);
+"""
+"""Version 4: the record of each erasure of personal data (no personal data in it)."""
+
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CLAIMS, 2: _CUSTOMERS, 3: _ERASURES}
 """The script that takes a file from version ``n`` to ``n + 1``."""
 
 
@@ -137,6 +148,9 @@ def _open_schema(conn: sqlite3.Connection, path: str, synchronous: str) -> None:
     if path != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(_SYNCHRONOUS[synchronous])
+    # Freed space is overwritten with zeros, so erased personal data does not
+    # linger in the file's free pages or in the unused part of a page.
+    conn.execute("PRAGMA secure_delete = ON")
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]

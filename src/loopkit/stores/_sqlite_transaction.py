@@ -13,7 +13,15 @@ from typing import Any, Final, TypeVar
 from loopkit._input.choices import check_choice
 from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError
-from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
+from loopkit.model import (
+    Customer,
+    Erasure,
+    FollowUpCase,
+    Message,
+    MessageStatus,
+    Promise,
+    PromiseStatus,
+)
 
 from .records import IngestRecord, Timer
 
@@ -78,12 +86,13 @@ class _Decoded:
     text is unchanged is the same value, so it is not decoded (and checked)
     again. Bounded; a text written by another process is simply not found."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_values", "erased")
 
     _SIZE: Final = 4096
 
     def __init__(self) -> None:
         self._values: dict[tuple[Callable[[Any], Any], str], Any] = {}
+        self.erased = False
 
     def read(self, text: str, read: Callable[[Any], T]) -> T:
         key = (read, text)
@@ -92,6 +101,12 @@ class _Decoded:
             value = read(json.loads(text))
             self.keep(text, read, value)
         return value
+
+    def forget(self) -> None:
+        """Drop every decoded value (personal data was erased) and mark that
+        the write-ahead log must be checkpointed at the next commit."""
+        self._values.clear()
+        self.erased = True
 
     def keep(self, text: str, read: Callable[[Any], Any], value: Any) -> None:
         values = self._values
@@ -373,3 +388,37 @@ class SQLiteTransaction:
             (customer_id,),
         )
         return [parse_instant(row[0], "survey_invitations.at") for row in rows]
+
+    # erasure
+    def erase_ingest(self, record: IngestRecord) -> None:
+        cursor = self._conn.execute(
+            "UPDATE ingests SET data = ? WHERE response_id = ?", (_json(record), record.key)
+        )
+        if cursor.rowcount == 0:
+            raise ConflictError(
+                f"no ingest {record.key!r} is stored; expected the key of a stored one",
+                key=record.key,
+                kind="response" if record.response is not None else "signal",
+            )
+        self._erased()
+
+    def add_erasure(self, erasure: Erasure) -> None:
+        self._conn.execute(
+            "INSERT INTO erasures (customer_id, at_us, data) VALUES (?, ?, ?)",
+            (erasure.customer_id, _us(erasure.at), _json(erasure)),
+        )
+        self._erased()
+
+    def erasures(self, customer_id: str | None = None) -> Sequence[Erasure]:
+        if customer_id is None:
+            return self._all("SELECT data FROM erasures ORDER BY rowid", (), Erasure.from_dict)
+        return self._all(
+            "SELECT data FROM erasures WHERE customer_id = ? ORDER BY rowid",
+            (customer_id,),
+            Erasure.from_dict,
+        )
+
+    def _erased(self) -> None:
+        """Personal data left the rows: forget decoded copies of them, and have
+        the store checkpoint the write-ahead log once this transaction commits."""
+        self._decoded.forget()

@@ -12,6 +12,7 @@ from loopkit._input.instants import instant_key
 from loopkit.errors import ConflictError
 from loopkit.model import (
     Customer,
+    Erasure,
     FollowUpCase,
     Message,
     MessageStatus,
@@ -77,6 +78,7 @@ class MemoryStore(_UndoLog):
         self._customers: dict[str, Customer] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
+        self._erasures: dict[int, Erasure] = {}  # in the order recorded
         self._transaction = _Transaction(self)
         self._savepoints = 0  # while > 0, index writes are logged too
 
@@ -353,3 +355,28 @@ class MemoryStore(_UndoLog):
 
     def survey_invitations(self, customer_id: str) -> Sequence[datetime]:
         return self._invitations.get(customer_id, ())
+
+    # erasure
+    def erase_ingest(self, record: IngestRecord) -> None:
+        key = record.key
+        if key not in self._ingests:
+            raise ConflictError(
+                f"no ingest {key!r} is stored; expected the key of a stored one",
+                key=key,
+                kind="response" if record.response is not None else "signal",
+            )
+        if record.response is not None:
+            self._set(self._responses, key, record.response)
+        else:
+            assert record.touchpoint is not None  # a record is a response or a signal
+            self._set(self._signals, key, (record.touchpoint, record.customer_id))
+
+    def add_erasure(self, erasure: Erasure) -> None:
+        self._set(self._erasures, len(self._erasures), erasure)
+
+    def erasures(self, customer_id: str | None = None) -> Sequence[Erasure]:
+        return [
+            e
+            for e in self._erasures.values()
+            if customer_id is None or e.customer_id == customer_id
+        ]

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise
+from loopkit.model import Customer, Erasure, FollowUpCase, Message, MessageStatus, Promise
 
 from .records import IngestRecord, Timer
 
@@ -151,6 +151,24 @@ class StoreTransaction(Protocol):
     def add_survey_invitation(self, customer_id: str, at: datetime) -> None: ...
     def survey_invitations(self, customer_id: str) -> Sequence[datetime]:
         """When this customer was invited to surveys, oldest first."""
+        ...
+
+    # erasure of personal data (GDPR art. 17) and its record
+    def erase_ingest(self, record: IngestRecord) -> None:
+        """Replace the stored ingest record with the same key by ``record``, its
+        erased copy (see :func:`loopkit.model.erased_response`), leaving no
+        trace of the old content in the store; raises
+        :class:`~loopkit.ConflictError` when no record has that key."""
+        ...
+
+    def add_erasure(self, erasure: Erasure) -> None:
+        """Record that personal data was erased. A backend that keeps old
+        content around (a write-ahead log, free pages) must make sure the
+        erased content is gone once the transaction commits."""
+        ...
+
+    def erasures(self, customer_id: str | None = None) -> Sequence[Erasure]:
+        """The erasures recorded (of one customer), oldest first."""
         ...
 
 

@@ -176,6 +176,8 @@ class TimerKind(enum.StrEnum):
     """Mark the deadline breached (``loopkit_deadline_breached``)."""
     ESCALATION = "escalation"
     """Move the case one step up its escalation ladder, to ``to``."""
+    RETENTION = "retention"
+    """Erase the personal data of a closed case (the playbook's ``[retention]``)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -166,6 +166,11 @@ class _Transaction:
                         if conn.in_transaction:
                             conn.execute("ROLLBACK")
                         raise
+                    if store._decoded.erased:
+                        # Erased content must not survive in the write-ahead
+                        # log: copy it into the file and empty the log.
+                        store._decoded.erased = False
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 elif conn.in_transaction:
                     conn.execute("ROLLBACK")
         finally:
