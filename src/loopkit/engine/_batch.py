@@ -150,10 +150,14 @@ class BatchIngest:
         opened: list[FollowUpCase] = []
         waiting: list[int] = []
         with self.ctx.store.transaction() as tx:
+            # One look-up for the batch; an id an earlier item of the batch
+            # wrote (or tried to) is looked up again.
+            stored = set(tx.stored_ingests([r.id for i, r, _ in todo if answers[i] is None]))
             for i, response, customer in todo:
                 if answers[i] is not None:
                     continue
-                earlier = tx.get_ingest(response.id)
+                earlier = tx.get_ingest(response.id) if response.id in stored else None
+                stored.add(response.id)
                 if earlier is not None:
                     try:
                         done.append((i, self.ingest.replay(tx, earlier, response)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
@@ -48,6 +48,10 @@ _NEXT_NUMBER: Final = (
     else None
 )
 """One statement that counts and answers (SQLite 3.35+ has ``RETURNING``)."""
+
+
+_CHUNK: Final = 500
+"""Keys per ``IN (...)`` look-up: well under SQLite's limit on parameters."""
 
 
 def _json(value: Any) -> str:
@@ -158,6 +162,20 @@ class SQLiteTransaction:
         return self._one(
             "SELECT data FROM ingests WHERE response_id = ?", (response_id,), IngestRecord.from_dict
         )
+
+    def stored_ingests(self, keys: Sequence[str]) -> Set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT response_id FROM ingests WHERE response_id IN ({marks})",
+                    tuple(chunk),
+                )
+            )
+        return found
 
     def add_ingest(self, record: IngestRecord) -> None:
         try:

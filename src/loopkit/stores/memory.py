@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence, Set
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,6 +144,9 @@ class MemoryStore(_UndoLog):
             reason=reason,
             ingested_at=ingested_at,
         )
+
+    def stored_ingests(self, keys: Sequence[str]) -> Set[str]:
+        return {key for key in keys if key in self._ingests}
 
     def add_ingest(self, record: IngestRecord) -> None:
         response = record.response

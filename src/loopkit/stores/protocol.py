@@ -8,7 +8,7 @@ shared conformance suite, :class:`loopkit.testing.StoreContract`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -48,6 +48,12 @@ class StoreTransaction(Protocol):
         """The record stored under a key (:attr:`IngestRecord.key`): a response
         id, or ``touchpoint:<id>`` for a touchpoint signal
         (:func:`~loopkit.stores.signal_key`)."""
+        ...
+
+    def stored_ingests(self, keys: Sequence[str]) -> Set[str]:
+        """Which of these keys have a record stored: one look-up for a whole
+        batch (:meth:`~loopkit.Loop.ingest_many` reads the records of these
+        only, to replay them)."""
         ...
 
     def add_ingest(self, record: IngestRecord) -> None:

@@ -30,6 +30,17 @@ class IngestContract:
             assert list(tx.ingests("c-1")) == [record]
             assert list(tx.ingests("c-2")) == []
 
+    def test_which_keys_are_stored_is_one_look_up(self, store: Store) -> None:
+        keys = [f"r-{n}" for n in range(1200)]  # more than one chunk of a backend's IN (...)
+        with store.transaction() as tx:
+            for key in keys[::7]:
+                tx.add_ingest(_ingest(key))
+            tx.add_ingest(_signal("t-1"))
+        with store.transaction() as tx:
+            asked = [*keys, signal_key("t-1"), "r-unknown"]
+            assert set(tx.stored_ingests(asked)) == {*keys[::7], signal_key("t-1")}
+            assert set(tx.stored_ingests([])) == set()
+
     def test_the_same_response_id_twice_is_a_conflict(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.add_ingest(_ingest())
