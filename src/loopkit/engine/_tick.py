@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Final
 
 import attrs
 
-from loopkit.model import PromiseStatus
+from loopkit.model import FollowUpCase, PromiseStatus
 from loopkit.policies.casework import SYSTEM
-from loopkit.stores import TimerKind
+from loopkit.stores import StoreTransaction, Timer, TimerKind
 
 from ._context import Context
 from ._outbox import Outbox
 from ._promises import Promises
 from .personal_data import PersonalData
 from .results import TickReport
+
+TIMERS_PER_TRANSACTION: Final = 100
+"""Due timers done in one store transaction: on SQLite a commit (a sync to
+disk) per timer cost 270-450 µs an item against 31 µs in memory."""
 
 
 class Ticker:
@@ -62,35 +68,53 @@ class Ticker:
                 self.ctx.hooks.case_opened(recovery)
 
     def _tick_timers(self, now: datetime, counts: dict[str, int]) -> None:
+        """Due timers, up to :data:`TIMERS_PER_TRANSACTION` in a transaction
+        (a crash loses at most those, which the next tick does again: each
+        timer is deleted in the transaction that does its work); the hooks are
+        told after each commit."""
         while True:
+            told: list[tuple[Callable[[FollowUpCase], None], FollowUpCase]] = []
             with self.ctx.store.transaction() as tx:
-                due = tx.due_timers(now, 1)
-                if not due:
-                    return
-                timer = due[0]
-                tx.delete_timer(timer.id)
-                case = tx.get_case(timer.case_id)
-                if timer.kind is TimerKind.RETENTION:
-                    if case is not None and self.personal_data.retention_due(tx, case, now):
-                        counts["erased"] += 1
-                    continue
-                if case is None or not case.is_active:
-                    continue
-                following = timer.following()
-                if following is not None:
-                    tx.add_timer(following)
-                at = max(now, case.events[-1].at)
-                details = {"due_at": timer.due_at.isoformat()}
-                hooks = self.ctx.hooks
-                if timer.kind is TimerKind.WARNING:
-                    case = case.record("deadline_warning", at=at, by=SYSTEM, details=details)
-                    notify, key = hooks.deadline_warning, "warnings"
-                elif timer.kind is TimerKind.BREACH:
-                    case = case.record("deadline_breached", at=at, by=SYSTEM, details=details)
-                    notify, key = hooks.deadline_breached, "breaches"
-                else:
-                    case = case.escalate(at=at, by=SYSTEM, to=timer.to)
-                    notify, key = hooks.case_escalated, "escalations"
-                tx.save_case(case)
-            counts[key] += 1
-            notify(case)
+                due = tx.due_timers(now, TIMERS_PER_TRANSACTION)
+                for timer in due:
+                    tx.delete_timer(timer.id)
+                    case = tx.get_case(timer.case_id)
+                    if timer.kind is TimerKind.RETENTION:
+                        if case is not None and self.personal_data.retention_due(tx, case, now):
+                            counts["erased"] += 1
+                        continue
+                    if case is None or not case.is_active:
+                        continue
+                    following = timer.following()
+                    if following is not None:
+                        tx.add_timer(following)
+                    told.append(self._fire(tx, timer, case, now, counts))
+            for notify, case in told:
+                notify(case)
+            if not due:  # (a timer that fired may have queued the next, due too)
+                return
+
+    def _fire(
+        self,
+        tx: StoreTransaction,
+        timer: Timer,
+        case: FollowUpCase,
+        now: datetime,
+        counts: dict[str, int],
+    ) -> tuple[Callable[[FollowUpCase], None], FollowUpCase]:
+        """A warning, breach or escalation on an active case; the hook to tell."""
+        at = max(now, case.events[-1].at)
+        details = {"due_at": timer.due_at.isoformat()}
+        hooks = self.ctx.hooks
+        if timer.kind is TimerKind.WARNING:
+            case = case.record("deadline_warning", at=at, by=SYSTEM, details=details)
+            notify, key = hooks.deadline_warning, "warnings"
+        elif timer.kind is TimerKind.BREACH:
+            case = case.record("deadline_breached", at=at, by=SYSTEM, details=details)
+            notify, key = hooks.deadline_breached, "breaches"
+        else:
+            case = case.escalate(at=at, by=SYSTEM, to=timer.to)
+            notify, key = hooks.case_escalated, "escalations"
+        tx.save_case(case)
+        counts[key] += 1
+        return notify, case
