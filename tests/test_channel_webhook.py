@@ -193,9 +193,7 @@ def test_a_refused_connection_is_a_retry() -> None:
 
 
 @pytest.mark.parametrize("fault", ["timeout", "drop"])
-def test_a_timeout_or_dropped_connection_is_a_retry(
-    receiver: WebhookReceiver, fault: str
-) -> None:
+def test_a_timeout_or_dropped_connection_is_a_retry(receiver: WebhookReceiver, fault: str) -> None:
     receiver.answer(fault)  # type: ignore[arg-type]
     channel = WebhookChannel(url=receiver.url, secret=SECRET, timeout=0.3)
     with pytest.raises(DeliveryError) as caught:

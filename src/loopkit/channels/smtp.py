@@ -215,7 +215,7 @@ class SmtpChannel:
                 smtp.starttls(context=context)  # raises if the server does not offer it
             if self._username is not None:
                 password = self._password() if callable(self._password) else self._password
-                smtp.login(self._username, password or "")
+                _login(smtp, self._username, password or "")
             smtp.send_message(mail)
         finally:
             with contextlib.suppress(Exception):  # sent is sent: a failed goodbye changes nothing
@@ -223,11 +223,26 @@ class SmtpChannel:
             smtp.close()
 
 
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in once, with PLAIN or LOGIN (over TLS), not once per method the
+    server offers as ``SMTP.login`` does: a wrong password is one failed login."""
+    smtp.ehlo_or_helo_if_needed()
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
+    if mechanism is None:
+        raise smtplib.SMTPNotSupportedError("no login mechanism offered")
+    smtp.user, smtp.password = username, password
+    try:
+        smtp.auth(mechanism, smtp.auth_plain if mechanism == "PLAIN" else smtp.auth_login)
+    finally:
+        smtp.password = ""
+
+
 def _failure(err: BaseException) -> str:
     if isinstance(err, ConnectionRefusedError):
         return "connection refused"
-    if isinstance(err, TimeoutError):
-        return "timed out"
+    if isinstance(err, TimeoutError) or isinstance(err.__context__, TimeoutError):
+        return "timed out"  # smtplib reports a reply that timed out as a disconnection
     if isinstance(err, smtplib.SMTPServerDisconnected):
         return "connection closed by the server"
     return f"connection failed ({type(err).__name__})"
