@@ -26,7 +26,6 @@ from hypothesis.stateful import (
 import loopkit
 from loopkit import MessageStatus
 from loopkit.channels import SmtpChannel, WebhookChannel
-from loopkit.testing.webhook_receiver import Fault
 from loopkit.testing import (
     FakeClock,
     SmtpReceiver,
@@ -35,6 +34,7 @@ from loopkit.testing import (
     make_response,
     make_touchpoint,
 )
+from loopkit.testing.webhook_receiver import Fault
 
 PLAYBOOK = loopkit.load_playbook(
     tomllib.loads(
