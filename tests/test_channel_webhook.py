@@ -185,6 +185,18 @@ def test_a_client_error_or_redirect_is_permanent(receiver: WebhookReceiver, stat
     assert len(receiver.requests) == 1  # a redirect is not followed
 
 
+def test_https_with_a_trusted_certificate_delivers_and_an_untrusted_one_is_permanent() -> None:
+    with WebhookReceiver(tls=True) as server:
+        assert server.url.startswith("https://127.0.0.1:")
+        trusting = WebhookChannel(
+            url=server.url, secret=SECRET, ssl_context=server.client_context()
+        )
+        trusting.send(_message())
+        with pytest.raises(PermanentDeliveryError, match="certificate"):
+            WebhookChannel(url=server.url, secret=SECRET, timeout=5).send(_message("m-2"))
+        assert [r.webhook_id for r in server.accepted()] == ["m-1"]
+
+
 def test_a_refused_connection_is_a_retry() -> None:
     channel = WebhookChannel(url=f"http://127.0.0.1:{_closed_port()}/hook", secret=SECRET)
     with pytest.raises(DeliveryError, match="connection refused") as caught:

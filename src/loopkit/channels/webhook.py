@@ -11,6 +11,7 @@ import http.client
 import json
 import re
 import secrets
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -59,12 +60,15 @@ class WebhookChannel:
     {...}}``: the message's ids, channel, purpose, times and data, and its
     rendered ``subject`` and ``body`` when it has them. The customer's
     ``address`` is left out (the receiver knows the customer by
-    ``customer_id``) unless ``include_address`` is true.
+    ``customer_id``) unless ``include_address`` is true. ``ssl_context``
+    (certificates and host names checked by default) is for an https URL
+    whose certificate a private CA signed.
 
     A 2xx answer is delivered. A refused connection, a timeout (``timeout``
     seconds), a 5xx answer, 408 or 429 raise
     :class:`~loopkit.channels.DeliveryError`: retried with backoff. Any
-    other answer (a 4xx, a redirect, which is not followed) raises
+    other answer (a 4xx, a redirect, which is not followed) or an untrusted
+    TLS certificate raises
     :class:`~loopkit.channels.PermanentDeliveryError`: dead-lettered at once.
     A key this channel delivered (among the last ``remember``) is not sent
     again. Neither the secrets nor the URL's path and query (which may hold
@@ -86,6 +90,7 @@ class WebhookChannel:
         secret: str | Sequence[str],
         timeout: float = 10.0,
         include_address: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
         remember: int = 10_000,
     ) -> None:
@@ -99,7 +104,14 @@ class WebhookChannel:
         self.include_address = include_address
         self._clock = clock or utc_now
         self._sent = SentKeys(check_remember(remember, "WebhookChannel.remember"))
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise ValidationError(
+                "WebhookChannel.ssl_context", "an ssl.SSLContext", describe(ssl_context)
+            )
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirects()]
+        if ssl_context is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     def __repr__(self) -> str:
         return f"WebhookChannel(url='{self.endpoint}/…')"
@@ -164,6 +176,10 @@ class WebhookChannel:
             err.close()
             status = err.code
         except urllib.error.URLError as err:
+            if isinstance(err.reason, ssl.SSLCertVerificationError):
+                raise PermanentDeliveryError(
+                    f"{self._where}: the server's TLS certificate was not trusted"
+                ) from None
             raise DeliveryError(f"{self._where}: {_failure(err.reason)}") from None
         except (OSError, http.client.HTTPException) as err:  # timed out, dropped
             raise DeliveryError(f"{self._where}: {_failure(err)}") from None

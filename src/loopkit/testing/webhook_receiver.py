@@ -3,11 +3,12 @@ answers as the test scripts it (a status, a timeout, a dropped connection)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections import deque
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -41,6 +42,8 @@ class ReceivedRequest:
 class WebhookReceiver:
     """An HTTP server on 127.0.0.1 (a free port) that records each request.
 
+    With ``tls=True`` it serves https with a certificate from a test CA
+    (trustme, loopkit's ``dev`` extra): :meth:`client_context` trusts it.
     Every request is answered 204 unless :meth:`answer` queued something else
     for the next requests: a status code, ``"timeout"`` or ``"drop"``. Use it
     as a context manager, or call :meth:`close`.
@@ -59,7 +62,9 @@ class WebhookReceiver:
     [503, 204]
     """
 
-    def __init__(self, *, delay: float = 1.0, path: str = "/hooks/loopkit") -> None:
+    def __init__(
+        self, *, delay: float = 1.0, path: str = "/hooks/loopkit", tls: bool = False
+    ) -> None:
         self.delay = delay
         self.requests: list[ReceivedRequest] = []
         self._script: deque[int | Fault] = deque()
@@ -67,8 +72,16 @@ class WebhookReceiver:
         self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
+        self._ca: Any = None
+        if tls:  # https with a certificate from a test CA (needs trustme)
+            import trustme
+
+            self._ca = trustme.CA()
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port: int = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}{path}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}{path}"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # closes quickly
@@ -85,6 +98,13 @@ class WebhookReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client TLS context that trusts this server's test CA (with ``tls=True``)."""
+        context = ssl.create_default_context()
+        if self._ca is not None:
+            self._ca.configure_trust(context)
+        return context
 
     def answer(self, *answers: int | Fault) -> None:
         """Answer the next requests so, in order; then 204 again."""
