@@ -217,10 +217,12 @@ class SmtpChannel:
                 password = self._password() if callable(self._password) else self._password
                 _login(smtp, self._username, password or "")
             smtp.send_message(mail)
-        finally:
-            with contextlib.suppress(Exception):  # sent is sent: a failed goodbye changes nothing
-                smtp.quit()
-            smtp.close()
+        except BaseException:
+            smtp.close()  # no goodbye to a server that failed: it may not answer either
+            raise
+        with contextlib.suppress(Exception):  # sent is sent: a failed goodbye changes nothing
+            smtp.quit()
+        smtp.close()
 
 
 def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
