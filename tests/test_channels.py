@@ -277,3 +277,45 @@ def test_the_log_check_sees_records_of_any_logger_and_level(
     with pytest.raises(AssertionError, match="log line"):
         suite.test_no_log_line_holds_the_address(suite.make_channel())
     assert logging.getLogger().level == logging.WARNING  # restored afterwards
+
+
+# -- permanent failures ---------------------------------------------------------------
+
+
+def test_a_permanent_failure_is_dead_lettered_at_once_others_are_retried() -> None:
+    import pickle
+    import random
+    from datetime import timedelta
+
+    from loopkit.channels import PermanentDeliveryError
+
+    assert loopkit.PermanentDeliveryError is PermanentDeliveryError
+    assert issubclass(PermanentDeliveryError, DeliveryError)
+    err = pickle.loads(pickle.dumps(PermanentDeliveryError("answered 410", code=410)))
+    assert (type(err), str(err), err.code) == (PermanentDeliveryError, "answered 410", 410)
+    assert repr(err).startswith("PermanentDeliveryError(")
+    assert f"{type(err).__module__}.{type(err).__qualname__}" == (
+        "loopkit.channels.PermanentDeliveryError"
+    )
+
+    policy = loopkit.RetryPolicy(max_attempts=5, base=timedelta(minutes=1))
+    message = loopkit.Message(
+        id="m-1",
+        case_id="case-1",
+        customer_id="c-1",
+        channel="webhook",
+        purpose="follow_up",
+        created_at=T0,
+        not_before=T0,
+    )
+    rng = random.Random(1)
+    dead = policy.after_failure(message, PermanentDeliveryError("gone", code=410), T0, rng)
+    assert (dead.status, dead.attempts, dead.next_attempt_at) == (
+        loopkit.MessageStatus.DEAD,
+        1,
+        None,
+    )
+    assert dead.last_error == "PermanentDeliveryError"
+    again = policy.after_failure(message, DeliveryError("busy"), T0, rng)
+    assert (again.status, again.attempts) == (loopkit.MessageStatus.PENDING, 1)
+    assert again.next_attempt_at is not None and again.next_attempt_at > T0

@@ -8,6 +8,12 @@ Register channels from a plugin with the ``loopkit_register_channels`` hook::
         def loopkit_register_channels(self, register):
             register("sms", MySmsGateway())
 
+loopkit ships three: :class:`ConsoleChannel` (prints a line),
+:class:`SmtpChannel` (e-mail over SMTP) and :class:`WebhookChannel` (a signed
+HTTP POST, as the Standard Webhooks specification says). A channel raises
+:class:`DeliveryError` for a failure worth retrying and
+:class:`PermanentDeliveryError` for one that is not (dead-lettered at once).
+
 Delivery is *at least once*: the loop records a message as sent only after
 ``send`` returns, so a crash (or a send that timed out but went through after
 all) between the two means the message is sent again later. Every send of one
@@ -20,45 +26,25 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from typing import Protocol, TextIO, runtime_checkable
+from typing import TextIO
 
 from loopkit.hooks import hookimpl
 from loopkit.model import Message
+
+from ._protocol import Channel, DeliveryError, PermanentDeliveryError, SendTimeout
+from .smtp import SmtpChannel
+from .webhook import WebhookChannel
 
 __all__ = [
     "Channel",
     "ChannelPlugin",
     "ConsoleChannel",
     "DeliveryError",
+    "PermanentDeliveryError",
     "SendTimeout",
+    "SmtpChannel",
+    "WebhookChannel",
 ]
-
-
-@runtime_checkable
-class Channel(Protocol):
-    """Delivers one message. Return normally when it was handed over; raise
-    (any exception) when it was not: the loop records the error type, retries
-    with backoff and finally dead-letters the message. It is never lost.
-
-    ``send`` runs in a worker thread of the loop (one per channel object, one
-    send at a time) and must return within the retry policy's
-    ``send_timeout`` (30 seconds by default), or the attempt counts as
-    failed. The same message may be sent more than once (a crash after the
-    send, or a timed-out send that went through): deduplicate by
-    ``message.idempotency_key``.
-    """
-
-    def send(self, message: Message) -> None: ...
-
-
-class DeliveryError(Exception):
-    """A channel may raise this (or anything else) when a message could not be sent."""
-
-
-class SendTimeout(DeliveryError):
-    """A send did not return within the retry policy's ``send_timeout`` (or the
-    channel is still in such a send). The attempt counts as failed and is
-    retried; the stuck send may still deliver the message."""
 
 
 class ConsoleChannel:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from loopkit.channels import SendTimeout
+from loopkit.channels import PermanentDeliveryError, SendTimeout
 from loopkit.errors import ValidationError, describe
 from loopkit.model import Message, MessageStatus
 
@@ -61,8 +61,11 @@ class RetryPolicy:
     After the n-th failed attempt the next one is due after a random delay
     between zero and ``min(cap, base * 2 ** (n - 1))`` ("full jitter"); after
     ``max_attempts`` failures the message is dead-lettered (kept, status
-    ``dead``, for a person to look at). The engine never sleeps: a retry is a
-    due time that a later :meth:`~loopkit.Loop.tick` picks up.
+    ``dead``, for a person to look at). A channel that raises
+    :class:`~loopkit.channels.PermanentDeliveryError` (an HTTP 4xx, an SMTP
+    5xx: no retry can succeed) has its message dead-lettered at once. The
+    engine never sleeps: a retry is a due time that a later
+    :meth:`~loopkit.Loop.tick` picks up.
 
     ``send_timeout`` (30 seconds by default) bounds one ``channel.send``: the
     send runs in a worker thread, and one that has not returned by then is a
@@ -103,9 +106,10 @@ class RetryPolicy:
     def after_failure(
         self, message: Message, error: BaseException, now: datetime, rng: random.Random
     ) -> Message:
-        """The message after one more failed attempt: pending again, or dead."""
+        """The message after one more failed attempt: pending again, or dead
+        (after ``max_attempts``, or at once for a permanent failure)."""
         attempts = message.attempts + 1
-        if attempts >= self.max_attempts:
+        if attempts >= self.max_attempts or isinstance(error, PermanentDeliveryError):
             return attrs.evolve(
                 message,
                 status=MessageStatus.DEAD,

@@ -6,10 +6,12 @@
 - :class:`RecordingChannel`: keeps what it is sent, and fails on demand;
 - :class:`StoreContract`: the conformance suite every store backend passes;
 - :class:`ChannelContract`: the conformance suite every channel passes;
+- :class:`WebhookReceiver` and :class:`SmtpReceiver`: real servers on
+  127.0.0.1 that keep what they receive and fail when told to;
 - ``loopkit.testing.strategies``: hypothesis strategies for every model value.
 
-The contracts need pytest and the strategies need hypothesis (loopkit's
-``dev`` extra); neither is imported until used.
+The contracts need pytest, the strategies hypothesis and the SMTP receiver
+aiosmtpd and trustme (loopkit's ``dev`` extra); none is imported until used.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ from .clock import FakeClock
 if TYPE_CHECKING:
     from .channel_contract import ChannelContract
     from .contracts import StoreContract
+    from .smtp_receiver import SmtpReceiver
+    from .webhook_receiver import WebhookReceiver
 
 __all__ = [
     "STOCKHOLM",
     "ChannelContract",
     "FakeClock",
     "RecordingChannel",
+    "SmtpReceiver",
     "StoreContract",
+    "WebhookReceiver",
     "make_customer",
     "make_feed",
     "make_response",
@@ -46,4 +52,12 @@ def __getattr__(name: str) -> Any:
         from .channel_contract import ChannelContract
 
         return ChannelContract
+    if name == "SmtpReceiver":  # imports aiosmtpd
+        from .smtp_receiver import SmtpReceiver
+
+        return SmtpReceiver
+    if name == "WebhookReceiver":  # starts no server until made
+        from .webhook_receiver import WebhookReceiver
+
+        return WebhookReceiver
     raise AttributeError(f"module 'loopkit.testing' has no attribute {name!r}")
