@@ -30,6 +30,7 @@ COLOURS: Final[dict[str, str]] = {
     "passive": "#ced4da",
     "detractor": "#f03e3e",
     "recovery": "#7048e8",
+    "answered": "#b197fc",
     "spend": "#1098ad",
     "cause": "#d6336c",
 }
@@ -229,7 +230,15 @@ def deadline_bars(bands: Sequence[str], counts: Sequence[int], *, width: int = 5
     return _svg(width, height, body, "First contact against the deadline")
 
 
-def gauge(value: float, low: float, high: float, *, label: str, width: int = 500) -> str:
+def gauge(
+    value: float,
+    low: float,
+    high: float,
+    *,
+    label: str,
+    colour: str = COLOURS["recovery"],
+    width: int = 500,
+) -> str:
     """A share (0–100) as a bar on a track with its interval as a whisker."""
     height, left, right, y, h = 92, 12, 12, 34, 22
     span = width - left - right
@@ -239,7 +248,7 @@ def gauge(value: float, low: float, high: float, *, label: str, width: int = 500
 
     body = [
         _rect(left, y, span, h, "#f1f3f5", h / 2),
-        _rect(left, y, x(value) - left, h, COLOURS["recovery"], h / 2),
+        _rect(left, y, x(value) - left, h, colour, h / 2),
         _line(x(low), y + h / 2, x(high), y + h / 2, _INK, 2),
         _line(x(low), y + 3, x(low), y + h - 3, _INK, 2),
         _line(x(high), y + 3, x(high), y + h - 3, _INK, 2),

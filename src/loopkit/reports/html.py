@@ -72,14 +72,20 @@ def _card(title: str, subtitle: str, body: str, *, wide: bool = False, note: str
     )
 
 
+def _signed(x: float) -> str:
+    """``+12``, ``-3``, ``0``: rounded first, so never ``-0``."""
+    n = round(x)
+    return f"{n:+d}" if n else "0"
+
+
 def _nps_value(r: NPS) -> str:
-    return "–" if r.score is None else f"{r.score:+.0f}"
+    return "–" if r.score is None else _signed(r.score)
 
 
 def _kpis(report: Report) -> str:
     c = report.confidence
     band = report.nps.interval(c, "adjusted_wald")
-    nps_detail = "no answers" if band is None else f"{band.low:+.0f} to {band.high:+.0f}"
+    nps_detail = "no answers" if band is None else f"{_signed(band.low)} to {_signed(band.high)}"
     m = report.cases
     tiles = [
         _kpi("NPS", _nps_value(report.nps), f"{nps_detail}, n={report.nps.n}"),
@@ -98,14 +104,9 @@ def _kpis(report: Report) -> str:
         tiles.append(_kpi("Compensation", "–", "not given" if cost is None else "nothing spent"))
     else:
         first, *more = cost.spent()
-        extra = f" +{len(more)} currencies" if more else ""
-        tiles.append(
-            _kpi(
-                "Compensation",
-                f"{first.amount:,.0f} {first.currency}",
-                f"{cost.grants} grants{extra}",
-            )
-        )
+        extra = f" +{len(more)} more" if more else ""
+        detail = f"{first.currency}{extra} · {cost.grants} grants"
+        tiles.append(_kpi("Compensation", f"{first.amount:,.0f}", detail))
     return '<div class="kpis">' + "".join(tiles) + "</div>"
 
 
@@ -158,6 +159,16 @@ def _recovery(report: Report) -> str:
         body = charts.gauge(
             rate.value, rate.interval.low, rate.interval.high, label="Recovery rate"
         )
+        answered = r.answer_rate(c)
+        if answered is not None:
+            body += '<p class="sub">answered the re-survey, of those whose window ended</p>'
+            body += charts.gauge(
+                answered.value,
+                answered.interval.low,
+                answered.interval.high,
+                label="Answer rate",
+                colour=charts.COLOURS["answered"],
+            )
     facts = ""
     if r is not None:
         facts = (
@@ -227,7 +238,7 @@ def _touchpoints(report: Report) -> str:
     rows = ["<tr><th>touchpoint</th><th>NPS</th><th>interval</th><th>n</th></tr>"]
     for kind, r in report.by_touchpoint[:10]:
         band = r.interval(c, "adjusted_wald")
-        shown = "–" if band is None else f"{band.low:+.0f} to {band.high:+.0f}"
+        shown = "–" if band is None else f"{_signed(band.low)} to {_signed(band.high)}"
         rows.append(
             f"<tr><td>{escape(kind)}</td><td>{_nps_value(r)}</td><td>{shown}</td>"
             f'<td class="n">{r.n}</td></tr>'
@@ -238,9 +249,13 @@ def _touchpoints(report: Report) -> str:
 
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    window = " – ".join(
-        at.strftime("%Y-%m-%d %H:%M %Z") if at is not None else "…"
-        for at in (report.since, report.until)
+    since, until = report.since, report.until
+    window = (
+        "all time"
+        if since is None and until is None
+        else " – ".join(
+            at.strftime("%Y-%m-%d %H:%M %Z") if at is not None else "…" for at in (since, until)
+        )
     )
     head = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

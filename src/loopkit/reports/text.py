@@ -51,8 +51,10 @@ def _nps(r: NPS, confidence: float) -> str:
 
 
 def _spark(values: list[float]) -> str:
-    """One block per period, scaled from −100 (lowest) to 100 (highest)."""
-    return "".join(_SPARK[min(7, int((v + 100) / 200 * 8))] for v in values)
+    """One block per period, from the lowest score (▁) to the highest (█)."""
+    low, high = min(values, default=0.0), max(values, default=0.0)
+    span = (high - low) or 1.0
+    return "".join(_SPARK[min(7, int((v - low) / span * 8))] for v in values)
 
 
 def _table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> list[str]:
