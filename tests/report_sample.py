@@ -52,7 +52,7 @@ def responses(weeks: int = 12, per_week: int = 45) -> list[loopkit.Response]:
                     answered_at=at,
                     scale=loopkit.NPS,
                     touchpoint=tp,
-                )  # fmt: skip
+                )
             )
             if i % 5 == 0:
                 out.append(
@@ -63,7 +63,7 @@ def responses(weeks: int = 12, per_week: int = 45) -> list[loopkit.Response]:
                         answered_at=at,
                         scale=loopkit.CSAT,
                         touchpoint=tp,
-                    )  # fmt: skip
+                    )
                 )
     return out
 
@@ -74,9 +74,13 @@ def cases(n: int = 120) -> list[loopkit.FollowUpCase]:
     for i in range(n):
         opened = START + timedelta(hours=rng.randrange(0, 24 * 7 * 12))
         case = loopkit.FollowUpCase.open(
-            id=f"k-{i}", customer_id=f"c-k{i}", at=opened, by="loopkit",
-            owner="team:care", due_at=opened + timedelta(hours=24),
-        )  # fmt: skip
+            id=f"k-{i}",
+            customer_id=f"c-k{i}",
+            at=opened,
+            by="loopkit",
+            owner="team:care",
+            due_at=opened + timedelta(hours=24),
+        )
         roll = rng.random()
         if roll < 0.9:
             wait = timedelta(hours=rng.choice((1, 2, 3, 5, 8, 11, 14, 20, 23, 30, 40)))
@@ -98,11 +102,15 @@ def ledger(n: int = 40) -> list[LedgerEntry]:
         at = START + timedelta(days=2 * i + 1)
         value = Money(Decimal(100 + 25 * (i % 5)), "SEK")
         approved = i % 4 == 0
-        common = dict(
-            at=at, case_id=f"k-{i}", customer_id=f"c-k{i}", employee="emp-7",
-            offer=Offer(kind=OfferKind.DISCOUNT_CODE, value=value),
-            source=OfferSource.goodwill(), amount=value,
-        )  # fmt: skip
+        common = {
+            "at": at,
+            "case_id": f"k-{i}",
+            "customer_id": f"c-k{i}",
+            "employee": "emp-7",
+            "offer": Offer(kind=OfferKind.DISCOUNT_CODE, value=value),
+            "source": OfferSource.goodwill(),
+            "amount": value,
+        }
         approval = f"g-{i}" if approved else None
         out.append(LedgerEntry(kind=EntryKind.GRANT, key=f"g-{i}", approval=approval, **common))
         out.append(LedgerEntry(kind=EntryKind.POSTING, key=f"g-{i}", approval=approval, **common))

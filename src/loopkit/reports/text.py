@@ -69,9 +69,13 @@ def render_text(report: Report) -> str:
     """The report as text for a terminal (ends with a newline)."""
     c = report.confidence
     lines: list[str] = []
-    window = " to ".join(
-        at.isoformat(timespec="minutes") if at is not None else "…"
-        for at in (report.since, report.until)
+    since, until = report.since, report.until
+    window = (
+        "all time"
+        if since is None and until is None
+        else " to ".join(
+            at.isoformat(timespec="minutes") if at is not None else "…" for at in (since, until)
+        )
     )
     lines += [
         "loopkit report",
@@ -85,8 +89,8 @@ def render_text(report: Report) -> str:
     if report.nps.n:
         n = report.nps
         lines.append(
-            f"  mix           {n.promoters} promoters, {n.passives} passives, "
-            f"{n.detractors} detractors"
+            f"  mix           {n.promoters} promoters, {n.passives} passive"
+            f"{'' if n.passives == 1 else 's'}, {n.detractors} detractors"
         )
     for s in report.satisfaction:
         label = f"{s.scale.name.upper()} top box"
