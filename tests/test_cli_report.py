@@ -110,3 +110,14 @@ def test_bad_options_are_usage_errors(
     assert main(["report", "--db", str(db), "--since", "2026-11-20"]) == 2  # no offset
     assert main(["report", "--db", str(db), "--tz", "Mars/Olympus"]) == 1
     assert "timezone" in capsys.readouterr().err
+
+
+def test_the_reference_shows_what_the_command_prints(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (ROOT / "docs" / "reference-cli.md").read_text(encoding="utf-8")
+    command = (
+        "$ loopkit report --db loop.db --now 2026-11-23T16:00:00+01:00 --tz Europe/Stockholm\n"
+    )
+    shown = page.split(command, 1)[1].split("```", 1)[0]
+    assert _report(capsys, "--db", str(db), "--tz", "Europe/Stockholm") == shown
