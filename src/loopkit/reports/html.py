@@ -9,6 +9,7 @@ compensation spent and the top root causes.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 from typing import Final
 
@@ -56,6 +57,10 @@ def _pct(e: Estimate | None) -> tuple[str, str]:
     return f"{e.value:.0f}%", f"{e.interval.low:.0f}–{e.interval.high:.0f}%, n={e.n}"
 
 
+def _duration(d: timedelta | None) -> str:
+    return "–" if d is None else format_duration(d)
+
+
 def _kpi(label: str, value: str, detail: str) -> str:
     return (
         f'<div class="kpi"><div class="label">{escape(label)}</div>'
@@ -93,8 +98,8 @@ def _kpis(report: Report) -> str:
         _kpi("Reached in time", *_pct(m.sla_compliance(c))),
         _kpi(
             "First contact",
-            format_duration(m.time_to_first_contact(0.5)),
-            f"median; p90 {format_duration(m.time_to_first_contact(0.9))}",
+            _duration(m.time_to_first_contact(0.5)),
+            f"median; p90 {_duration(m.time_to_first_contact(0.9))}",
         ),
     ]
     r = report.recovery
