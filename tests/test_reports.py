@@ -19,10 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import loopkit
-from loopkit.metrics import NPS, CompensationCost, nps
+from loopkit.metrics import NPS, CompensationCost, case_metrics, nps
 from loopkit.reports import (
     build_report,
     csv_cell,
+    deadline_use,
     render_csv,
     render_html,
     render_json,
@@ -88,6 +89,33 @@ def test_missing_inputs_are_not_given_and_empty_inputs_are_no_data() -> None:
     assert "no data" in text and "not given" in text
     for render in (render_csv, render_html, render_json):
         assert render(report)  # every renderer copes with nothing
+
+
+@given(
+    st.lists(
+        st.tuples(st.none() | st.integers(0, 60), st.integers(1, 48), st.integers(0, 72)),
+        max_size=40,
+    ),
+    st.integers(0, 40),
+)
+def test_deadline_use_of_parts_adds_up_and_agrees_with_sla_compliance(
+    rows: list[tuple[int | None, int, int]], cut: int
+) -> None:
+    t = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    cases = []
+    for i, (reached, due, opened) in enumerate(rows):
+        at = t + timedelta(hours=opened)
+        case = loopkit.FollowUpCase.open(
+            id=f"k-{i}", customer_id=f"c-{i}", at=at, by="loopkit", due_at=at + timedelta(hours=due)
+        )
+        if reached is not None:
+            case = case.contact(at=at + timedelta(hours=reached), by="e")
+        cases.append(case)
+    now = t + timedelta(days=2)
+    whole = deadline_use(cases, now=now)
+    assert deadline_use(cases[:cut], now=now) + deadline_use(cases[cut:], now=now) == whole
+    metrics = case_metrics(cases, now=now)
+    assert (whole.in_time, whole.decided) == (metrics.in_time, metrics.with_deadline)
 
 
 # -- text and JSON -------------------------------------------------------------------------

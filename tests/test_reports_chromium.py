@@ -13,6 +13,7 @@ import struct
 import subprocess
 import zlib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -23,7 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT = 1200, 2000
 
 
-def _load_sample():  # type: ignore[no-untyped-def]
+def _load_sample() -> ModuleType:
     path = Path(__file__).with_name("report_sample.py")
     spec = importlib.util.spec_from_file_location("report_sample", path)
     assert spec is not None and spec.loader is not None
