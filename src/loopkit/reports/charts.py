@@ -154,13 +154,16 @@ def trend(
             'stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/>'
         )
     every = max(1, math.ceil(len(points) / 12))
+    dense = len(points) > 24  # small dots, and the value only at the labelled periods
     for i, (label, score, _low, _high, n) in enumerate(points):
         body.append(
-            f'<circle cx="{_num(x(i))}" cy="{_num(y(score))}" r="5" fill="#fff" '
-            f'stroke="{COLOURS["line"]}" stroke-width="3"/>'
+            f'<circle cx="{_num(x(i))}" cy="{_num(y(score))}" r="{3 if dense else 5}" '
+            f'fill="#fff" stroke="{COLOURS["line"]}" stroke-width="{2 if dense else 3}"/>'
         )
         if i % every == 0 or i == len(points) - 1:
-            body.append(_text(x(i), y(score) - 12, f"{score:+.0f}", fill=_INK, weight=600))
+            shown = f"{round(score):+d}" if round(score) else "0"
+            if not dense or i == len(points) - 1:
+                body.append(_text(x(i), y(score) - 12, shown, fill=_INK, weight=600))
             body.append(_text(x(i), height - bottom + 20, label, fill=_INK))
             body.append(_text(x(i), height - bottom + 36, f"n={n}", size=11))
     return _svg(width, height, body, "NPS by period with its interval band")
@@ -265,7 +268,7 @@ def bars(rows: Sequence[tuple[str, float, str]], *, colour: str, width: int = 50
     height = 220
     if not rows:
         return empty(width, height, "nothing to show")
-    left, bottom, top = 12, 30, 24
+    left, bottom, top = 24, 30, 24
     plot_h = height - top - bottom
     step = (width - 2 * left) / max(len(rows), 4)
     peak = max((r[1] for r in rows), default=0) or 1
@@ -275,7 +278,8 @@ def bars(rows: Sequence[tuple[str, float, str]], *, colour: str, width: int = 50
         h = plot_h * max(0.0, value) / peak
         x = left + i * step + step * 0.18
         body.append(_rect(x, height - bottom - h, step * 0.64, h, colour, 4))
-        body.append(_text(x + step * 0.32, height - bottom - h - 6, shown, size=11, fill=_INK))
+        if step >= 36:  # room for the value over its bar
+            body.append(_text(x + step * 0.32, height - bottom - h - 6, shown, size=11, fill=_INK))
         if i % every == 0:
             body.append(_text(x + step * 0.32, height - bottom + 18, label, size=11, fill=_INK))
     return _svg(width, height, body, "Compensation spent per period")
