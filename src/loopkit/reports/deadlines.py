@@ -13,7 +13,7 @@ import attrs
 from loopkit.businesstime import BusinessCalendar
 from loopkit.model import FollowUpCase, Transition
 
-__all__ = ["BANDS", "DeadlineUse", "deadline_use"]
+__all__ = ["BANDS", "DeadlineUse", "band_of", "deadline_use"]
 
 BANDS: Final = (
     "within 25%",
@@ -57,8 +57,9 @@ class DeadlineUse:
         )
 
 
-def _band(case: FollowUpCase, now: datetime, calendar: BusinessCalendar | None) -> int | None:
-    """The band of ``case``, ``-1`` while it waits, ``None`` without a deadline."""
+def band_of(case: FollowUpCase, now: datetime, calendar: BusinessCalendar | None) -> int | None:
+    """The index in :data:`BANDS` of ``case`` as of ``now``, ``-1`` while it
+    waits (not reached, deadline ahead), ``None`` without a deadline."""
     due = case.due_at
     if due is None:
         return None
@@ -94,7 +95,7 @@ def deadline_use(
     counts = [0] * len(BANDS)
     waiting = 0
     for case in cases:
-        band = _band(case, now, calendar)
+        band = band_of(case, now, calendar)
         if band is None:
             continue
         if band < 0:

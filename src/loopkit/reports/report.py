@@ -28,7 +28,6 @@ from loopkit.metrics import (
     RecoveryRate,
     ScoreCounts,
     case_metrics,
-    cause_counts,
     compensation_cost,
     issue_counts,
     period,
@@ -39,7 +38,7 @@ from loopkit.model import CES5, CES7, CSAT, Category, FollowUpCase, Response, Sc
 from loopkit.model import NPS as NPS_SCALE
 from loopkit.outcomes import RecoveryOutcome, SystemicIssue
 
-from .deadlines import DeadlineUse, deadline_use
+from .deadlines import BANDS, DeadlineUse, band_of
 
 __all__ = ["Report", "build_report"]
 
@@ -94,9 +93,7 @@ class _Window:
         return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
 
 
-def _tally(counts: dict[str, list[int]], key: str, category: Category) -> None:
-    tally = counts.setdefault(key, [0, 0, 0])
-    tally[(Category.PROMOTER, Category.PASSIVE, Category.DETRACTOR).index(category)] += 1
+_SLOT = {Category.PROMOTER: 0, Category.PASSIVE: 1, Category.DETRACTOR: 2}
 
 
 def _as_nps(counts: dict[str, list[int]]) -> tuple[tuple[str, NPS], ...]:
@@ -145,17 +142,23 @@ def build_report(
     kinds: dict[str, list[int]] = {}
     channels: dict[str, list[int]] = {}
     others: dict[str, dict[int, int]] = {s.name: {} for s in _OTHER_SCALES}
+    bounded = since is not None or until is not None
     for response in responses:
-        if response.answered_at not in window:
+        if bounded and response.answered_at not in window:
             continue
         scale = response.scale
-        if scale == NPS_SCALE:
-            category = response.category
-            slot = (Category.PROMOTER, Category.PASSIVE, Category.DETRACTOR).index(category)
-            trend.setdefault(key(response.answered_at), [0, 0, 0])[slot] += 1
+        if scale is NPS_SCALE or scale == NPS_SCALE:
+            slot = _SLOT[response.category]
+            at = response.answered_at
+            tally = trend.get(day := key(at)) or trend.setdefault(day, [0, 0, 0])
+            tally[slot] += 1
             tp = response.touchpoint
-            _tally(kinds, tp.kind if tp is not None else "(none)", category)
-            _tally(channels, tp.channel if tp is not None else "(none)", category)
+            for slices, name in (
+                (kinds, tp.kind if tp is not None else "(none)"),
+                (channels, tp.channel if tp is not None else "(none)"),
+            ):
+                tally = slices.get(name) or slices.setdefault(name, [0, 0, 0])
+                tally[slot] += 1
         elif scale.name in others:
             counts = others[scale.name]
             counts[response.score] = counts.get(response.score, 0) + 1
@@ -169,14 +172,20 @@ def build_report(
         if others[s.name]
     )
 
-    deadlines, causes = DeadlineUse(), CauseCounts()
+    bands, waiting, tags = [0] * len(BANDS), 0, dict[str, int]()
 
     def _in_window() -> Iterator[FollowUpCase]:  # one case at a time, beside case_metrics
-        nonlocal deadlines, causes
+        nonlocal waiting
         for case in cases:
             if case.opened_at in window:
-                deadlines += deadline_use([case], now=now, calendar=calendar)
-                causes += cause_counts([case])
+                band = band_of(case, now, calendar)
+                if band is not None and band < 0:
+                    waiting += 1
+                elif band is not None:
+                    bands[band] += 1
+                if case.is_closed:
+                    for cause in case.root_causes:
+                        tags[cause] = tags.get(cause, 0) + 1
                 yield case
 
     metrics = case_metrics(_in_window(), now=now, calendar=calendar)
@@ -199,8 +208,8 @@ def build_report(
         by_channel=_as_nps(channels),
         satisfaction=satisfaction,
         cases=metrics,
-        deadlines=deadlines,
-        causes=causes,
+        deadlines=DeadlineUse(counts=tuple(bands), waiting=waiting),
+        causes=CauseCounts(tags),
         recovery=None if recoveries is None else recovery_rate(recoveries),
         compensation=None if ledger is None else sum(spend.values(), CompensationCost()),
         spend_trend=tuple(sorted(spend.items())),
