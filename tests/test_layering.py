@@ -20,6 +20,7 @@ PURE = [
     "compensation",
     "metrics",
     "outcomes",
+    "reports",
 ]
 FORBIDDEN_IMPORTS = (
     "loopkit.engine",

@@ -6,6 +6,8 @@
     loopkit ingest --policies POLICIES.toml --db loop.db FEED.jsonl [--now ISO]
     loopkit tick --policies POLICIES.toml --db loop.db [--now ISO]
     loopkit cases --db loop.db [--customer ID] [--csv]
+    loopkit report --db loop.db [--format text|json|csv|html] [--output FILE]
+                   [--since ISO] [--until ISO] [--period day|week|month] [--tz ZONE]
     loopkit demo [--db PATH]
 
 Output never contains personal data: responses, cases and messages are shown
@@ -23,6 +25,7 @@ formula is neutralised (``_output.csv_cell``).
 This module parses the command line and runs a command; the parts live in
 private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
 :class:`~loopkit.Loop`: the command never opens a store transaction itself),
+``_report`` (the report, rendered by :mod:`loopkit.reports`),
 ``_ingest`` (ingesting a feed, line by line), ``_feed`` (reading a JSON Lines
 feed within its limits) and ``_output`` (what is printed, escaped).
 """
@@ -40,7 +43,7 @@ from loopkit._input.instants import parse_instant
 from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
 
-from . import _commands
+from . import _commands, _report
 from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
 from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
 from ._commands import Failed
@@ -58,7 +61,7 @@ _csv_cell = csv_cell
 
 
 def _instant(text: str) -> datetime:
-    """argparse type for ``--now``: ISO 8601 with an offset."""
+    """argparse type for ``--now`` (and ``--since``, ``--until``): ISO 8601 with an offset."""
     try:
         return parse_instant(text, "--now")
     except ValidationError as err:
@@ -132,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
         "--csv", action="store_true", help="print CSV (for a spreadsheet) instead of a table"
     )
     cases.set_defaults(run=_commands.cases)
+
+    _report.add_parser(commands, _instant)
 
     demo = commands.add_parser("demo", help="run the bundled example end to end")
     demo.add_argument("--db", metavar="FILE", help="keep the database here (default: a temp file)")

@@ -230,6 +230,11 @@ class Loop:
         with self._ctx.store.transaction() as tx:
             return tx.cases(customer_id)
 
+    def responses(self, customer_id: str | None = None) -> Sequence[Response]:
+        """Every ingested response, or one customer's, in the order ingested."""
+        with self._ctx.store.transaction() as tx:
+            return [r.response for r in tx.ingests(customer_id) if r.response is not None]
+
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
     ) -> Sequence[Message]:

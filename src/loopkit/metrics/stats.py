@@ -100,9 +100,11 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> Interval:
     z2n = z * z / n
     centre = (p + z2n / 2) / (1 + z2n)
     half = z * math.sqrt(p * (1 - p) / n + z2n / (4 * n)) / (1 + z2n)
+    # At 0 or n successes the bound is exactly 0 or 1; computed, it may miss by 1e-15
+    # and leave the estimate outside its own interval.
     return Interval(
-        low=max(0.0, centre - half),
-        high=min(1.0, centre + half),
+        low=0.0 if successes == 0 else max(0.0, centre - half),
+        high=1.0 if successes == n else min(1.0, centre + half),
         confidence=confidence,
         method="wilson",
     )

@@ -7,15 +7,14 @@ import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence, Set
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from loopkit._input.choices import check_choice
-from loopkit._input.instants import format_instant, instant_key, parse_instant
+from loopkit._input.instants import format_instant, parse_instant
 from loopkit.errors import ConflictError
 from loopkit.model import (
     Customer,
-    Erasure,
     FollowUpCase,
     Message,
     MessageStatus,
@@ -23,23 +22,11 @@ from loopkit.model import (
     PromiseStatus,
 )
 
+from ._sqlite_codec import _json, _us
+from ._sqlite_erasure import _Erasures
 from .records import IngestRecord, Timer
 
 T = TypeVar("T")
-
-_US: Final = timedelta(microseconds=1)
-
-
-def _us(at: datetime) -> int:
-    """An aware datetime as integer microseconds since the epoch, in UTC."""
-    return instant_key(at) // _US  # type: ignore[operator]
-
-
-_ENCODE: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
-).encode
-"""Compact JSON, made once (``json.dumps`` with options builds an encoder per call).
-``to_dict()`` gives trees of plain values, so the circular-reference check is skipped."""
 
 _NEXT_NUMBER: Final = (
     "INSERT INTO sequences (name, value) VALUES (?, 1)"
@@ -52,10 +39,6 @@ _NEXT_NUMBER: Final = (
 
 _CHUNK: Final = 500
 """Keys per ``IN (...)`` look-up: well under SQLite's limit on parameters."""
-
-
-def _json(value: Any) -> str:
-    return _ENCODE(value.to_dict())
 
 
 class _Savepoint:
@@ -120,7 +103,7 @@ class _Decoded:
         values[(read, text)] = value
 
 
-class SQLiteTransaction:
+class SQLiteTransaction(_Erasures):
     """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
 
     Parameters always go in as ``?`` placeholders, never formatted into SQL.
@@ -406,37 +389,3 @@ class SQLiteTransaction:
             (customer_id,),
         )
         return [parse_instant(row[0], "survey_invitations.at") for row in rows]
-
-    # erasure
-    def erase_ingest(self, record: IngestRecord) -> None:
-        cursor = self._conn.execute(
-            "UPDATE ingests SET data = ? WHERE response_id = ?", (_json(record), record.key)
-        )
-        if cursor.rowcount == 0:
-            raise ConflictError(
-                f"no ingest {record.key!r} is stored; expected the key of a stored one",
-                key=record.key,
-                kind="response" if record.response is not None else "signal",
-            )
-        self._erased()
-
-    def add_erasure(self, erasure: Erasure) -> None:
-        self._conn.execute(
-            "INSERT INTO erasures (customer_id, at_us, data) VALUES (?, ?, ?)",
-            (erasure.customer_id, _us(erasure.at), _json(erasure)),
-        )
-        self._erased()
-
-    def erasures(self, customer_id: str | None = None) -> Sequence[Erasure]:
-        if customer_id is None:
-            return self._all("SELECT data FROM erasures ORDER BY rowid", (), Erasure.from_dict)
-        return self._all(
-            "SELECT data FROM erasures WHERE customer_id = ? ORDER BY rowid",
-            (customer_id,),
-            Erasure.from_dict,
-        )
-
-    def _erased(self) -> None:
-        """Personal data left the rows: forget decoded copies of them, and have
-        the store checkpoint the write-ahead log once this transaction commits."""
-        self._decoded.forget()

@@ -16,6 +16,8 @@ from typing import Literal
 
 from loopkit.errors import ValidationError, describe
 
+from ._sqlite_codec import _us as _us
+
 # The layout's names, importable from here as before (the tests build files of
 # older layouts with them, the benchmarks write rows the store's way).
 from ._sqlite_schema import _MIGRATIONS as _MIGRATIONS
@@ -24,7 +26,6 @@ from ._sqlite_schema import _SYNCHRONOUS, _open_schema, _patiently
 from ._sqlite_schema import APPLICATION_ID as APPLICATION_ID
 from ._sqlite_schema import SCHEMA_VERSION as SCHEMA_VERSION
 from ._sqlite_transaction import _ENDED, SQLiteTransaction, _Decoded
-from ._sqlite_transaction import _us as _us
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
