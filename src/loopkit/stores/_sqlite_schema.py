@@ -16,9 +16,11 @@ from typing import Final, TypeVar
 
 from loopkit.errors import ValidationError
 
+from ._sqlite_ledger import LEDGER_TABLE_NAMES, LEDGER_TABLES
+
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The layout this loopkit writes (``PRAGMA user_version``); older files are upgraded."""
 
 APPLICATION_ID: Final = 0x6C6F6F70  # "loop": marks the file as a loopkit database
@@ -101,6 +103,7 @@ _TABLES: Final = frozenset(
         "survey_stops",
         "survey_invitations",
         "customers",
+        *LEDGER_TABLE_NAMES,
     }
 )
 
@@ -119,7 +122,12 @@ CREATE TABLE customers (
 """
 """Version 3: the latest copy of each customer a case was opened for."""
 
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CLAIMS, 2: _CUSTOMERS}
+_MIGRATIONS: Final[dict[int, str]] = {
+    0: _SCHEMA,
+    1: _CLAIMS,
+    2: _CUSTOMERS,
+    3: LEDGER_TABLES,  # compensation: the ledger (stores/_sqlite_ledger.py)
+}
 """The script that takes a file from version ``n`` to ``n + 1``."""
 
 

@@ -31,13 +31,14 @@ from ._memory_rows import (
     _message_row,
     _TimerRow,
 )
-from ._memory_undo import _MISSING, _Transaction, _UndoLog
+from ._memory_ledger import _MemoryLedger
+from ._memory_undo import _MISSING, _Transaction
 from .records import IngestOutcome, IngestRecord, Timer, TimerKind
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(_UndoLog):
+class MemoryStore(_MemoryLedger):
     """Keeps everything in dictionaries of immutable values.
 
     Transactions are serialised by a lock and undone on error with an undo log
@@ -77,6 +78,7 @@ class MemoryStore(_UndoLog):
         self._customers: dict[str, Customer] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
+        self._init_ledger()
         self._transaction = _Transaction(self)
         self._savepoints = 0  # while > 0, index writes are logged too
 
