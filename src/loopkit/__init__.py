@@ -45,7 +45,9 @@ from loopkit.compensation import (
 from loopkit.conditions import Condition
 from loopkit.engine import (
     BatchItem,
+    BudgetUse,
     Clock,
+    CompensationDesk,
     ContactOutcome,
     IngestResult,
     Loop,
@@ -126,6 +128,7 @@ __all__ = [
     "BatchItem",
     "Budget",
     "BudgetExceeded",
+    "BudgetUse",
     "BusinessCalendar",
     "BusinessTimeError",
     "Cap",
@@ -136,6 +139,7 @@ __all__ = [
     "Channel",
     "ChannelPlugin",
     "Clock",
+    "CompensationDesk",
     "CompensationRule",
     "CompensationRules",
     "Condition",

@@ -49,7 +49,7 @@ def budget_effect(entry: LedgerEntry) -> tuple[Decimal, Decimal] | None:
 
 def ledger_excerpt(
     entries: Iterable[LedgerEntry],
-    totals: Mapping[tuple[str, datetime], tuple[Decimal, Decimal]] = {},  # noqa: B006
+    totals: Mapping[tuple[str, datetime], tuple[Decimal, Decimal]] = {},
 ) -> Ledger:
     """A :class:`~loopkit.compensation.Ledger` of ``entries`` (each id once,
     first seen kept) whose accounting for the budget periods in ``totals``

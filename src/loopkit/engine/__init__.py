@@ -2,13 +2,16 @@
 transactions and sends through channels."""
 
 from .clock import Clock, SystemClock
+from .compensation import BudgetUse, CompensationDesk
 from .delivery import RetryPolicy
 from .loop import Loop, UnknownCase, UnknownCustomer
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
 __all__ = [
     "BatchItem",
+    "BudgetUse",
     "Clock",
+    "CompensationDesk",
     "ContactOutcome",
     "IngestResult",
     "Loop",

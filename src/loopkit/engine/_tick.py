@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,17 @@ if TYPE_CHECKING:
 class Ticker:
     """What comes due as time passes: broken promises, timers, messages."""
 
-    def __init__(self, ctx: Context, outbox: Outbox, promises: Promises) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        outbox: Outbox,
+        promises: Promises,
+        expire_requests: Callable[[datetime], int] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.outbox = outbox
         self.promises = promises
+        self.expire_requests = expire_requests
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """See :meth:`loopkit.Loop.tick`."""
@@ -34,6 +42,8 @@ class Ticker:
         counts: dict[str, int] = dict.fromkeys(attrs.fields_dict(TickReport), 0)
         self._tick_promises(now, counts)
         self._tick_timers(now, counts)
+        if self.expire_requests is not None:
+            counts["expired_requests"] = self.expire_requests(now)
         self.outbox.deliver_due(now, counts)
         return TickReport(**counts)
 

@@ -46,6 +46,7 @@ from ._signals import Signals
 from ._survey import SurveyFlow
 from ._tick import Ticker
 from .clock import Clock, SystemClock
+from .compensation import CompensationDesk
 from .delivery import RetryPolicy
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
@@ -120,7 +121,9 @@ class Loop:
         self._cases = Casework(ctx)
         self._promises = Promises(ctx, outbox)
         self._survey = SurveyFlow(ctx)
-        self._ticker = Ticker(ctx, outbox, self._promises)
+        self.compensation = CompensationDesk(ctx)
+        """Offers, grants within authority or on approval, budgets, the ledger."""
+        self._ticker = Ticker(ctx, outbox, self._promises, self.compensation.expire_due)
         missing = sorted(self.playbook.policies.channels() - self.channels.keys())
         if check_channels and missing:
             warnings.warn(
@@ -391,7 +394,8 @@ class Loop:
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Do everything that has come due by ``now`` (default: the clock's now):
-        break overdue promises, fire warnings, breaches and escalations, and
+        break overdue promises, fire warnings, breaches and escalations, expire
+        unanswered approval requests (releasing their reservations), and
         send due messages. Each item is its own transaction, so a crash loses
         at most the item in hand.
 

@@ -102,6 +102,9 @@ class TickReport:
     breaches: int = 0
     escalations: int = 0
     broken_promises: int = 0
+    expired_requests: int = 0
+    """Approval requests for compensation left unanswered too long: their
+    reservations were released."""
 
 
 SORRY_MESSAGE = "Thank you for telling us, and we are sorry it was not good enough."

@@ -38,7 +38,11 @@ class _MemoryLedger(_UndoLog):
                     kind="ledger entry",
                 )
             self._set(self._ledger, entry.id, entry)
-            for index in (("key", entry.key), ("case", entry.case_id), ("customer", entry.customer_id)):
+            for index in (
+                ("key", entry.key),
+                ("case", entry.case_id),
+                ("customer", entry.customer_id),
+            ):
                 self._set(self._ledger_by, index, (*self._ledger_by.get(index, ()), entry.id))
             effect = budget_effect(entry)
             if effect is not None:
@@ -92,4 +96,3 @@ class _MemoryLedger(_UndoLog):
             key=lambda e: (instant_key(e.expires_at), e.key),
         )
         return found if limit is None else found[:limit]
-

@@ -21,6 +21,7 @@ from loopkit.model import (
 )
 
 from ._memory_due import _DueQueue, _message_due, _promise_due, _timer_due
+from ._memory_ledger import _MemoryLedger
 from ._memory_rows import (
     _CASE_ID,
     _STATUS,
@@ -31,7 +32,6 @@ from ._memory_rows import (
     _message_row,
     _TimerRow,
 )
-from ._memory_ledger import _MemoryLedger
 from ._memory_undo import _MISSING, _Transaction
 from .records import IngestOutcome, IngestRecord, Timer, TimerKind
 
