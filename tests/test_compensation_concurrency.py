@@ -5,6 +5,7 @@ workers at once is one grant."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -17,10 +18,10 @@ from loopkit import Loop, MemoryStore, SQLiteStore, Store, load_playbook
 from loopkit.testing import make_customer
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # noqa: the worker module beside this test
-import grant_worker  # noqa: E402
-
-sys.path.remove(str(HERE))
+_spec = importlib.util.spec_from_file_location("grant_worker", HERE / "grant_worker.py")
+assert _spec is not None and _spec.loader is not None
+grant_worker = importlib.util.module_from_spec(_spec)  # the worker module beside this test
+_spec.loader.exec_module(grant_worker)
 
 SEED = int(os.environ.get("LOOPKIT_SCHEDULE_SEED", random.randrange(1 << 30)))
 THREAD_SCHEDULES = 160
@@ -75,24 +76,28 @@ def _check(loop: Loop, fresh: list[str], schedule: str) -> None:
     assert sorted(fresh) == sorted({e.key for e in ledger}), schedule  # one grant per key
 
 
+def _thread_schedule(schedule: int) -> None:
+    loop, case_id = _open_case(MemoryStore())
+    start = threading.Barrier(8)
+    fresh: list[list[str]] = [[] for _ in range(8)]
+
+    def work(i: int) -> None:
+        worker = Loop(PLAYBOOK, store=loop.store, check_channels=False)
+        rng = random.Random(f"{SEED}-t{i}-{schedule}")
+        start.wait()
+        fresh[i] = grant_worker.grant_some(worker, case_id, f"t{i}", schedule, rng)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    _check(loop, [k for keys in fresh for k in keys], f"seed {SEED}, schedule {schedule}")
+
+
 def test_eight_threads_on_one_memory_store_never_overspend() -> None:
     for schedule in range(THREAD_SCHEDULES):
-        loop, case_id = _open_case(MemoryStore())
-        start = threading.Barrier(8)
-        fresh: list[list[str]] = [[] for _ in range(8)]
-
-        def work(i: int, schedule: int = schedule, case_id: str = case_id) -> None:
-            worker = Loop(PLAYBOOK, store=loop.store, check_channels=False)
-            rng = random.Random(f"{SEED}-t{i}-{schedule}")
-            start.wait()
-            fresh[i] = grant_worker.grant_some(worker, case_id, f"t{i}", schedule, rng)
-
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        _check(loop, [k for keys in fresh for k in keys], f"seed {SEED}, schedule {schedule}")
+        _thread_schedule(schedule)
 
 
 def test_four_processes_on_one_sqlite_file_never_overspend(tmp_path: Path) -> None:
