@@ -105,3 +105,12 @@ def test_an_ordinary_customer_is_offered_half_the_price(on_path: None) -> None:
     later = loop.case(case_id).opened_at + timedelta(minutes=5)
     fitted = [p for p in loop.compensation.offers(case_id, at=later) if p.source == FITTED]
     assert [str(p.offer.value) for p in fitted] == ["149 SEK", "75 SEK"]
+
+
+def test_the_how_to_shows_the_package_as_it_is() -> None:
+    howto = (PACKAGE.parents[1] / "docs" / "howto-write-a-compensation-plugin.md").read_text(
+        encoding="utf-8"
+    )
+    source = PACKAGE / "src" / "loopkit_fitted_offers" / "__init__.py"
+    assert source.read_text(encoding="utf-8") in howto
+    assert (PACKAGE / "pyproject.toml").read_text(encoding="utf-8") in howto
