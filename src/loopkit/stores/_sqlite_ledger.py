@@ -109,11 +109,17 @@ class _SQLiteLedger:
         case_id: str | None = None,
         customer_id: str | None = None,
     ) -> Sequence[LedgerEntry]:
+        # Only the filters given, so that SQLite uses their index ("?1 IS NULL OR
+        # key = ?1" would scan the whole table).
+        given = [
+            (column, value)
+            for column, value in (("key", key), ("case_id", case_id), ("customer_id", customer_id))
+            if value is not None
+        ]
+        where = " AND ".join(f"{column} = ?" for column, _ in given) or "1"
         return self._all(
-            "SELECT data FROM ledger_entries WHERE (?1 IS NULL OR key = ?1)"
-            " AND (?2 IS NULL OR case_id = ?2) AND (?3 IS NULL OR customer_id = ?3)"
-            " ORDER BY seq",
-            (key, case_id, customer_id),
+            f"SELECT data FROM ledger_entries WHERE {where} ORDER BY seq",
+            tuple(value for _, value in given),
             _decode,
         )
 
@@ -130,10 +136,13 @@ class _SQLiteLedger:
     def open_reservations(
         self, due_by: datetime | None = None, limit: int | None = None
     ) -> Sequence[LedgerEntry]:
+        if due_by is None:
+            sql, args = "SELECT data FROM ledger_open", ()
+        else:
+            sql, args = "SELECT data FROM ledger_open WHERE expires_us <= ?", (_us(due_by),)
         return self._all(
-            "SELECT data FROM ledger_open WHERE (?1 IS NULL OR expires_us <= ?1)"
-            " ORDER BY expires_us, key LIMIT ?2",
-            (None if due_by is None else _us(due_by), -1 if limit is None else limit),
+            sql + " ORDER BY expires_us, key LIMIT ?",
+            (*args, -1 if limit is None else limit),
             _decode,
         )
 
