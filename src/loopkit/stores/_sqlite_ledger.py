@@ -136,8 +136,9 @@ class _SQLiteLedger:
     def open_reservations(
         self, due_by: datetime | None = None, limit: int | None = None
     ) -> Sequence[LedgerEntry]:
+        args: tuple[int, ...] = ()
         if due_by is None:
-            sql, args = "SELECT data FROM ledger_open", ()
+            sql = "SELECT data FROM ledger_open"
         else:
             sql, args = "SELECT data FROM ledger_open WHERE expires_us <= ?", (_us(due_by),)
         return self._all(
