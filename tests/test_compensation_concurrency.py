@@ -78,7 +78,7 @@ def _check(loop: Loop, fresh: list[str], schedule: str) -> None:
 
 def _thread_schedule(schedule: int) -> None:
     loop, case_id = _open_case(MemoryStore())
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=60)  # a failed thread breaks it, never hangs it
     fresh: list[list[str]] = [[] for _ in range(8)]
 
     def work(i: int) -> None:
@@ -91,7 +91,7 @@ def _thread_schedule(schedule: int) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=120)
     _check(loop, [k for keys in fresh for k in keys], f"seed {SEED}, schedule {schedule}")
 
 

@@ -69,6 +69,6 @@ def ledger_excerpt(
     for entry in entries:
         unique.setdefault(entry.id, entry)
     ledger = Ledger(tuple(unique.values()))
-    for (name, start), (used, reserved) in totals.items():
+    for (name, start), (used, reserved) in (totals or {}).items():
         ledger._totals[(name, start.astimezone(UTC))] = [used, reserved]
     return ledger
