@@ -20,6 +20,7 @@ from loopkit import (
     OfferKind,
     OfferNotEligible,
     OfferSource,
+    PluginError,
     RequestSettled,
     SelfApproval,
     ValidationError,
@@ -249,3 +250,24 @@ def test_the_hosts_hr_system_answers_first_and_an_unknown_employee_has_no_author
     with pytest.raises(ValidationError) as err:  # a role [authority] does not know
         hosted.compensation.grant(case_id, LOTION, by="cashier-1", key="c-1")
     assert err.value.problems[0].path == "staff.cashier-1.role"
+
+
+def test_a_plugin_that_breaks_the_offer_or_staff_contract_is_named() -> None:
+    class Careless:
+        @hookimpl
+        def loopkit_propose_offers(self, case, response, customer):  # type: ignore[no-untyped-def]
+            return [LOTION]  # an Offer, not a Proposal
+
+        @hookimpl
+        def loopkit_load_staff(self, employee_id: str) -> StaffMember:
+            return StaffMember(id="someone-else", role="team-lead")
+
+    loop = Loop(load_playbook(PHARMACY), plugins=[Careless()], clock=FakeClock(NOON))
+    case_id = _counter_case(loop)
+    with pytest.raises(PluginError, match="loopkit_propose_offers") as err:
+        loop.compensation.offers(case_id)
+    assert err.value.hook == "loopkit_propose_offers"
+    with pytest.raises(PluginError, match="loopkit_load_staff"):
+        loop.compensation.grant(case_id, LOTION, by="clerk-17", key="k-1")
+    assert len(loop.compensation.ledger()) == 0  # nothing recorded
+    assert loop.case(case_id).events[-1].kind == "opened"
