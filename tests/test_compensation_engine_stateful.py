@@ -209,7 +209,7 @@ class SQLiteDeskMachine(CompensationDeskMachine):
 
 TestCompensationDeskOnTheMemoryStore = CompensationDeskMachine.TestCase
 TestCompensationDeskOnTheMemoryStore.settings = settings(
-    max_examples=40, stateful_step_count=25, deadline=None
+    max_examples=80, stateful_step_count=25, deadline=None
 )
 TestCompensationDeskOnSQLite = SQLiteDeskMachine.TestCase
 TestCompensationDeskOnSQLite.settings = settings(

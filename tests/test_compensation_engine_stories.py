@@ -271,3 +271,16 @@ def test_a_plugin_that_breaks_the_offer_or_staff_contract_is_named() -> None:
         loop.compensation.grant(case_id, LOTION, by="clerk-17", key="k-1")
     assert len(loop.compensation.ledger()) == 0  # nothing recorded
     assert loop.case(case_id).events[-1].kind == "opened"
+
+
+def test_a_reversed_grant_replayed_says_it_was_reversed(loop: Loop) -> None:
+    case_id = _counter_case(loop)
+    loop.compensation.grant(case_id, LOTION, by="clerk-17", key="counter-1")
+    undone = loop.compensation.reverse("counter-1", key="undo-1", by="lead-2")
+    assert undone.status is GrantStatus.REVERSED
+    assert loop.case(case_id).events[-1].kind == "compensation_reversed"
+    assert str(loop.compensation.budget("stores").used) == "0 SEK"
+    again = loop.compensation.grant(case_id, LOTION, by="clerk-17", key="counter-1")
+    assert again.replayed and again.status is GrantStatus.REVERSED
+    assert loop.compensation.reverse("counter-1", key="undo-1", by="lead-2").replayed
+    assert len(loop.compensation.ledger()) == 3  # grant, posting, reversal

@@ -103,10 +103,13 @@ def grant_excerpt(
     budget: str | None,
     at: datetime,
 ) -> Ledger:
-    """What a grant is decided on: its key's chain (a replay), the customer's
-    earlier grants when a ``max_per_customer`` may count them, and the store's
-    totals for the one budget period it would draw on."""
+    """What a grant is decided on: its key's chain and its case's entries (a
+    replay), the customer's earlier grants when a ``max_per_customer`` may
+    count them, and the store's totals for the one budget period it would
+    draw on."""
     entries: list[LedgerEntry] = list(tx.ledger_entries(key=key))
+    if entries:  # a replay: where that grant stands now, a reversal included
+        entries += tx.ledger_entries(case_id=entries[0].case_id)
     if proposal is not None and _capped(empowerment, proposal.source, proposal):
         entries += tx.ledger_entries(customer_id=case.customer_id)
     found = empowerment.budget_for(empowerment.member(member), budget)  # type: ignore[arg-type]
