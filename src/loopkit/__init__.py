@@ -48,7 +48,9 @@ from loopkit.compensation import (
 from loopkit.conditions import Condition
 from loopkit.engine import (
     BatchItem,
+    BudgetUse,
     Clock,
+    CompensationDesk,
     ContactOutcome,
     IngestResult,
     Loop,
@@ -132,6 +134,7 @@ __all__ = [
     "BatchItem",
     "Budget",
     "BudgetExceeded",
+    "BudgetUse",
     "BusinessCalendar",
     "BusinessTimeError",
     "Cap",
@@ -142,6 +145,7 @@ __all__ = [
     "Channel",
     "ChannelPlugin",
     "Clock",
+    "CompensationDesk",
     "CompensationRule",
     "CompensationRules",
     "Condition",

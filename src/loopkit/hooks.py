@@ -210,18 +210,20 @@ def loopkit_propose_offers(
 ) -> Iterable[Proposal]:
     """Propose compensation offers for a case, fitted to this customer.
 
-    Called (by the engine, once it wires compensation in; this release defines
-    the contract only) when a case's offers are worked out, with the case, its
-    most recent response (``None`` for a case opened by an employee) and the
+    Called by :meth:`loop.compensation.offers() <loopkit.CompensationDesk.offers>`
+    each time a case's offers are worked out, outside any store transaction
+    (the plugin may do I/O), with the case, its most recent response (``None``
+    for a case opened by an employee or on a touchpoint signal) and the
     customer. Return :class:`~loopkit.compensation.Proposal` values whose
     ``source`` is ``OfferSource.plugin(NAME)`` (for example an offer sized to
-    the purchase and the customer's value), or nothing. All plugins' proposals
-    are merged with the playbook's rules' by
+    the purchase and the customer's value), or nothing. All plugins'
+    proposals are merged with the playbook's rules by
     :func:`~loopkit.compensation.propose_offers`: ineligible ones are dropped
-    (``max_per_customer`` against what was granted), the rest ranked and kept
-    with the case. A result that is not a plugin ``Proposal`` raises
+    (``max_per_customer`` against what the store's ledger says was granted),
+    the rest ranked and recorded on the case (an ``offers_proposed`` event).
+    A result that is not a plugin ``Proposal`` raises
     :class:`~loopkit.PluginError`. If this hook raises, the error propagates
-    and nothing is stored.
+    (as a :class:`~loopkit.PluginError`) and nothing is stored.
     """
     return ()
 
@@ -230,11 +232,14 @@ def loopkit_propose_offers(
 def loopkit_load_staff(employee_id: str) -> StaffMember | None:
     """Look an employee up in the host's HR system: their role and team.
 
-    Called (by the engine, once it wires compensation in; this release defines
-    the contract only) before a grant, an approval or a rejection by
-    ``employee_id``. Return a :class:`~loopkit.compensation.StaffMember`, or
-    ``None`` if this plugin does not know them (the next plugin is asked, then
-    the playbook's ``[staff]`` table). An employee nobody knows has no
-    authority of their own: their priced grants need an approval. If this
-    hook raises, the error propagates and nothing is recorded.
+    Called by ``loop.compensation`` (:class:`~loopkit.CompensationDesk`)
+    before each grant, approval or rejection by ``employee_id``, outside any
+    store transaction. Return a :class:`~loopkit.compensation.StaffMember`
+    with that id, or ``None`` if this plugin does not know them (the next
+    plugin is asked, then the playbook's ``[staff]`` table). An employee
+    nobody knows has no authority of their own: their priced grants need an
+    approval. A member whose role ``[authority]`` lacks is refused with a
+    :class:`~loopkit.ValidationError` at ``staff.ID.role``. If this hook
+    raises, the error propagates (as a :class:`~loopkit.PluginError`) and
+    nothing is recorded.
     """

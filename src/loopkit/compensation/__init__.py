@@ -2,6 +2,7 @@
 rules and proposals, and the ledger with the pure decisions on it (grant,
 approve, reject, expire, reverse)."""
 
+from .accounts import budget_effect, ledger_excerpt
 from .grants import GrantOutcome, approve, expire, grant, reject, reverse
 from .ledger import (
     ApprovalRequest,
@@ -66,8 +67,10 @@ __all__ = [
     "Staff",
     "StaffMember",
     "approve",
+    "budget_effect",
     "expire",
     "grant",
+    "ledger_excerpt",
     "period_of",
     "propose_offers",
     "reject",

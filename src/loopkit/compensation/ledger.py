@@ -23,6 +23,7 @@ from loopkit._input.choices import check_choice
 from loopkit._input.instants import check_aware, instant_key
 from loopkit.errors import ConflictError
 
+from .accounts import budget_effect
 from .periods import Period
 from .values import Budget, Money, Offer
 
@@ -252,20 +253,12 @@ class Ledger:
         self._keys.setdefault(entry.key, []).append(entry)
         if entry.kind is EntryKind.REVERSAL and entry.reverses is not None:
             self._reversed_by[entry.reverses] = entry
-        if entry.amount is None or entry.budget is None or entry.period_start is None:
-            return
-        totals = self._totals.setdefault((entry.budget, _utc(entry.period_start)), [_0, _0])
-        amount = entry.amount.amount
-        if entry.kind is EntryKind.POSTING:
-            totals[0] += amount
-            if entry.approval is not None:  # settles a reservation
-                totals[1] -= amount
-        elif entry.kind is EntryKind.REVERSAL:
-            totals[0] -= amount
-        elif entry.kind is EntryKind.RESERVATION:
-            totals[1] += amount
-        elif entry.kind in (EntryKind.RELEASE, EntryKind.EXPIRY):
-            totals[1] -= amount
+        effect = budget_effect(entry)
+        if effect is not None:
+            assert entry.budget is not None and entry.period_start is not None
+            totals = self._totals.setdefault((entry.budget, _utc(entry.period_start)), [_0, _0])
+            totals[0] += effect[0]
+            totals[1] += effect[1]
 
     def append(self, entries: Iterable[LedgerEntry]) -> Ledger:
         """A ledger with ``entries`` added (those already in it are skipped)."""

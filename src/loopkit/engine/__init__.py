@@ -2,6 +2,7 @@
 transactions and sends through channels."""
 
 from .clock import Clock, SystemClock
+from .compensation import BudgetUse, CompensationDesk
 from .delivery import RetryPolicy
 from .loop import Loop, UnknownCase, UnknownCustomer
 from .personal_data import PersonalData
@@ -9,7 +10,9 @@ from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickR
 
 __all__ = [
     "BatchItem",
+    "BudgetUse",
     "Clock",
+    "CompensationDesk",
     "ContactOutcome",
     "IngestResult",
     "Loop",

@@ -12,6 +12,7 @@ import pluggy
 from loopkit import hooks
 from loopkit._input.checks import check_slug
 from loopkit.channels import Channel
+from loopkit.compensation import Proposal, StaffMember
 from loopkit.errors import PluginError, ValidationError, describe_input
 from loopkit.model import Category, Customer, FollowUpCase, Promise, Response
 from loopkit.stores import MemoryStore, Store
@@ -157,6 +158,36 @@ class PluginHooks:
                 days.add(day)
         return days
 
+    def load_staff(self, employee_id: str) -> StaffMember | None:
+        if not self._has["loopkit_load_staff"]:
+            return None
+        found = self._call("loopkit_load_staff", employee_id=employee_id)
+        if found is not None and not isinstance(found, StaffMember):
+            raise _wrong_type("loopkit_load_staff", found)
+        if found is not None and found.id != employee_id:
+            raise PluginError(
+                f"loopkit_load_staff: asked for employee {employee_id!r}, expected that "
+                "employee or None, got a staff member with another id",
+                hook="loopkit_load_staff",
+            )
+        return found
+
+    def propose_offers(
+        self, case: FollowUpCase, response: Response | None, customer: Customer
+    ) -> list[Proposal]:
+        if not self._has["loopkit_propose_offers"]:
+            return []
+        found: list[Proposal] = []
+        results = self._call(
+            "loopkit_propose_offers", case=case, response=response, customer=customer
+        )
+        for result in results:
+            for proposal in _items("loopkit_propose_offers", result):
+                if not isinstance(proposal, Proposal):
+                    raise _wrong_type("loopkit_propose_offers", proposal, item=True)
+                found.append(proposal)
+        return found
+
     # Notification hooks: one typed method each. They run after the change they
     # report is committed; each implementation's error is logged (its type only:
     # the text may hold personal data), never raised, and the others still run.
@@ -206,6 +237,8 @@ _RETURNS: Final = {
     "loopkit_classify_response": "a Category or None",
     "loopkit_tag_root_causes": "an iterable of root-cause tags such as ['billing']",
     "loopkit_holidays": "an iterable of dates",
+    "loopkit_load_staff": "a StaffMember or None",
+    "loopkit_propose_offers": "an iterable of Proposal values with a plugin source",
 }
 """What each hook that answers must return, as its errors say it."""
 

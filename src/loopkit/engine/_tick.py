@@ -28,12 +28,18 @@ class Ticker:
     warnings, breaches, escalations and retention), messages."""
 
     def __init__(
-        self, ctx: Context, outbox: Outbox, promises: Promises, personal_data: PersonalData
+        self,
+        ctx: Context,
+        outbox: Outbox,
+        promises: Promises,
+        personal_data: PersonalData,
+        expire_requests: Callable[[datetime], int] | None = None,
     ) -> None:
         self.ctx = ctx
         self.outbox = outbox
         self.promises = promises
         self.personal_data = personal_data
+        self.expire_requests = expire_requests
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """See :meth:`loopkit.Loop.tick`."""
@@ -41,6 +47,8 @@ class Ticker:
         counts: dict[str, int] = dict.fromkeys(attrs.fields_dict(TickReport), 0)
         self._tick_promises(now, counts)
         self._tick_timers(now, counts)
+        if self.expire_requests is not None:
+            counts["expired_requests"] = self.expire_requests(now)
         self.outbox.deliver_due(now, counts)
         return TickReport(**counts)
 

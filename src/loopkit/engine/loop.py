@@ -46,6 +46,7 @@ from ._signals import Signals
 from ._survey import SurveyFlow
 from ._tick import Ticker
 from .clock import Clock, SystemClock
+from .compensation import CompensationDesk
 from .delivery import RetryPolicy
 from .personal_data import PersonalData
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
@@ -123,7 +124,15 @@ class Loop:
         self._cases = Casework(ctx, self.personal_data)
         self._promises = Promises(ctx, outbox)
         self._survey = SurveyFlow(ctx)
-        self._ticker = Ticker(ctx, outbox, self._promises, self.personal_data)
+        self.compensation = CompensationDesk(ctx)
+        """Offers, grants within authority or on approval, budgets, the ledger."""
+        self._ticker = Ticker(
+            ctx,
+            outbox,
+            self._promises,
+            self.personal_data,
+            expire_requests=self.compensation.expire_due,
+        )
         missing = sorted(self.playbook.policies.channels() - self.channels.keys())
         if check_channels and missing:
             warnings.warn(
@@ -399,7 +408,8 @@ class Loop:
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Do everything that has come due by ``now`` (default: the clock's now):
-        break overdue promises, fire warnings, breaches and escalations, and
+        break overdue promises, fire warnings, breaches and escalations, expire
+        unanswered approval requests (releasing their reservations), and
         send due messages. Each item is its own transaction, so a crash loses
         at most the item in hand.
 

@@ -104,6 +104,9 @@ class TickReport:
     broken_promises: int = 0
     erased: int = 0
     """Closed cases whose personal data the ``[retention]`` period erased."""
+    expired_requests: int = 0
+    """Approval requests for compensation left unanswered too long: their
+    reservations were released."""
 
 
 SORRY_MESSAGE = "Thank you for telling us, and we are sorry it was not good enough."

@@ -16,9 +16,11 @@ from typing import Final, TypeVar
 
 from loopkit.errors import ValidationError
 
+from ._sqlite_ledger import LEDGER_TABLE_NAMES, LEDGER_TABLES
+
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """The layout this loopkit writes (``PRAGMA user_version``); older files are upgraded."""
 
 APPLICATION_ID: Final = 0x6C6F6F70  # "loop": marks the file as a loopkit database
@@ -102,6 +104,7 @@ _TABLES: Final = frozenset(
         "survey_invitations",
         "customers",
         "erasures",
+        *LEDGER_TABLE_NAMES,
     }
 )
 
@@ -130,7 +133,13 @@ CREATE INDEX IF NOT EXISTS erasures_by_customer ON erasures (customer_id, at_us)
 """
 """Version 4: the record of each erasure of personal data (no personal data in it)."""
 
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CLAIMS, 2: _CUSTOMERS, 3: _ERASURES}
+_MIGRATIONS: Final[dict[int, str]] = {
+    0: _SCHEMA,
+    1: _CLAIMS,
+    2: _CUSTOMERS,
+    3: _ERASURES,
+    4: LEDGER_TABLES,  # version 5, compensation: the ledger (stores/_sqlite_ledger.py)
+}
 """The script that takes a file from version ``n`` to ``n + 1``."""
 
 

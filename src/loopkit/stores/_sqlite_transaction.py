@@ -24,6 +24,7 @@ from loopkit.model import (
 
 from ._sqlite_codec import _json, _us
 from ._sqlite_erasure import _Erasures
+from ._sqlite_ledger import _SQLiteLedger
 from .records import IngestRecord, Timer
 
 T = TypeVar("T")
@@ -103,7 +104,7 @@ class _Decoded:
         values[(read, text)] = value
 
 
-class SQLiteTransaction(_Erasures):
+class SQLiteTransaction(_Erasures, _SQLiteLedger):
     """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
 
     Parameters always go in as ``?`` placeholders, never formatted into SQL.

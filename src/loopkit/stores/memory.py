@@ -22,6 +22,7 @@ from loopkit.model import (
 )
 
 from ._memory_due import _DueQueue, _message_due, _promise_due, _timer_due
+from ._memory_ledger import _MemoryLedger
 from ._memory_rows import (
     _CASE_ID,
     _STATUS,
@@ -32,13 +33,13 @@ from ._memory_rows import (
     _message_row,
     _TimerRow,
 )
-from ._memory_undo import _MISSING, _Transaction, _UndoLog
+from ._memory_undo import _MISSING, _Transaction
 from .records import IngestOutcome, IngestRecord, Timer, TimerKind
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(_UndoLog):
+class MemoryStore(_MemoryLedger):
     """Keeps everything in dictionaries of immutable values.
 
     Transactions are serialised by a lock and undone on error with an undo log
@@ -79,6 +80,7 @@ class MemoryStore(_UndoLog):
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
         self._erasures: dict[int, Erasure] = {}  # in the order recorded
+        self._init_ledger()
         self._transaction = _Transaction(self)
         self._savepoints = 0  # while > 0, index writes are logged too
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence, Set
 from contextlib import AbstractContextManager
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from loopkit.compensation import LedgerEntry
 from loopkit.model import Customer, Erasure, FollowUpCase, Message, MessageStatus, Promise
 
 from .records import IngestRecord, Timer
@@ -175,6 +177,46 @@ class StoreTransaction(Protocol):
 
     def erasures(self, customer_id: str | None = None) -> Sequence[Erasure]:
         """The erasures recorded (of one customer), oldest first."""
+        ...
+
+    # -- compensation: the ledger --------------------------------------------------
+    # Entries are immutable facts (loopkit.compensation.LedgerEntry); the store
+    # also keeps, in the same transaction, each budget period's running totals
+    # and the reservations still waiting for an approval, so that a grant is
+    # checked and written without reading the whole ledger.
+
+    def add_ledger_entries(self, entries: Sequence[LedgerEntry]) -> None:
+        """Append ``entries`` (in order) and update, with
+        :func:`~loopkit.compensation.budget_effect`, the totals of the budget
+        periods they count in. A reservation is open from when it is added
+        until an entry of another kind under its key (a grant, a release, an
+        expiry) settles it. An entry whose id (``key:kind``) is stored already
+        raises :class:`~loopkit.ConflictError`: the ledger is never edited."""
+        ...
+
+    def ledger_entries(
+        self,
+        *,
+        key: str | None = None,
+        case_id: str | None = None,
+        customer_id: str | None = None,
+    ) -> Sequence[LedgerEntry]:
+        """The entries in the order they were added: all, or those with the
+        given ``key``, ``case_id`` and ``customer_id`` (each filter optional)."""
+        ...
+
+    def budget_use(self, budget: str, period_start: datetime) -> tuple[Decimal, Decimal]:
+        """``(used, reserved)`` of a budget in the period starting at the
+        instant ``period_start`` (any offset: compared as an instant); zeros
+        for a period with no entries."""
+        ...
+
+    def open_reservations(
+        self, due_by: datetime | None = None, limit: int | None = None
+    ) -> Sequence[LedgerEntry]:
+        """Reservations not yet settled, earliest ``expires_at`` first (then by
+        key): all of them, or those expiring at or before ``due_by``, at most
+        ``limit``."""
         ...
 
 

@@ -24,6 +24,7 @@ from ._store_contract_cases import CaseContract
 from ._store_contract_customers import CustomerContract
 from ._store_contract_erasure import ErasureContract
 from ._store_contract_ingests import IngestContract
+from ._store_contract_ledger import LedgerContract
 from ._store_contract_messages import MessageContract
 from ._store_contract_promises import PromiseContract
 from ._store_contract_timers import TimerContract
@@ -41,6 +42,7 @@ class StoreContract(
     PromiseContract,
     CustomerContract,
     ErasureContract,
+    LedgerContract,
 ):
     """The behaviour loopkit's engine relies on from a store: every test of the
     contracts it is made of, each run on a fresh store from :meth:`make_store`."""
