@@ -27,7 +27,13 @@ from loopkit.compensation import (
 )
 from loopkit.errors import Problem, ValidationError, describe, suggest
 from loopkit.outcomes import IssueRules
-from loopkit.policies import ContactRules, FollowUpPolicy, PolicySet, RecoveryPolicy
+from loopkit.policies import (
+    ContactRules,
+    FollowUpPolicy,
+    MessageTemplates,
+    PolicySet,
+    RecoveryPolicy,
+)
 from loopkit.policies.privacy import check_shown_attributes
 
 __all__ = ["SUPPORTED_VERSIONS", "Playbook", "load_playbook", "load_policies"]
@@ -43,7 +49,8 @@ class Playbook:
     ``policies`` is the :class:`PolicySet` that decides follow-ups (it carries
     the calendars and contact rules it needs); ``authority``, ``budgets`` and
     ``compensation`` hold the compensation section; ``issues`` says when a
-    recurring root cause becomes a systemic issue.
+    recurring root cause becomes a systemic issue; ``templates`` render
+    messages people can read.
     """
 
     version: int
@@ -54,6 +61,7 @@ class Playbook:
     staff: Staff = attrs.field(factory=Staff)
     approvals: ApprovalRules = attrs.field(factory=ApprovalRules)
     issues: IssueRules = attrs.field(factory=IssueRules)
+    templates: MessageTemplates = attrs.field(factory=MessageTemplates)
 
     @property
     def empowerment(self) -> Empowerment:
@@ -100,6 +108,7 @@ class Playbook:
         staff = r.get("staff", Staff.from_dict, default=Staff())
         approvals = r.get("approvals", ApprovalRules.from_dict, default=ApprovalRules())
         issues = r.get("issues", IssueRules.from_dict, default=IssueRules())
+        templates = r.get("templates", MessageTemplates.from_dict, default=MessageTemplates())
         shown = r.get("privacy", _privacy, default=frozenset())
         r.finish()
         if "policies" not in r.data:
@@ -138,6 +147,7 @@ class Playbook:
             staff=staff,
             approvals=approvals,
             issues=issues,
+            templates=templates,
         )
 
 

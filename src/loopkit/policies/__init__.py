@@ -6,12 +6,14 @@ from loopkit.conditions import OPERATORS, Condition, ConditionTrace
 from .contact import ContactHistory, ContactRules
 from .decide import PolicySet
 from .decision import Decision, Explanation, PolicyTrace, ScheduledEscalation
-from .policy import PRESENT_CHANNELS, Deadline, EscalationStep, FollowUpPolicy, Owner
+from .policy import PRESENT_CHANNELS, Deadline, EscalationStep, FollowUpPolicy, Owner, Resurvey
 from .questions import Question, questions_to_ask
 from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryOwner, RecoveryPolicy
+from .templates import PLACEHOLDERS, MessageTemplates, Template
 
 __all__ = [
     "OPERATORS",
+    "PLACEHOLDERS",
     "PRESENT_CHANNELS",
     "RECOVERY_TOPIC",
     "Condition",
@@ -23,6 +25,7 @@ __all__ = [
     "EscalationStep",
     "Explanation",
     "FollowUpPolicy",
+    "MessageTemplates",
     "Owner",
     "PolicySet",
     "PolicyTrace",
@@ -30,6 +33,8 @@ __all__ = [
     "RecoveryAsk",
     "RecoveryOwner",
     "RecoveryPolicy",
+    "Resurvey",
     "ScheduledEscalation",
+    "Template",
     "questions_to_ask",
 ]

@@ -18,7 +18,7 @@ from loopkit.errors import ValidationError
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The layout this loopkit writes (``PRAGMA user_version``); older files are upgraded."""
 
 APPLICATION_ID: Final = 0x6C6F6F70  # "loop": marks the file as a loopkit database
@@ -101,6 +101,8 @@ _TABLES: Final = frozenset(
         "survey_stops",
         "survey_invitations",
         "customers",
+        "issues",
+        "recovery_watches",
     }
 )
 
@@ -119,7 +121,21 @@ CREATE TABLE customers (
 """
 """Version 3: the latest copy of each customer a case was opened for."""
 
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CLAIMS, 2: _CUSTOMERS}
+_OUTCOME_TABLES: Final = """
+CREATE TABLE IF NOT EXISTS issues (
+    cause TEXT PRIMARY KEY,
+    first_us INTEGER,
+    data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recovery_watches (
+    customer_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+"""Version 4 (outcomes): systemic issues by root cause, and each customer's
+closed case waiting for their next answer (the re-survey's bookkeeping)."""
+
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA, 1: _CLAIMS, 2: _CUSTOMERS, 3: _OUTCOME_TABLES}
 """The script that takes a file from version ``n`` to ``n + 1``."""
 
 

@@ -15,6 +15,7 @@ from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise, PromiseStatus
 
+from ._sqlite_outcomes import _OutcomeStatements
 from .records import IngestRecord, Timer
 
 T = TypeVar("T")
@@ -101,7 +102,7 @@ class _Decoded:
         values[(read, text)] = value
 
 
-class SQLiteTransaction:
+class SQLiteTransaction(_OutcomeStatements):
     """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
 
     Parameters always go in as ``?`` placeholders, never formatted into SQL.

@@ -19,8 +19,10 @@ from loopkit.model import (
     Response,
     Touchpoint,
 )
+from loopkit.outcomes import SystemicIssue
 
 from ._memory_due import _DueQueue, _message_due, _promise_due, _timer_due
+from ._memory_outcomes import _OutcomeTables
 from ._memory_rows import (
     _CASE_ID,
     _STATUS,
@@ -31,13 +33,13 @@ from ._memory_rows import (
     _message_row,
     _TimerRow,
 )
-from ._memory_undo import _MISSING, _Transaction, _UndoLog
+from ._memory_undo import _MISSING, _Transaction
 from .records import IngestOutcome, IngestRecord, Timer, TimerKind
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(_UndoLog):
+class MemoryStore(_OutcomeTables):
     """Keeps everything in dictionaries of immutable values.
 
     Transactions are serialised by a lock and undone on error with an undo log
@@ -77,6 +79,8 @@ class MemoryStore(_UndoLog):
         self._customers: dict[str, Customer] = {}
         self._stops: dict[str, str] = {}
         self._invitations: dict[str, tuple[datetime, ...]] = {}
+        self._issues: dict[str, SystemicIssue] = {}
+        self._watches: dict[str, str] = {}  # customer id: closed case awaiting an answer
         self._transaction = _Transaction(self)
         self._savepoints = 0  # while > 0, index writes are logged too
 

@@ -176,6 +176,10 @@ class TimerKind(enum.StrEnum):
     """Mark the deadline breached (``loopkit_deadline_breached``)."""
     ESCALATION = "escalation"
     """Move the case one step up its escalation ladder, to ``to``."""
+    RESURVEY = "resurvey"
+    """Invite the customer of a closed case to answer again (its policy's ``resurvey``)."""
+    ANSWER_WINDOW = "answer_window"
+    """The re-survey's answer window ends: without an answer, the case records "no answer"."""
 
 
 @attrs.frozen(kw_only=True)

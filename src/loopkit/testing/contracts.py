@@ -24,6 +24,7 @@ from ._store_contract_cases import CaseContract
 from ._store_contract_customers import CustomerContract
 from ._store_contract_ingests import IngestContract
 from ._store_contract_messages import MessageContract
+from ._store_contract_outcomes import OutcomeContract
 from ._store_contract_promises import PromiseContract
 from ._store_contract_timers import TimerContract
 from ._store_contract_transactions import TransactionContract
@@ -39,6 +40,7 @@ class StoreContract(
     MessageContract,
     PromiseContract,
     CustomerContract,
+    OutcomeContract,
 ):
     """The behaviour loopkit's engine relies on from a store: every test of the
     contracts it is made of, each run on a fresh store from :meth:`make_store`."""
