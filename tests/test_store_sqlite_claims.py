@@ -51,7 +51,7 @@ def test_a_file_from_before_claims_is_upgraded_and_its_messages_can_be_claimed(
         assert tx.claim_messages(T0, 10, "w-1", T0 + timedelta(minutes=5)) == [_message("m-1")]
         assert tx.claimed_by("m-1") == "w-1"
     version = sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0]
-    assert version == SCHEMA_VERSION == 3
+    assert version == SCHEMA_VERSION == 4
 
 
 def _hold_write_lock(db: Path, release: threading.Event) -> threading.Thread:

@@ -3,6 +3,7 @@ transactions and sends through channels."""
 
 from .clock import Clock, SystemClock
 from .delivery import RetryPolicy
+from .issues import IssueBoard
 from .loop import Loop, UnknownCase, UnknownCustomer
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
@@ -11,6 +12,7 @@ __all__ = [
     "Clock",
     "ContactOutcome",
     "IngestResult",
+    "IssueBoard",
     "Loop",
     "RetryPolicy",
     "SurveyGuard",

@@ -17,14 +17,17 @@ from ._context import Context
 from .results import ContactOutcome
 
 if TYPE_CHECKING:
-    pass
+    from ._resurvey import Resurveys
+    from .issues import IssueBoard
 
 
 class Casework:
     """Working a case: contact, steps, notes, close, reopen, employee-opened cases."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, resurveys: Resurveys, issues: IssueBoard) -> None:
         self.ctx = ctx
+        self.resurveys = resurveys
+        self.issues = issues
 
     def record_contact(
         self,
@@ -155,7 +158,10 @@ class Casework:
             tx.delete_timers(case.id)
             if tx.survey_stop(case.customer_id) == case.id:
                 tx.clear_survey_stop(case.customer_id)
+            issues = self.issues.count(tx, case)
+            case = self.resurveys.closed(tx, case, now)
         self.ctx.hooks.case_closed(case)
+        self.issues.announce(issues)
         return case
 
     def open_case(
@@ -198,5 +204,6 @@ class Casework:
             tx.save_case(case)
             if customer is not None:
                 tx.save_customer(customer)
+            self.resurveys.case_opened(tx, customer_id, now)
         self.ctx.hooks.case_opened(case)
         return case

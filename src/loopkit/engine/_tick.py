@@ -9,24 +9,28 @@ import attrs
 
 from loopkit.model import PromiseStatus
 from loopkit.policies.casework import SYSTEM
-from loopkit.stores import TimerKind
+from loopkit.stores import Timer, TimerKind
 
 from ._context import Context
 from ._outbox import Outbox
 from ._promises import Promises
+from ._resurvey import RESURVEY_KINDS
 from .results import TickReport
 
 if TYPE_CHECKING:
-    pass
+    from ._resurvey import Resurveys
 
 
 class Ticker:
     """What comes due as time passes: broken promises, timers, messages."""
 
-    def __init__(self, ctx: Context, outbox: Outbox, promises: Promises) -> None:
+    def __init__(
+        self, ctx: Context, outbox: Outbox, promises: Promises, resurveys: Resurveys
+    ) -> None:
         self.ctx = ctx
         self.outbox = outbox
         self.promises = promises
+        self.resurveys = resurveys
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """See :meth:`loopkit.Loop.tick`."""
@@ -61,12 +65,19 @@ class Ticker:
                 self.ctx.hooks.case_opened(recovery)
 
     def _tick_timers(self, now: datetime, counts: dict[str, int]) -> None:
+        resurvey: Timer | None = None
         while True:
+            if resurvey is not None:  # its own transactions (it asks a plugin for the customer)
+                self.resurveys.fire(resurvey, now, counts)
+                resurvey = None
             with self.ctx.store.transaction() as tx:
                 due = tx.due_timers(now, 1)
                 if not due:
                     return
                 timer = due[0]
+                if timer.kind in RESURVEY_KINDS:
+                    resurvey = timer
+                    continue
                 tx.delete_timer(timer.id)
                 case = tx.get_case(timer.case_id)
                 if case is None or not case.is_active:

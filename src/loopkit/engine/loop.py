@@ -42,11 +42,13 @@ from ._ingest import Ingest
 from ._outbox import Outbox
 from ._plugins import PluginHooks, plugin_manager
 from ._promises import Promises
+from ._resurvey import Resurveys
 from ._signals import Signals
 from ._survey import SurveyFlow
 from ._tick import Ticker
 from .clock import Clock, SystemClock
 from .delivery import RetryPolicy
+from .issues import IssueBoard
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
 if TYPE_CHECKING:
@@ -114,13 +116,16 @@ class Loop:
             channels=self.channels,
         )
         outbox = Outbox(ctx)
-        self._ingest = Ingest(ctx, outbox)
+        self._survey = SurveyFlow(ctx)
+        resurveys = Resurveys(ctx, outbox, self._survey)
+        self.issues = IssueBoard(ctx, outbox)
+        """Systemic issues: :class:`~loopkit.IssueBoard` (list, get, acknowledge, mark_fixed)."""
+        self._ingest = Ingest(ctx, outbox, resurveys)
         self._batch = BatchIngest(ctx, self._ingest)
         self._signals = Signals(ctx, self._ingest)
-        self._cases = Casework(ctx)
-        self._promises = Promises(ctx, outbox)
-        self._survey = SurveyFlow(ctx)
-        self._ticker = Ticker(ctx, outbox, self._promises)
+        self._cases = Casework(ctx, resurveys, self.issues)
+        self._promises = Promises(ctx, outbox, resurveys)
+        self._ticker = Ticker(ctx, outbox, self._promises, resurveys)
         missing = sorted(self.playbook.policies.channels() - self.channels.keys())
         if check_channels and missing:
             warnings.warn(

@@ -102,6 +102,10 @@ class TickReport:
     breaches: int = 0
     escalations: int = 0
     broken_promises: int = 0
+    resurveys: int = 0
+    """Re-survey invitations queued."""
+    no_answers: int = 0
+    """Closed cases whose re-survey's answer window ended without an answer."""
 
 
 SORRY_MESSAGE = "Thank you for telling us, and we are sorry it was not good enough."

@@ -21,8 +21,8 @@ import attrs
 
 from loopkit._input.checks import check_id, check_int, check_slug
 from loopkit._input.choices import choice
-from loopkit._input.instants import format_instant, parse_instant
 from loopkit._input.durations import parse_duration
+from loopkit._input.instants import format_instant, parse_instant
 from loopkit._input.reader import Reader
 from loopkit.errors import ConflictError, ValidationError, describe
 from loopkit.model import Cap, FollowUpCase

@@ -165,7 +165,9 @@ class Resurvey:
     """``resurvey = { after = "14d", window = "14d" }``: ask the customer again
     ``after`` the case closes (calendar time), then wait ``window`` for an answer.
     An answer by ``after + window`` after the close records whether they were won
-    back; none by then records "no answer".
+    back; none by then records "no answer". ``channels`` (optional) are the
+    channels to invite on, the first the customer consented to; by default the
+    case's own channel, else the customer's first consented one.
 
     >>> Resurvey.from_dict({"after": "14d"}).window.days
     14
@@ -173,6 +175,7 @@ class Resurvey:
 
     after: timedelta
     window: timedelta = timedelta(days=14)
+    channels: tuple[str, ...] = ()
 
     @property
     def answer_by(self) -> timedelta:
@@ -185,6 +188,7 @@ class Resurvey:
         kwargs = {
             "after": r.get("after", _calendar_duration),
             "window": r.get("window", _calendar_duration, default=timedelta(days=14)),
+            "channels": r.get("channels", _names("channel names"), default=()),
         }
         r.finish()
         return r.build(cls, kwargs)

@@ -39,13 +39,30 @@ FALLBACK_LANGUAGE: Final = "en"
 """The language chosen when the customer's is not among a purpose's templates
 (then the first language the file lists)."""
 
+MAX_SUBJECT: Final = 998
+"""A rendered subject is one line of at most this many characters (RFC 5322)."""
+MAX_BODY: Final = 100_000
+"""A rendered body is cut at this many characters (what a message may hold)."""
+
+MAX_SUBJECT_TEMPLATE: Final = 200
+"""The longest subject a template may have (before its placeholders are filled)."""
+MAX_TEMPLATE: Final = 20_000
+"""The longest body a template may have."""
+
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _LANGUAGE: Final = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _FORMATTER: Final = string.Formatter()
 
 
-def _check_text(value: object, path: str) -> str:
+def _check_text(value: object, path: str, max_length: int = MAX_TEMPLATE) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(path, "a non-empty string", describe(value))
+    if len(value) > max_length:
+        raise ValidationError(path, f"at most {max_length} characters", f"{len(value)} characters")
+    if _CONTROL.search(value):
+        raise ValidationError(
+            path, "text without control characters (line breaks and tabs allowed)", "one or more"
+        )
     try:
         fields = list(_FORMATTER.parse(value))
     except ValueError:
@@ -64,6 +81,13 @@ def _check_text(value: object, path: str) -> str:
     return value
 
 
+def _check_subject(value: object, path: str) -> str:
+    text = _check_text(value, path, MAX_SUBJECT_TEMPLATE)
+    if "\n" in text or "\r" in text:
+        raise ValidationError(path, "a subject of one line", "a line break")
+    return text
+
+
 @attrs.frozen(kw_only=True)
 class Template:
     """One purpose's text in one language: ``body`` and, for channels that have
@@ -80,7 +104,7 @@ class Template:
     def from_dict(cls, data: object, path: str = "template") -> Template:
         r = Reader(data, path)
         kwargs = {
-            "subject": r.get("subject", _check_text, default=None),
+            "subject": r.get("subject", _check_subject, default=None),
             "body": r.get("body", _check_text),
         }
         r.finish()
@@ -89,8 +113,10 @@ class Template:
     def render(self, values: Mapping[str, str]) -> tuple[str | None, str]:
         """The subject and body with every placeholder filled (missing: empty)."""
         filled = {name: values.get(name, "") for name in PLACEHOLDERS}
-        subject = None if self.subject is None else self.subject.format_map(filled)
-        return subject, self.body.format_map(filled)
+        subject = None
+        if self.subject is not None:  # one line, whatever a value held
+            subject = " ".join(self.subject.format_map(filled).split())[:MAX_SUBJECT]
+        return subject, self.body.format_map(filled)[:MAX_BODY]
 
 
 def _languages(value: object, path: str) -> dict[str, Template]:
