@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 from loopkit.errors import BusinessTimeError
 from loopkit.model import Category, Customer, FollowUpCase, Response
 from loopkit.outcomes import recovery_outcome
-from loopkit.policies import PRESENT_CHANNELS
+from loopkit.policies import PRESENT_CHANNELS, ContactHistory
 from loopkit.policies.casework import SYSTEM
 from loopkit.stores import LaterTimer, StoreTransaction, Timer, TimerKind
 
@@ -42,14 +42,14 @@ def timer_id(case_id: str) -> str:
 def channel_for(
     case: FollowUpCase | None, customer: Customer, prefer: tuple[str, ...] = ()
 ) -> str | None:
-    """The channel to write to a customer on about a case: the first of
-    ``prefer`` they consented to, else the case's own when they consented to it
-    (and it is not a face-to-face one), else the first channel they consented
-    to; ``None`` when they consented to none (they opted out of being written to)."""
+    """The channel to write to a customer on about a case: with ``prefer``, the
+    first of those they consented to; else the case's own when they consented
+    to it (and it is not a face-to-face one), else the first channel they
+    consented to. ``None`` when there is none (for no ``prefer``: they consented
+    to no channel, they opted out of being written to)."""
     consented = customer.contact.consented_channels
-    for channel in prefer:
-        if channel in consented and channel not in PRESENT_CHANNELS:
-            return channel
+    if prefer:
+        return next((c for c in prefer if c in consented and c not in PRESENT_CHANNELS), None)
     if case is not None and case.channel in consented and case.channel not in PRESENT_CHANNELS:
         return case.channel
     return next((c for c in consented if c not in PRESENT_CHANNELS), None)
@@ -101,12 +101,9 @@ class Resurveys:
 
     # -- at close ----------------------------------------------------------------
 
-    def closed(self, tx: StoreTransaction, case: FollowUpCase, now: datetime) -> FollowUpCase:
-        """Schedule the re-survey of a case that just closed (if its policy asks)."""
-        rules = self._rules(case) if self.enabled else None
-        if rules is None:
-            return case
-        due, ends = plus(now, rules.after), plus(now, rules.answer_by)
+    def _schedule(
+        self, tx: StoreTransaction, case: FollowUpCase, due: datetime, ends: datetime
+    ) -> None:
         window = LaterTimer(kind=TimerKind.ANSWER_WINDOW, due_at=ends)
         tx.add_timer(
             build_timer(
@@ -119,6 +116,14 @@ class Resurveys:
                 later=(window,),
             )
         )
+
+    def closed(self, tx: StoreTransaction, case: FollowUpCase, now: datetime) -> FollowUpCase:
+        """Schedule the re-survey of a case that just closed (if its policy asks)."""
+        rules = self._rules(case) if self.enabled else None
+        if rules is None:
+            return case
+        due, ends = plus(now, rules.after), plus(now, rules.answer_by)
+        self._schedule(tx, case, due, ends)
         tx.set_recovery_watch(case.customer_id, case.id)
         return self._record(
             tx, case, "resurvey_scheduled", now, due_at=due.isoformat(), answer_by=ends.isoformat()
@@ -131,13 +136,13 @@ class Resurveys:
 
     def _cancel(
         self, tx: StoreTransaction, case: FollowUpCase, timer: Timer, why: str, now: datetime
-    ) -> None:
+    ) -> FollowUpCase:
         """Cancel an unsent re-survey (its answer window goes on)."""
         tx.delete_timer(timer.id)
         following = timer.following()
         if following is not None:
             tx.add_timer(following)
-        self._record(tx, case, "resurvey_cancelled", now, reason=why)
+        return self._record(tx, case, "resurvey_cancelled", now, reason=why)
 
     def case_opened(self, tx: StoreTransaction, customer_id: str, now: datetime) -> None:
         """A new case opened for the customer: an unsent re-survey is cancelled."""
@@ -162,14 +167,15 @@ class Resurveys:
         closed = closed_at(case)
         if rules is None or response.answered_at < closed:
             return  # an answer from before the close says nothing about it
+        timer = self._pending(tx, case.id)
+        ends = None if timer is None else (timer.later[-1] if timer.later else timer).due_at
+        window = rules.answer_by if ends is None else max(ends - closed, _TICK)
         outcome = recovery_outcome(
-            self._before(tx, case), closed, window=rules.answer_by, later=response, now=now
+            self._before(tx, case), closed, window=window, later=response, now=now
         )
         tx.clear_recovery_watch(response.customer_id)
-        timer = self._pending(tx, case.id)
         if timer is not None and timer.kind is TimerKind.RESURVEY:
-            self._cancel(tx, case, timer, "answered", now)
-            case = tx.get_case(case.id) or case
+            case = self._cancel(tx, case, timer, "answered", now)
         if timer is not None:
             tx.delete_timer(timer.id)
         if outcome is not None:
@@ -202,20 +208,17 @@ class Resurveys:
                 if case is not None and timer.kind is TimerKind.RESURVEY:
                     self._record(tx, case, "resurvey_cancelled", now, reason="case_reopened")
                 return
-            following = timer.following()
-            if following is not None:
-                tx.add_timer(following)
             if timer.kind is TimerKind.RESURVEY:
                 customer = customer or tx.get_customer(case.customer_id)
-                if self._invite(tx, case, customer, now):
+                if self._invite(tx, case, timer, customer, now):
                     counts["resurveys"] += 1
             elif tx.recovery_watch(case.customer_id) == case.id:
                 tx.clear_recovery_watch(case.customer_id)
-                rules = self._rules(case)
+                closed = closed_at(case)
                 outcome = recovery_outcome(
                     self._before(tx, case),
-                    closed_at(case),
-                    window=rules.answer_by if rules is not None else timer.due_at - closed_at(case),
+                    closed,
+                    window=max(timer.due_at - closed, _TICK),
                     now=max(now, timer.due_at + _TICK),
                 )
                 if outcome is not None:
@@ -223,12 +226,19 @@ class Resurveys:
                     counts["no_answers"] += 1
 
     def _invite(
-        self, tx: StoreTransaction, case: FollowUpCase, customer: Customer | None, now: datetime
+        self,
+        tx: StoreTransaction,
+        case: FollowUpCase,
+        timer: Timer,
+        customer: Customer | None,
+        now: datetime,
     ) -> bool:
         """Queue the re-survey invitation, unless a rule says no (then the case
-        records why): another case is open, the customer is unknown, opted
-        out, in the survey cooldown, stopped by the survey-flow guard, or has
-        no channel we may write on."""
+        records why and its answer window goes on): another case is open, the
+        customer is unknown, has no channel we may write on, is never to be
+        contacted, opted out of surveys or is stopped by the survey-flow guard.
+        In the survey cooldown it waits for the cooldown to end (the answer
+        window moves with it)."""
         why, channel, not_before = None, None, now
         if any(not c.is_closed for c in tx.cases(case.customer_id)):
             why = "new_case_opened"
@@ -244,6 +254,12 @@ class Resurveys:
         if why is None:  # last: an allowed invitation is recorded for the cooldown
             guard = self.survey.guard(case.customer_id, customer=customer, invitation=True, at=now)
             why = None if guard.ask else guard.reason
+        rules = self._rules(case)
+        if why == "cooldown" and rules is not None:
+            return self._postpone(tx, case, rules, now)
+        following = timer.following()
+        if following is not None:
+            tx.add_timer(following)
         if why is not None or channel is None:
             self._record(tx, case, "resurvey_cancelled", now, reason=why or "no_channel")
             return False
@@ -258,3 +274,23 @@ class Resurveys:
         )
         self._record(tx, case, "resurvey_queued", now, message_id=message.id, channel=channel)
         return True
+
+    def _postpone(
+        self, tx: StoreTransaction, case: FollowUpCase, rules: Resurvey, now: datetime
+    ) -> bool:
+        """Wait for the survey cooldown to end; the answer window moves with it."""
+        contact = self.ctx.playbook.contact
+        history = ContactHistory(surveys=tx.survey_invitations(case.customer_id))
+        due = max(contact.next_survey_at(history) or now, now + _TICK)
+        ends = plus(due, rules.window)
+        self._schedule(tx, case, due, ends)
+        self._record(
+            tx,
+            case,
+            "resurvey_postponed",
+            now,
+            reason="cooldown",
+            due_at=due.isoformat(),
+            answer_by=ends.isoformat(),
+        )
+        return False

@@ -166,8 +166,8 @@ class Resurvey:
     ``after`` the case closes (calendar time), then wait ``window`` for an answer.
     An answer by ``after + window`` after the close records whether they were won
     back; none by then records "no answer". ``channels`` (optional) are the
-    channels to invite on, the first the customer consented to; by default the
-    case's own channel, else the customer's first consented one.
+    only channels to invite on, the first the customer consented to; without
+    them, the case's own channel, else the customer's first consented one.
 
     >>> Resurvey.from_dict({"after": "14d"}).window.days
     14
