@@ -12,7 +12,9 @@ everything it remembers is in the store.
 - ``_casework``: contact, steps, notes, close, reopen, employee-opened cases;
 - ``_promises``: promises kept or broken (and recovered);
 - ``_survey``: the survey-flow guard;
-- ``_tick``: what comes due; ``_outbox``: timers, messages and their delivery.
+- ``_tick``: what comes due; ``_outbox``: timers, messages and their delivery;
+- ``_resurvey``: the re-survey after a close and the recovery it measures;
+- ``issues``: systemic issues, the public ``loop.issues``.
 """
 
 from __future__ import annotations
