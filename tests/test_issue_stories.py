@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import loopkit
 from loopkit.testing import STOCKHOLM, FakeClock, RecordingChannel, make_customer
@@ -15,6 +17,7 @@ from loopkit.testing import STOCKHOLM, FakeClock, RecordingChannel, make_custome
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=STOCKHOLM)
 CAUSE = "campaign_targeting"
+PLAYBOOK = loopkit.load_playbook(EXAMPLE)
 
 
 class Tracker:
@@ -40,12 +43,14 @@ class Tracker:
 
 
 class Pharmacy:
-    def __init__(self, store: loopkit.Store | None = None, playbook: object = EXAMPLE) -> None:
+    def __init__(
+        self, store: loopkit.Store | None = None, playbook: loopkit.Playbook | Path = EXAMPLE
+    ) -> None:
         self.clock = FakeClock(MONDAY)
         self.phone, self.email = RecordingChannel(), RecordingChannel()
         self.tracker = Tracker(campaign={"c-2", "c-3"})
         self.loop = loopkit.Loop(
-            loopkit.load_playbook(playbook),  # type: ignore[arg-type]
+            playbook if isinstance(playbook, loopkit.Playbook) else loopkit.load_playbook(playbook),
             plugins=[
                 loopkit.ChannelPlugin({"phone": self.phone, "email": self.email}),
                 self.tracker,
@@ -208,3 +213,37 @@ def test_a_playbook_that_tells_nobody_queues_nothing(tmp_path: Path) -> None:
     shop.five_complaints()
     assert shop.loop.issues.mark_fixed(CAUSE).notified == frozenset()
     assert shop.fixed_messages() == []
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    closes=st.lists(
+        st.tuples(
+            st.integers(0, 3),  # which customer
+            st.integers(0, 72),  # hours after the previous close
+            st.sampled_from(["campaign_targeting", "slow_queue"]),
+        ),
+        max_size=14,
+    )
+)
+def test_the_host_hears_of_an_issue_once_when_it_opens_and_then_only_at_doubling(
+    closes: list[tuple[int, int, str]],
+) -> None:
+    shop = Pharmacy(playbook=PLAYBOOK)
+    shop.tracker.campaign = set()  # only the clerks' tags here
+    at = MONDAY
+    seen: dict[str, list[datetime]] = {}
+    for who, gap, cause in closes:
+        at += timedelta(hours=gap)
+        shop.complaint(f"c-{who + 1}", at=at, tags=(cause,))
+        seen.setdefault(cause, []).append(at)
+    for cause, times in seen.items():
+        issue = shop.loop.issues.get(cause)
+        assert issue.count == len(times)
+        crossed = any(times[i] - times[i - 4] < timedelta(days=7) for i in range(4, len(times)))
+        heard = [(kind, count) for kind, c, count, _ in shop.tracker.heard if c == cause]
+        assert [kind for kind, _ in heard][:1] == (["opened"] if crossed else [])
+        assert [kind for kind, _ in heard].count("opened") <= 1
+        counts = [count for _, count in heard]
+        assert all(later >= 2 * earlier for earlier, later in zip(counts, counts[1:]))
+        assert (issue.state is loopkit.IssueState.OPEN) == crossed

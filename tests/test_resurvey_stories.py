@@ -123,6 +123,18 @@ def test_a_detractor_who_answers_unhappy_again_is_not_recovered(world: World) ->
     assert result.outcome is loopkit.IngestOutcome.OPENED  # and a new case for the new answer
 
 
+def test_an_answer_in_a_batch_is_linked_too(world: World) -> None:
+    case = world.closed_detractor_case(anna())
+    world.clock.jump(EVENING + DAYS14 + timedelta(days=1))
+    answers = [
+        (make_response(7, id="r-7", customer_id="c-anna", answered_at=world.clock.now()), anna()),
+        (make_response(9, id="r-8", customer_id="c-other", answered_at=world.clock.now()), None),
+    ]
+    items = world.loop.ingest_many(answers)
+    assert items[0].error is None and isinstance(items[1].error, loopkit.UnknownCustomer)
+    assert world.loop.case(case.id).recovery == "recovered"
+
+
 def test_no_answer_within_the_window_is_recorded_on_tick(world: World) -> None:
     case = world.closed_detractor_case(anna())
     world.loop.tick(EVENING + DAYS14)

@@ -4,6 +4,7 @@ bookkeeping (each customer's closed case waiting for their next answer)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from loopkit._input.instants import instant_key
 from loopkit.outcomes import SystemicIssue
@@ -25,10 +26,11 @@ class _OutcomeTables(_UndoLog):
         self._set(self._issues, issue.cause, issue)
 
     def issues(self) -> Sequence[SystemicIssue]:
-        return sorted(
-            self._issues.values(),
-            key=lambda i: (i.first_seen is not None, instant_key(i.first_seen), i.cause),
-        )
+        def order(issue: SystemicIssue) -> tuple[bool, timedelta, str]:
+            key = instant_key(issue.first_seen)
+            return key is not None, key or timedelta(0), issue.cause
+
+        return sorted(self._issues.values(), key=order)
 
     def set_recovery_watch(self, customer_id: str, case_id: str) -> None:
         self._set(self._watches, customer_id, case_id)

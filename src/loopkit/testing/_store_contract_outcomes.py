@@ -49,6 +49,10 @@ class OutcomeContract:
         with store.transaction() as tx:
             assert tx.get_issue("late_delivery") == fixed
             assert [i.cause for i in tx.issues()] == ["campaign_targeting", "late_delivery"]
+            tx.save_issue(SystemicIssue(cause="b_unseen"))  # never seen: listed first
+            tx.save_issue(SystemicIssue(cause="a_unseen"))
+        with store.transaction() as tx:
+            assert [i.cause for i in tx.issues()][:2] == ["a_unseen", "b_unseen"]
 
     def test_an_issue_written_in_a_failed_transaction_is_not_kept(self, store: Store) -> None:
         with pytest.raises(RuntimeError), store.transaction() as tx:
