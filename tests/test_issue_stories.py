@@ -4,6 +4,7 @@ fixed every affected customer hears it once (except whoever opted out)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -245,5 +246,5 @@ def test_the_host_hears_of_an_issue_once_when_it_opens_and_then_only_at_doubling
         assert [kind for kind, _ in heard][:1] == (["opened"] if crossed else [])
         assert [kind for kind, _ in heard].count("opened") <= 1
         counts = [count for _, count in heard]
-        assert all(later >= 2 * earlier for earlier, later in zip(counts, counts[1:]))
+        assert all(later >= 2 * earlier for earlier, later in itertools.pairwise(counts))
         assert (issue.state is loopkit.IssueState.OPEN) == crossed
