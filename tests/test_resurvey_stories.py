@@ -231,3 +231,22 @@ def test_no_channel_the_policy_invites_on_cancels_with_a_reason(world: World) ->
     assert world.loop.tick(EVENING + DAYS14).resurveys == 0
     assert details(world.loop.case(case.id), "resurvey_cancelled") == {"reason": "no_channel"}
     assert [m.purpose for m in world.loop.messages(case.id)] == ["follow_up"]
+
+
+def test_a_resurvey_the_policy_no_longer_asks_for_is_cancelled(tmp_path: Path) -> None:
+    store = loopkit.SQLiteStore(tmp_path / "loop.db")
+    world = World(store)
+    case = world.closed_detractor_case(anna())
+    # The team drops the re-survey from the policy; the worker restarts on the same file.
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'resurvey = { after = "14d", window = "14d", channels = ["email", "sms"] }', ""
+    )
+    changed = tmp_path / "policies.toml"
+    changed.write_text(text, encoding="utf-8")
+    loop = loopkit.Loop(
+        loopkit.load_playbook(changed), store=store, clock=world.clock, check_channels=False
+    )
+    assert loop.tick(EVENING + DAYS14).resurveys == 0
+    assert details(loop.case(case.id), "resurvey_cancelled") == {"reason": "policy_changed"}
+    assert loop.tick(EVENING + 3 * DAYS14).no_answers == 0
+    assert loop.case(case.id).recovery is None

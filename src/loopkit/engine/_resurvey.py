@@ -208,7 +208,12 @@ class Resurveys:
                 if case is not None and timer.kind is TimerKind.RESURVEY:
                     self._record(tx, case, "resurvey_cancelled", now, reason="case_reopened")
                 return
-            if timer.kind is TimerKind.RESURVEY:
+            if self._rules(case) is None:  # the policy no longer asks: stop watching
+                if tx.recovery_watch(case.customer_id) == case.id:
+                    tx.clear_recovery_watch(case.customer_id)
+                if timer.kind is TimerKind.RESURVEY:
+                    self._record(tx, case, "resurvey_cancelled", now, reason="policy_changed")
+            elif timer.kind is TimerKind.RESURVEY:
                 customer = customer or tx.get_customer(case.customer_id)
                 if self._invite(tx, case, timer, customer, now):
                     counts["resurveys"] += 1
