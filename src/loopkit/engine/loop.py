@@ -307,7 +307,8 @@ class Loop:
         """Close a case as resolved (it must have been contacted, with every
         required step such as an apology done) or unresolved. Root-cause tags
         from the employee and from ``loopkit_tag_root_causes`` plugins are kept
-        on the case."""
+        on the case and counted into systemic issues (:attr:`issues`); a policy's
+        ``resurvey`` is scheduled."""
         return self._cases.close(
             case_id, resolved=resolved, by=by, root_causes=root_causes, at=at, note=note
         )
@@ -398,8 +399,8 @@ class Loop:
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Do everything that has come due by ``now`` (default: the clock's now):
-        break overdue promises, fire warnings, breaches and escalations, and
-        send due messages. Each item is its own transaction, so a crash loses
+        break overdue promises, fire warnings, breaches and escalations, queue
+        re-surveys and end their answer windows, and send due messages. Each item is its own transaction, so a crash loses
         at most the item in hand.
 
         Several workers may tick one store at once: each claims the messages
