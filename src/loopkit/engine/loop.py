@@ -400,8 +400,8 @@ class Loop:
     def tick(self, now: datetime | None = None) -> TickReport:
         """Do everything that has come due by ``now`` (default: the clock's now):
         break overdue promises, fire warnings, breaches and escalations, queue
-        re-surveys and end their answer windows, and send due messages. Each item is its own transaction, so a crash loses
-        at most the item in hand.
+        re-surveys and end their answer windows, and send due messages. Each
+        item is its own transaction, so a crash loses at most the item in hand.
 
         Several workers may tick one store at once: each claims the messages
         it sends (for the retry policy's ``claim_lease``), so they share the
