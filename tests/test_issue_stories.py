@@ -248,3 +248,16 @@ def test_the_host_hears_of_an_issue_once_when_it_opens_and_then_only_at_doubling
         counts = [count for _, count in heard]
         assert all(later >= 2 * earlier for earlier, later in itertools.pairwise(counts))
         assert (issue.state is loopkit.IssueState.OPEN) == crossed
+
+
+def test_two_workers_on_one_file_tell_each_customer_once(tmp_path: Path) -> None:
+    first = Pharmacy(loopkit.SQLiteStore(tmp_path / "loop.db"), playbook=PLAYBOOK)
+    first.five_complaints()
+    second = loopkit.Loop(
+        PLAYBOOK, store=loopkit.SQLiteStore(tmp_path / "loop.db"), check_channels=False
+    )
+    assert second.issues.get(CAUSE).state is loopkit.IssueState.OPEN
+    second.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=8))
+    with pytest.raises(loopkit.ConflictError):
+        first.loop.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=8))
+    assert sorted(m.customer_id for m in first.fixed_messages()) == ["c-1", "c-2", "c-3"]
