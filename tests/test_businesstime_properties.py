@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from loopkit.businesstime import WEEKDAYS, BusinessCalendar
@@ -193,6 +193,11 @@ def test_between_measures_what_add_added(
 
 @FAST
 @given(calendars(), instants, durations)
+@example(  # backwards from an opening instant (found by Hypothesis)
+    BusinessCalendar.weekly("Etc/GMT+4", sun="08:00-08:30"),
+    datetime(2016, 3, 13, 4, 0, tzinfo=zoneinfo.ZoneInfo("America/Juneau")),
+    timedelta(seconds=-1),
+)
 def test_add_lands_inside_an_opening_or_at_its_end(
     cal: BusinessCalendar, start: datetime, d: timedelta
 ) -> None:
@@ -201,7 +206,11 @@ def test_add_lands_inside_an_opening_or_at_its_end(
     if d < timedelta(0):
         assert cal.is_open(end)  # backwards ends at an opening, never at a close
     if cal.is_open(start):
-        assert same(cal.add(end, -d), start)
+        back = cal.add(end, -d)
+        # The round trip is exact, except from an opening instant backwards:
+        # forward again, it ends at the closing before that opening (a duration
+        # that runs out at a closing ends there), with no business time between.
+        assert same(back, start) or (d < timedelta(0) and cal.between(back, start) == timedelta(0))
 
 
 @FAST

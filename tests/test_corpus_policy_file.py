@@ -329,6 +329,8 @@ JSON_CASES = [
     if not isinstance(path[-1], int)
     for k, (name, value) in enumerate(JSON_VALUES.items())
     if (n + k) % 2 == 0
+    # a message template's body may well be long: 300 characters is a valid one
+    if not (path[0] == "templates" and path[-1] == "body" and name == "a long string")
 ]
 
 NON_DOCUMENTS: list[Any] = [None, 5, 3.5, b"policies.toml", ["version", 1], object(), True]

@@ -330,7 +330,8 @@ def test_closing_a_case_cancels_its_unsent_follow_up(world: World) -> None:
     assert [m.status for m in world.loop.messages(result.case.id)] == [
         loopkit.MessageStatus.CANCELLED
     ]
-    assert kinds(closed)[-2:] == ["message_cancelled", "close"]
+    # its policy asks to re-survey the customer later: scheduled after the close
+    assert kinds(closed)[-3:] == ["message_cancelled", "close", "resurvey_scheduled"]
 
 
 def test_a_promoter_gets_no_case_and_a_reason(world: World) -> None:

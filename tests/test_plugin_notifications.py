@@ -27,6 +27,7 @@ PROMISE = loopkit.Promise(
     made_by="emp-7",
     made_at=T0,
 )
+ISSUE = loopkit.SystemicIssue(cause="campaign_targeting", state=loopkit.IssueState.OPEN, count=5)
 NOTIFICATIONS = sorted(
     name
     for name in dir(hooks)
@@ -40,6 +41,8 @@ ARGUMENTS: dict[str, dict[str, object]] = {
     "loopkit_case_escalated": {"case": CASE},
     "loopkit_case_closed": {"case": CASE},
     "loopkit_promise_broken": {"promise": PROMISE, "case": CASE},
+    "loopkit_issue_opened": {"issue": ISSUE},
+    "loopkit_issue_grew": {"issue": ISSUE},
 }
 
 
@@ -77,6 +80,14 @@ class Listener:
     @loopkit.hookimpl
     def loopkit_promise_broken(self, promise: loopkit.Promise, case: loopkit.FollowUpCase) -> None:
         self.heard.append(("loopkit_promise_broken", {"promise": promise, "case": case}))
+
+    @loopkit.hookimpl
+    def loopkit_issue_opened(self, issue: loopkit.SystemicIssue) -> None:
+        self.heard.append(("loopkit_issue_opened", {"issue": issue}))
+
+    @loopkit.hookimpl
+    def loopkit_issue_grew(self, issue: loopkit.SystemicIssue) -> None:
+        self.heard.append(("loopkit_issue_grew", {"issue": issue}))
 
 
 def wrapper(*plugins: object) -> PluginHooks:

@@ -8,7 +8,7 @@ fewer arguments than the spec names (pluggy passes only those it asks for), so
 new arguments can be added to a hook without breaking plugins.
 
 Only the engine calls hooks. The *notification* hooks (``loopkit_case_*``,
-``loopkit_deadline_*``, ``loopkit_promise_broken``) run after the change they
+``loopkit_deadline_*``, ``loopkit_promise_broken``, ``loopkit_issue_*``) run after the change they
 report has been committed: if one raises, the error is logged (without
 personal data) and the other implementations still run; the change stands.
 """
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from loopkit.channels import Channel
     from loopkit.compensation import Proposal, StaffMember
     from loopkit.model import Category, Customer, FollowUpCase, Promise, Response
+    from loopkit.outcomes import SystemicIssue
     from loopkit.stores import Store
 
 __all__ = ["hookimpl", "hookspec"]
@@ -201,6 +202,35 @@ def loopkit_promise_broken(promise: Promise, case: FollowUpCase) -> None:
     Called by :meth:`~loopkit.Loop.tick` with the broken promise and the
     recovery case that was opened or escalated for it, after both are
     committed. Return value ignored; if it raises, the error is logged.
+    """
+
+
+@hookspec
+def loopkit_issue_opened(issue: SystemicIssue) -> None:
+    """Notification: a root cause became a systemic issue, for the host's issue tracker.
+
+    Called by :meth:`~loopkit.Loop.close` once per issue opened, after the close
+    and the issue are committed: when the case's root-cause tags (the
+    employee's and ``loopkit_tag_root_causes`` plugins') bring a cause to the
+    playbook's ``[issues] open_when`` threshold (5 cases within 7 days by
+    default), or when a cause marked fixed recurs that often. ``issue`` is the
+    :class:`~loopkit.outcomes.SystemicIssue` as stored: ``cause``, ``count``,
+    affected ``customers`` and ``cases``, ``first_seen`` and ``last_seen``.
+    Closing more cases with the same cause does not call it again (see
+    ``loopkit_issue_grew``). Return value ignored; if it raises, the error is
+    logged and the issue stays open.
+    """
+
+
+@hookspec
+def loopkit_issue_grew(issue: SystemicIssue) -> None:
+    """Notification: an open (or acknowledged) systemic issue kept growing.
+
+    Called by :meth:`~loopkit.Loop.close`, after the close is committed, each
+    time the issue's ``count`` reaches twice the count the host last heard
+    about (opened at 5: told again at 10, 20, 40…), so a growing issue is
+    reported again without a storm. ``issue`` is the issue as stored. Return
+    value ignored; if it raises, the error is logged and the count stands.
     """
 
 

@@ -30,6 +30,7 @@ from loopkit.outcomes import IssueRules
 from loopkit.policies import (
     ContactRules,
     FollowUpPolicy,
+    MessageTemplates,
     PolicySet,
     RecoveryPolicy,
     RetentionRules,
@@ -49,8 +50,9 @@ class Playbook:
     ``policies`` is the :class:`PolicySet` that decides follow-ups (it carries
     the calendars and contact rules it needs); ``authority``, ``budgets`` and
     ``compensation`` hold the compensation section; ``issues`` says when a
-    recurring root cause becomes a systemic issue; ``retention`` how long
-    personal data is kept after a case closes.
+    recurring root cause becomes a systemic issue; ``templates`` render
+    messages people can read; ``retention`` says how long personal data is
+    kept after a case closes.
     """
 
     version: int
@@ -61,6 +63,7 @@ class Playbook:
     staff: Staff = attrs.field(factory=Staff)
     approvals: ApprovalRules = attrs.field(factory=ApprovalRules)
     issues: IssueRules = attrs.field(factory=IssueRules)
+    templates: MessageTemplates = attrs.field(factory=MessageTemplates)
     retention: RetentionRules = attrs.field(factory=RetentionRules)
 
     @property
@@ -108,6 +111,7 @@ class Playbook:
         staff = r.get("staff", Staff.from_dict, default=Staff())
         approvals = r.get("approvals", ApprovalRules.from_dict, default=ApprovalRules())
         issues = r.get("issues", IssueRules.from_dict, default=IssueRules())
+        templates = r.get("templates", MessageTemplates.from_dict, default=MessageTemplates())
         shown = r.get("privacy", _privacy, default=frozenset())
         retention = r.get("retention", RetentionRules.from_dict, default=RetentionRules())
         r.finish()
@@ -147,6 +151,7 @@ class Playbook:
             staff=staff,
             approvals=approvals,
             issues=issues,
+            templates=templates,
             retention=retention,
         )
 

@@ -4,6 +4,7 @@ transactions and sends through channels."""
 from .clock import Clock, SystemClock
 from .compensation import BudgetUse, CompensationDesk
 from .delivery import RetryPolicy
+from .issues import IssueBoard
 from .loop import Loop, UnknownCase, UnknownCustomer
 from .personal_data import PersonalData
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
@@ -15,6 +16,7 @@ __all__ = [
     "CompensationDesk",
     "ContactOutcome",
     "IngestResult",
+    "IssueBoard",
     "Loop",
     "PersonalData",
     "RetryPolicy",

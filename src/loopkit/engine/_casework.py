@@ -18,14 +18,23 @@ from .personal_data import PersonalData
 from .results import ContactOutcome
 
 if TYPE_CHECKING:
-    pass
+    from ._resurvey import Resurveys
+    from .issues import IssueBoard
 
 
 class Casework:
     """Working a case: contact, steps, notes, close, reopen, employee-opened cases."""
 
-    def __init__(self, ctx: Context, personal_data: PersonalData) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        resurveys: Resurveys,
+        issues: IssueBoard,
+        personal_data: PersonalData,
+    ) -> None:
         self.ctx = ctx
+        self.resurveys = resurveys
+        self.issues = issues
         self.personal_data = personal_data
 
     def record_contact(
@@ -158,7 +167,10 @@ class Casework:
             self.personal_data.keep_until(tx, case, now)
             if tx.survey_stop(case.customer_id) == case.id:
                 tx.clear_survey_stop(case.customer_id)
+            issues = self.issues.count(tx, case)
+            case = self.resurveys.closed(tx, case, now)
         self.ctx.hooks.case_closed(case)
+        self.issues.announce(issues)
         return case
 
     def open_case(
@@ -201,5 +213,6 @@ class Casework:
             tx.save_case(case)
             if customer is not None:
                 tx.save_customer(customer)
+            self.resurveys.case_opened(tx, customer_id, now)
         self.ctx.hooks.case_opened(case)
         return case

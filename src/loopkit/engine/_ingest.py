@@ -20,6 +20,8 @@ from .results import IngestResult
 if TYPE_CHECKING:
     from loopkit.policies import ContactHistory, Decision, FollowUpPolicy
 
+    from ._resurvey import Resurveys
+
 
 ANSWER: Final = "response:"
 """Prefix of a survey stop held by an answer alone (no case was opened for it)."""
@@ -46,9 +48,10 @@ def stop_survey(
 class Ingest:
     """Ingest one response: match, attach or decide and open, and record it."""
 
-    def __init__(self, ctx: Context, outbox: Outbox) -> None:
+    def __init__(self, ctx: Context, outbox: Outbox, resurveys: Resurveys) -> None:
         self.ctx = ctx
         self.outbox = outbox
+        self.resurveys = resurveys
 
     def ingest(self, response: Response, *, customer: Customer | None = None) -> IngestResult:
         """See :meth:`loopkit.Loop.ingest`."""
@@ -86,6 +89,8 @@ class Ingest:
         """Match, then attach or decide and open, and record the ingest: the
         writes of one new response, inside the caller's transaction."""
         policies = self.ctx.playbook.policies
+        if self.resurveys.enabled:  # a later answer: did we win them back?
+            self.resurveys.answered(tx, response, now)
         policy = policies.match(response, customer, now)
         existing = None if policy is None else tx.find_unclosed_case(customer.id, policy.topic)
         if policy is None:  # the common case: no decision to make or keep
@@ -243,6 +248,7 @@ class Ingest:
         )
         tx.save_case(case)
         tx.save_customer(customer)
+        self.resurveys.case_opened(tx, customer.id, now)
         self.outbox.schedule(tx, case, decision)
         if decision.channel is not None and decision.channel not in PRESENT_CHANNELS:
             self.outbox.enqueue(

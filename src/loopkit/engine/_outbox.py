@@ -75,6 +75,9 @@ class Outbox:
             info["due_at"] = case.due_at.isoformat()
         if data:
             info.update(data)
+        subject = body = None
+        if purpose in self.ctx.playbook.templates.purposes:  # else the host renders it
+            subject, body = self._render(case, customer, purpose, channel, info)
         message = build_message(
             id=f"msg-{tx.next_number('message')}",
             case_id=case.id,
@@ -84,10 +87,27 @@ class Outbox:
             created_at=now,
             not_before=not_before,
             address=address,
+            subject=subject,
+            body=body,
             data=MappingProxyType(info),  # ids and ISO times loopkit made itself
         )
         tx.save_message(message)
         return message
+
+    def _render(
+        self,
+        case: FollowUpCase,
+        customer: Customer | None,
+        purpose: str,
+        channel: str,
+        info: dict[str, Any],
+    ) -> tuple[str | None, str | None]:
+        """The playbook's template for the purpose, in the customer's language."""
+        values = {**info, "case_id": case.id, "channel": channel}
+        values["name"] = None if customer is None else customer.name
+        language = None if customer is None else customer.language
+        rendered = self.ctx.playbook.templates.render(purpose, language=language, values=values)
+        return (None, None) if rendered is None else rendered
 
     @cached_property
     def _sender(self) -> Sender:

@@ -15,6 +15,7 @@ from loopkit.channels import Channel
 from loopkit.compensation import Proposal, StaffMember
 from loopkit.errors import PluginError, ValidationError, describe_input
 from loopkit.model import Category, Customer, FollowUpCase, Promise, Response
+from loopkit.outcomes import SystemicIssue
 from loopkit.stores import MemoryStore, Store
 
 log = logging.getLogger("loopkit")
@@ -221,6 +222,16 @@ class PluginHooks:
         """``loopkit_promise_broken``: a promise was not kept; ``case`` is its recovery case."""
         if self._has["loopkit_promise_broken"]:
             self._notify("loopkit_promise_broken", promise=promise, case=case)
+
+    def issue_opened(self, issue: SystemicIssue) -> None:
+        """``loopkit_issue_opened``: a root cause crossed the threshold (or recurred)."""
+        if self._has["loopkit_issue_opened"]:
+            self._notify("loopkit_issue_opened", issue=issue)
+
+    def issue_grew(self, issue: SystemicIssue) -> None:
+        """``loopkit_issue_grew``: an open issue's count doubled since the host was last told."""
+        if self._has["loopkit_issue_grew"]:
+            self._notify("loopkit_issue_grew", issue=issue)
 
     def _notify(self, name: str, **kwargs: Any) -> None:
         for impl in reversed(getattr(self.pm.hook, name).get_hookimpls()):

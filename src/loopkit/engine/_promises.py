@@ -17,6 +17,7 @@ from loopkit.stores import StoreTransaction
 
 from ._context import Context, log
 from ._outbox import Outbox
+from ._resurvey import Resurveys
 
 if TYPE_CHECKING:
     pass
@@ -25,9 +26,10 @@ if TYPE_CHECKING:
 class Promises:
     """Promises made on a case: recorded, kept, or broken and put right."""
 
-    def __init__(self, ctx: Context, outbox: Outbox) -> None:
+    def __init__(self, ctx: Context, outbox: Outbox, resurveys: Resurveys) -> None:
         self.ctx = ctx
         self.outbox = outbox
+        self.resurveys = resurveys
 
     def promise(
         self,
@@ -124,6 +126,8 @@ class Promises:
             at=now,
         )
         tx.save_case(recovery.case)
+        if recovery.new:
+            self.resurveys.case_opened(tx, promise.customer_id, now)
         if recovery.new and decision is not None:
             self.outbox.schedule(tx, recovery.case, decision)
         if recovery.channel is not None and recovery.channel not in PRESENT_CHANNELS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -15,8 +15,12 @@ from loopkit.stores import StoreTransaction, Timer, TimerKind
 from ._context import Context
 from ._outbox import Outbox
 from ._promises import Promises
+from ._resurvey import RESURVEY_KINDS
 from .personal_data import PersonalData
 from .results import TickReport
+
+if TYPE_CHECKING:
+    from ._resurvey import Resurveys
 
 TIMERS_PER_TRANSACTION: Final = 100
 """Due timers done in one store transaction: on SQLite a commit (a sync to
@@ -32,12 +36,14 @@ class Ticker:
         ctx: Context,
         outbox: Outbox,
         promises: Promises,
+        resurveys: Resurveys,
         personal_data: PersonalData,
         expire_requests: Callable[[datetime], int] | None = None,
     ) -> None:
         self.ctx = ctx
         self.outbox = outbox
         self.promises = promises
+        self.resurveys = resurveys
         self.personal_data = personal_data
         self.expire_requests = expire_requests
 
@@ -79,12 +85,18 @@ class Ticker:
         """Due timers, up to :data:`TIMERS_PER_TRANSACTION` in a transaction
         (a crash loses at most those, which the next tick does again: each
         timer is deleted in the transaction that does its work); the hooks are
-        told after each commit."""
+        told after each commit. A re-survey's timers are left for
+        :class:`Resurveys` to do after the commit, each in its own transactions
+        (it asks a plugin for the customer)."""
         while True:
             told: list[tuple[Callable[[FollowUpCase], None], FollowUpCase]] = []
+            resurveys: list[Timer] = []
             with self.ctx.store.transaction() as tx:
                 due = tx.due_timers(now, TIMERS_PER_TRANSACTION)
                 for timer in due:
+                    if timer.kind in RESURVEY_KINDS:
+                        resurveys.append(timer)
+                        continue
                     tx.delete_timer(timer.id)
                     case = tx.get_case(timer.case_id)
                     if timer.kind is TimerKind.RETENTION:
@@ -99,6 +111,8 @@ class Ticker:
                     told.append(self._fire(tx, timer, case, now, counts))
             for notify, case in told:
                 notify(case)
+            for timer in resurveys:
+                self.resurveys.fire(timer, now, counts)
             if not due:  # (a timer that fired may have queued the next, due too)
                 return
 

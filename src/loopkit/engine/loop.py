@@ -12,7 +12,9 @@ everything it remembers is in the store.
 - ``_casework``: contact, steps, notes, close, reopen, employee-opened cases;
 - ``_promises``: promises kept or broken (and recovered);
 - ``_survey``: the survey-flow guard;
-- ``_tick``: what comes due; ``_outbox``: timers, messages and their delivery.
+- ``_tick``: what comes due; ``_outbox``: timers, messages and their delivery;
+- ``_resurvey``: the re-survey after a close and the recovery it measures;
+- ``issues``: systemic issues, the public ``loop.issues``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import random
 import warnings
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from loopkit.errors import UndeliverableChannelWarning, UnknownCase, UnknownCustomer
@@ -36,18 +38,21 @@ from loopkit.model import (
 from loopkit.stores import Store
 
 from ._batch import BatchIngest
+from ._calendars import with_host_holidays
 from ._casework import Casework
 from ._context import Context
 from ._ingest import Ingest
 from ._outbox import Outbox
 from ._plugins import PluginHooks, plugin_manager
 from ._promises import Promises
+from ._resurvey import Resurveys
 from ._signals import Signals
 from ._survey import SurveyFlow
 from ._tick import Ticker
 from .clock import Clock, SystemClock
 from .compensation import CompensationDesk
 from .delivery import RetryPolicy
+from .issues import IssueBoard
 from .personal_data import PersonalData
 from .results import BatchItem, ContactOutcome, IngestResult, SurveyGuard, TickReport
 
@@ -55,20 +60,6 @@ if TYPE_CHECKING:
     from loopkit.playbook import Playbook
 
 __all__ = ["Loop", "UnknownCase", "UnknownCustomer"]
-
-
-def _with_host_holidays(playbook: Playbook, hooks: PluginHooks, year: int) -> Playbook:
-    """The playbook with the holidays ``loopkit_holidays`` plugins add to its
-    calendars, for the years around ``year``."""
-    years = range(year - 1, year + 4)
-    calendars = dict(playbook.calendars)
-    changed = False
-    for name, calendar in calendars.items():
-        extra: set[date] = hooks.holidays(name, years)
-        if extra:
-            calendars[name] = calendar.with_holidays(extra)
-            changed = True
-    return playbook.with_calendars(calendars) if changed else playbook
 
 
 class Loop:
@@ -105,7 +96,7 @@ class Loop:
         self.hooks = PluginHooks(plugin_manager(plugins, load_entry_points=load_entry_points))
         self.store: Store = store if store is not None else self.hooks.store()
         self.channels = self.hooks.channels()
-        self.playbook = _with_host_holidays(playbook, self.hooks, clock.now().year)
+        self.playbook = with_host_holidays(playbook, self.hooks, clock.now().year)
         self._ctx = ctx = Context(
             store=self.store,
             hooks=self.hooks,
@@ -116,20 +107,24 @@ class Loop:
             channels=self.channels,
         )
         outbox = Outbox(ctx)
-        self._ingest = Ingest(ctx, outbox)
+        self._survey = SurveyFlow(ctx)
+        resurveys = Resurveys(ctx, outbox, self._survey)
+        self.issues = IssueBoard(ctx, outbox)
+        """Systemic issues: :class:`~loopkit.IssueBoard` (list, get, acknowledge, mark_fixed)."""
+        self._ingest = Ingest(ctx, outbox, resurveys)
         self._batch = BatchIngest(ctx, self._ingest)
         self._signals = Signals(ctx, self._ingest)
         self.personal_data = PersonalData(ctx)
         """Erase or export a customer's personal data (:class:`PersonalData`)."""
-        self._cases = Casework(ctx, self.personal_data)
-        self._promises = Promises(ctx, outbox)
-        self._survey = SurveyFlow(ctx)
+        self._cases = Casework(ctx, resurveys, self.issues, self.personal_data)
+        self._promises = Promises(ctx, outbox, resurveys)
         self.compensation = CompensationDesk(ctx)
         """Offers, grants within authority or on approval, budgets, the ledger."""
         self._ticker = Ticker(
             ctx,
             outbox,
             self._promises,
+            resurveys,
             self.personal_data,
             expire_requests=self.compensation.expire_due,
         )
@@ -317,7 +312,8 @@ class Loop:
         """Close a case as resolved (it must have been contacted, with every
         required step such as an apology done) or unresolved. Root-cause tags
         from the employee and from ``loopkit_tag_root_causes`` plugins are kept
-        on the case."""
+        on the case and counted into systemic issues (:attr:`issues`); a policy's
+        ``resurvey`` is scheduled."""
         return self._cases.close(
             case_id, resolved=resolved, by=by, root_causes=root_causes, at=at, note=note
         )
@@ -408,10 +404,12 @@ class Loop:
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Do everything that has come due by ``now`` (default: the clock's now):
-        break overdue promises, fire warnings, breaches and escalations, expire
-        unanswered approval requests (releasing their reservations), and
-        send due messages. Each item is its own transaction, so a crash loses
-        at most the item in hand.
+        break overdue promises, fire warnings, breaches and escalations, queue
+        re-surveys and end their answer windows, erase what the retention
+        period says, expire unanswered approval requests (releasing their
+        reservations), and send due messages. Each item, or each group of up to
+        100 timers, is its own transaction, so a crash loses at most what is in
+        hand, and the next tick does it again.
 
         Several workers may tick one store at once: each claims the messages
         it sends (for the retry policy's ``claim_lease``), so they share the

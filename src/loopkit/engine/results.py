@@ -107,6 +107,10 @@ class TickReport:
     expired_requests: int = 0
     """Approval requests for compensation left unanswered too long: their
     reservations were released."""
+    resurveys: int = 0
+    """Re-survey invitations queued."""
+    no_answers: int = 0
+    """Closed cases whose re-survey's answer window ended without an answer."""
 
 
 SORRY_MESSAGE = "Thank you for telling us, and we are sorry it was not good enough."

@@ -135,6 +135,16 @@ class FollowUpCase:
         return self.state in ACTIVE_STATES
 
     @property
+    def recovery(self) -> str | None:
+        """Whether following up won the customer back, once known (the last
+        ``recovery_outcome`` event's, see :class:`loopkit.RecoveryOutcome`):
+        ``"recovered"``, ``"not_recovered"`` or ``"no_answer"``; else ``None``."""
+        for event in reversed(self.events):
+            if event.kind == "recovery_outcome":
+                return str(event.details["outcome"])
+        return None
+
+    @property
     def completed_steps(self) -> frozenset[str]:
         """Required steps recorded since the case was last (re)opened."""
         done: set[str] = set()

@@ -15,12 +15,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
-from loopkit._input.checks import check_slug
+from loopkit._input.checks import check_id, check_int, check_slug
+from loopkit._input.choices import choice
 from loopkit._input.durations import parse_duration
+from loopkit._input.instants import format_instant, parse_instant
 from loopkit._input.reader import Reader
 from loopkit.errors import ConflictError, ValidationError, describe
 from loopkit.model import Cap, FollowUpCase
@@ -85,7 +87,8 @@ class SystemicIssue:
     """One recurring root cause: how often and for whom it was seen, and where it
     stands. ``recent`` holds the last few sightings (at most the threshold's
     count), enough to tell when the threshold is crossed; ``told_at`` is the
-    count the host last heard about."""
+    count the host last heard about; ``notified`` are the customers already told
+    it is fixed (never told twice)."""
 
     cause: str
     state: IssueState = IssueState.WATCHED
@@ -97,6 +100,59 @@ class SystemicIssue:
     recent: tuple[datetime, ...] = ()
     told_at: int = 0
     fixed_at: datetime | None = None
+    notified: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (sets sorted, times ISO 8601), for stores that serialise."""
+        return {
+            "cause": self.cause,
+            "state": self.state.value,
+            "count": self.count,
+            "customers": sorted(self.customers),
+            "cases": sorted(self.cases),
+            "first_seen": _instant(self.first_seen),
+            "last_seen": _instant(self.last_seen),
+            "recent": [format_instant(t) for t in self.recent],
+            "told_at": self.told_at,
+            "fixed_at": _instant(self.fixed_at),
+            "notified": sorted(self.notified),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "issue") -> SystemicIssue:
+        """Read what :meth:`to_dict` wrote; every problem is reported with its path."""
+        r = Reader(data, path)
+        kwargs = {
+            "cause": r.get("cause", lambda v, p: check_slug(v, p, "a root-cause tag")),
+            "state": r.get("state", choice(IssueState)),
+            "count": r.get("count", check_int),
+            "customers": r.get("customers", _ids, default=frozenset()),
+            "cases": r.get("cases", _ids, default=frozenset()),
+            "first_seen": r.get("first_seen", parse_instant, default=None),
+            "last_seen": r.get("last_seen", parse_instant, default=None),
+            "recent": r.get("recent", _instants, default=()),
+            "told_at": r.get("told_at", check_int, default=0),
+            "fixed_at": r.get("fixed_at", parse_instant, default=None),
+            "notified": r.get("notified", _ids, default=frozenset()),
+        }
+        r.finish()
+        return r.build(cls, kwargs)
+
+
+def _instant(at: datetime | None) -> str | None:
+    return None if at is None else format_instant(at)
+
+
+def _ids(value: object, path: str) -> frozenset[str]:
+    if not isinstance(value, list | tuple):
+        raise ValidationError(path, "a list of ids", describe(value))
+    return frozenset(check_id(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def _instants(value: object, path: str) -> tuple[datetime, ...]:
+    if not isinstance(value, list | tuple):
+        raise ValidationError(path, "a list of times", describe(value))
+    return tuple(parse_instant(v, f"{path}[{i}]") for i, v in enumerate(value))
 
 
 @attrs.frozen
@@ -196,7 +252,8 @@ def fix(
     issues: Mapping[str, SystemicIssue], cause: str, *, at: datetime, rules: IssueRules
 ) -> IssueEvent:
     """Mark the issue of ``cause`` fixed: the event names the customers to tell
-    (every affected customer, once; none when the rules say not to tell them).
+    (every affected customer not told before, once; none when the rules say not
+    to tell them); the caller adds those it told to ``notified``.
     Fixing an issue twice is a :class:`~loopkit.ConflictError`."""
     issue = _known(issues, cause)
     if issue.state not in (IssueState.OPEN, IssueState.ACKNOWLEDGED):
@@ -207,5 +264,5 @@ def fix(
             kind="issue",
         )
     fixed = attrs.evolve(issue, state=IssueState.FIXED, fixed_at=at, recent=())
-    tell = issue.customers if rules.tell_customers_when_fixed else frozenset()
+    tell = issue.customers - issue.notified if rules.tell_customers_when_fixed else frozenset()
     return IssueEvent("fixed", fixed, customers=tell)

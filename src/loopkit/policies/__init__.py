@@ -6,13 +6,15 @@ from loopkit.conditions import OPERATORS, Condition, ConditionTrace
 from .contact import ContactHistory, ContactRules
 from .decide import PolicySet
 from .decision import Decision, Explanation, PolicyTrace, ScheduledEscalation
-from .policy import PRESENT_CHANNELS, Deadline, EscalationStep, FollowUpPolicy, Owner
+from .policy import PRESENT_CHANNELS, Deadline, EscalationStep, FollowUpPolicy, Owner, Resurvey
 from .questions import Question, questions_to_ask
 from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryOwner, RecoveryPolicy
 from .retention import RetentionRules
+from .templates import PLACEHOLDERS, MessageTemplates, Template
 
 __all__ = [
     "OPERATORS",
+    "PLACEHOLDERS",
     "PRESENT_CHANNELS",
     "RECOVERY_TOPIC",
     "Condition",
@@ -24,6 +26,7 @@ __all__ = [
     "EscalationStep",
     "Explanation",
     "FollowUpPolicy",
+    "MessageTemplates",
     "Owner",
     "PolicySet",
     "PolicyTrace",
@@ -31,7 +34,9 @@ __all__ = [
     "RecoveryAsk",
     "RecoveryOwner",
     "RecoveryPolicy",
+    "Resurvey",
     "RetentionRules",
     "ScheduledEscalation",
+    "Template",
     "questions_to_ask",
 ]

@@ -125,6 +125,20 @@ class ContactRules:
             customer.timezone, prefs.quiet_hours or self.quiet_hours, prefs.preferred_window
         )
 
+    def next_survey_at(self, history: ContactHistory) -> datetime | None:
+        """When the survey cooldown lets the next invitation go out: ``None``
+        when nothing holds it back.
+
+        >>> from datetime import datetime, timedelta, timezone
+        >>> t = datetime(2026, 11, 20, tzinfo=timezone.utc)
+        >>> rules = ContactRules(survey_cooldown=timedelta(days=30))
+        >>> rules.next_survey_at(ContactHistory(surveys=[t])).isoformat()
+        '2026-12-20T00:00:00+00:00'
+        """
+        if self.survey_cooldown is None or not history.surveys:
+            return None
+        return history.surveys[-1] + self.survey_cooldown
+
     def may_survey(
         self, customer: Customer, history: ContactHistory, now: datetime
     ) -> tuple[bool, str]:

@@ -23,6 +23,7 @@ __all__ = [
     "EscalationStep",
     "FollowUpPolicy",
     "Owner",
+    "Resurvey",
 ]
 
 TEAM: Final = "team:"
@@ -152,6 +153,47 @@ class EscalationStep:
         return r.build(cls, kwargs)
 
 
+def _calendar_duration(value: object, path: str) -> timedelta:
+    duration = parse_duration(value, path)
+    if duration <= timedelta(0):
+        raise ValidationError(path, 'a positive duration such as "14d"', describe(value))
+    return duration
+
+
+@attrs.frozen(kw_only=True)
+class Resurvey:
+    """``resurvey = { after = "14d", window = "14d" }``: ask the customer again
+    ``after`` the case closes (calendar time), then wait ``window`` for an answer.
+    An answer by ``after + window`` after the close records whether they were won
+    back; none by then records "no answer". ``channels`` (optional) are the
+    only channels to invite on, the first the customer consented to; without
+    them, the case's own channel, else the customer's first consented one.
+
+    >>> Resurvey.from_dict({"after": "14d"}).window.days
+    14
+    """
+
+    after: timedelta
+    window: timedelta = timedelta(days=14)
+    channels: tuple[str, ...] = ()
+
+    @property
+    def answer_by(self) -> timedelta:
+        """How long after the close an answer counts: ``after + window``."""
+        return self.after + self.window
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "resurvey") -> Resurvey:
+        r = Reader(data, path)
+        kwargs = {
+            "after": r.get("after", _calendar_duration),
+            "window": r.get("window", _calendar_duration, default=timedelta(days=14)),
+            "channels": r.get("channels", _names("channel names"), default=()),
+        }
+        r.finish()
+        return r.build(cls, kwargs)
+
+
 def _fraction(value: object, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
         raise ValidationError(path, "a fraction between 0 and 1, such as 0.75", describe(value))
@@ -180,7 +222,8 @@ class FollowUpPolicy:
     open case per customer and topic. ``require`` lists steps (such as
     ``"apology"``) a case must record before it may be resolved.
     ``stop_survey`` is the survey-flow guard: no more automated questions to
-    this customer while the case is open.
+    this customer while the case is open. ``resurvey`` asks again some time
+    after the case closes, to learn whether the customer was won back.
 
     >>> policy = FollowUpPolicy.from_dict({
     ...     "name": "support-detractor-callback",
@@ -203,6 +246,7 @@ class FollowUpPolicy:
     warn_at_fraction: float = 0.75
     stop_survey: bool = False
     require: frozenset[str] = frozenset()
+    resurvey: Resurvey | None = None
     topic: str = attrs.field(default=attrs.Factory(lambda self: self.name, takes_self=True))
 
     @classmethod
@@ -219,6 +263,7 @@ class FollowUpPolicy:
             "warn_at_fraction": r.get("warn_at", _fraction, default=0.75),
             "stop_survey": r.get("stop_survey", bool, default=False),
             "require": frozenset(r.get("require", _names("step names"), default=()) or ()),
+            "resurvey": r.get("resurvey", Resurvey.from_dict, default=None),
         }
         topic = r.get("topic", check_name, default=None)
         if topic is not None:

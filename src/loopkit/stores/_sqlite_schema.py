@@ -20,7 +20,7 @@ from ._sqlite_ledger import LEDGER_TABLE_NAMES, LEDGER_TABLES
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 """The layout this loopkit writes (``PRAGMA user_version``); older files are upgraded."""
 
 APPLICATION_ID: Final = 0x6C6F6F70  # "loop": marks the file as a loopkit database
@@ -105,6 +105,8 @@ _TABLES: Final = frozenset(
         "customers",
         "erasures",
         *LEDGER_TABLE_NAMES,
+        "issues",
+        "recovery_watches",
     }
 )
 
@@ -133,12 +135,27 @@ CREATE INDEX IF NOT EXISTS erasures_by_customer ON erasures (customer_id, at_us)
 """
 """Version 4: the record of each erasure of personal data (no personal data in it)."""
 
+_OUTCOME_TABLES: Final = """
+CREATE TABLE IF NOT EXISTS issues (
+    cause TEXT PRIMARY KEY,
+    first_us INTEGER,
+    data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recovery_watches (
+    customer_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+"""Version 6 (outcomes): systemic issues by root cause, and each customer's
+closed case waiting for their next answer (the re-survey's bookkeeping)."""
+
 _MIGRATIONS: Final[dict[int, str]] = {
     0: _SCHEMA,
     1: _CLAIMS,
     2: _CUSTOMERS,
     3: _ERASURES,
     4: LEDGER_TABLES,  # version 5, compensation: the ledger (stores/_sqlite_ledger.py)
+    5: _OUTCOME_TABLES,
 }
 """The script that takes a file from version ``n`` to ``n + 1``."""
 

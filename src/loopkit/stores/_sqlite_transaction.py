@@ -25,6 +25,7 @@ from loopkit.model import (
 from ._sqlite_codec import _json, _us
 from ._sqlite_erasure import _Erasures
 from ._sqlite_ledger import _SQLiteLedger
+from ._sqlite_outcomes import _OutcomeStatements
 from .records import IngestRecord, Timer
 
 T = TypeVar("T")
@@ -104,7 +105,7 @@ class _Decoded:
         values[(read, text)] = value
 
 
-class SQLiteTransaction(_Erasures, _SQLiteLedger):
+class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
     """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
 
     Parameters always go in as ``?`` placeholders, never formatted into SQL.

@@ -20,9 +20,11 @@ from loopkit.model import (
     Response,
     Touchpoint,
 )
+from loopkit.outcomes import SystemicIssue
 
 from ._memory_due import _DueQueue, _message_due, _promise_due, _timer_due
 from ._memory_ledger import _MemoryLedger
+from ._memory_outcomes import _OutcomeTables
 from ._memory_rows import (
     _CASE_ID,
     _STATUS,
@@ -39,7 +41,7 @@ from .records import IngestOutcome, IngestRecord, Timer, TimerKind
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(_MemoryLedger):
+class MemoryStore(_MemoryLedger, _OutcomeTables):
     """Keeps everything in dictionaries of immutable values.
 
     Transactions are serialised by a lock and undone on error with an undo log
@@ -81,6 +83,8 @@ class MemoryStore(_MemoryLedger):
         self._invitations: dict[str, tuple[datetime, ...]] = {}
         self._erasures: dict[int, Erasure] = {}  # in the order recorded
         self._init_ledger()
+        self._issues: dict[str, SystemicIssue] = {}
+        self._watches: dict[str, str] = {}  # customer id: closed case awaiting an answer
         self._transaction = _Transaction(self)
         self._savepoints = 0  # while > 0, index writes are logged too
 

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from loopkit.compensation import LedgerEntry
 from loopkit.model import Customer, Erasure, FollowUpCase, Message, MessageStatus, Promise
+from loopkit.outcomes import SystemicIssue
 
 from .records import IngestRecord, Timer
 
@@ -218,6 +219,32 @@ class StoreTransaction(Protocol):
         key): all of them, or those expiring at or before ``due_by``, at most
         ``limit``."""
         ...
+
+    # -- outcomes: systemic issues and the re-survey's bookkeeping ---------------
+    # (the re-survey's own times are timers of kinds ``resurvey`` and
+    # ``answer_window``, keyed ``resurvey:<case id>``)
+    def get_issue(self, cause: str) -> SystemicIssue | None:
+        """The issue counted for a root cause, if any."""
+        ...
+
+    def save_issue(self, issue: SystemicIssue) -> None:
+        """Save an issue, replacing the one with the same ``cause``."""
+        ...
+
+    def issues(self) -> Sequence[SystemicIssue]:
+        """Every issue, ordered by ``first_seen`` then ``cause``."""
+        ...
+
+    def set_recovery_watch(self, customer_id: str, case_id: str) -> None:
+        """Record the customer's closed case that waits for their next answer
+        (to learn whether they were won back), replacing any earlier one."""
+        ...
+
+    def recovery_watch(self, customer_id: str) -> str | None:
+        """The case :meth:`set_recovery_watch` recorded for this customer, if any."""
+        ...
+
+    def clear_recovery_watch(self, customer_id: str) -> None: ...
 
 
 @runtime_checkable

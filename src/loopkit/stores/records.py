@@ -178,6 +178,10 @@ class TimerKind(enum.StrEnum):
     """Move the case one step up its escalation ladder, to ``to``."""
     RETENTION = "retention"
     """Erase the personal data of a closed case (the playbook's ``[retention]``)."""
+    RESURVEY = "resurvey"
+    """Invite the customer of a closed case to answer again (its policy's ``resurvey``)."""
+    ANSWER_WINDOW = "answer_window"
+    """The re-survey's answer window ends: without an answer, the case records "no answer"."""
 
 
 @attrs.frozen(kw_only=True)

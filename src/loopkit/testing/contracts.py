@@ -26,6 +26,7 @@ from ._store_contract_erasure import ErasureContract
 from ._store_contract_ingests import IngestContract
 from ._store_contract_ledger import LedgerContract
 from ._store_contract_messages import MessageContract
+from ._store_contract_outcomes import OutcomeContract
 from ._store_contract_promises import PromiseContract
 from ._store_contract_timers import TimerContract
 from ._store_contract_transactions import TransactionContract
@@ -43,6 +44,7 @@ class StoreContract(
     CustomerContract,
     ErasureContract,
     LedgerContract,
+    OutcomeContract,
 ):
     """The behaviour loopkit's engine relies on from a store: every test of the
     contracts it is made of, each run on a fresh store from :meth:`make_store`."""

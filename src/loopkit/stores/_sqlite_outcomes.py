@@ -1,0 +1,65 @@
+"""The SQLite store's outcome tables: systemic issues (``issues``) and the
+re-survey's bookkeeping (``recovery_watches``), added by schema version 4."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from loopkit._input.instants import instant_key
+from loopkit.outcomes import SystemicIssue
+
+T = TypeVar("T")
+_US = timedelta(microseconds=1)
+
+
+class _OutcomeStatements:
+    """Mixed into :class:`SQLiteTransaction` (parameters as ``?``, never formatted)."""
+
+    __slots__ = ()
+
+    _conn: sqlite3.Connection
+
+    if TYPE_CHECKING:  # SQLiteTransaction's
+
+        def _one(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> T | None: ...
+        def _all(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> list[T]: ...
+
+    def get_issue(self, cause: str) -> SystemicIssue | None:
+        return self._one(
+            "SELECT data FROM issues WHERE cause = ?", (cause,), SystemicIssue.from_dict
+        )
+
+    def save_issue(self, issue: SystemicIssue) -> None:
+        key = None if issue.first_seen is None else instant_key(issue.first_seen)
+        first = None if key is None else key // _US
+        text = json.dumps(issue.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        self._conn.execute(
+            "INSERT OR REPLACE INTO issues (cause, first_us, data) VALUES (?, ?, ?)",
+            (issue.cause, first, text),
+        )
+
+    def issues(self) -> Sequence[SystemicIssue]:
+        return self._all(
+            "SELECT data FROM issues ORDER BY first_us IS NOT NULL, first_us, cause",
+            (),
+            SystemicIssue.from_dict,
+        )
+
+    def set_recovery_watch(self, customer_id: str, case_id: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO recovery_watches (customer_id, case_id) VALUES (?, ?)",
+            (customer_id, case_id),
+        )
+
+    def recovery_watch(self, customer_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT case_id FROM recovery_watches WHERE customer_id = ?", (customer_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def clear_recovery_watch(self, customer_id: str) -> None:
+        self._conn.execute("DELETE FROM recovery_watches WHERE customer_id = ?", (customer_id,))
