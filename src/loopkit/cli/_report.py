@@ -64,19 +64,19 @@ def add_parser(
 def _extras(
     loop: Loop,
 ) -> tuple[
-    Iterable[LedgerEntry] | None,
-    Iterable[RecoveryOutcome | None] | None,
-    Iterable[SystemicIssue] | None,
+    Iterable[LedgerEntry],
+    Iterable[RecoveryOutcome | None],
+    Iterable[SystemicIssue],
 ]:
-    """The ledger entries, recovery outcomes and systemic issues, where the
-    loop can read them; ``None`` (the report says "not given") until then.
-
-    LEAD: wire them here, the one place, when the Loop has read methods for
-    them (e.g. ``loop.compensation.entries()``, ``loop.outcomes.recoveries()``,
-    ``loop.issues.all()``).
-    """
-    del loop
-    return None, None, None
+    """The ledger's entries, the recovery outcomes of the cases that were
+    re-surveyed (``None`` while the answer window is open) and the systemic
+    issues, read through the loop."""
+    recoveries = [
+        None if case.recovery is None else RecoveryOutcome(case.recovery)
+        for case in loop.cases()
+        if case.recovery is not None or any(e.kind == "resurvey_queued" for e in case.events)
+    ]
+    return loop.compensation.ledger().entries, recoveries, loop.issues.list()
 
 
 def report(args: argparse.Namespace, out: TextIO) -> int:
