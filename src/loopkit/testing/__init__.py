@@ -3,10 +3,15 @@
 - :class:`FakeClock`: a clock you move by hand (never backwards);
 - builders :func:`make_customer`, :func:`make_touchpoint`, :func:`make_response`,
   and :func:`make_feed` for a seeded feed of many answers;
+- :func:`example_playbook`: the bundled example playbook;
 - :class:`RecordingChannel`: keeps what it is sent, and fails on demand;
 - :class:`StoreContract`: the conformance suite every store backend passes;
 - :class:`ChannelContract`: the conformance suite every channel passes;
-- ``loopkit.testing.strategies``: hypothesis strategies for every model value.
+- ``loopkit.testing.strategies``: hypothesis strategies for every model value,
+  also registered for ``st.from_type`` (hypothesis entry point);
+- ``loopkit.testing.pytest_plugin``: the ``loopkit_*`` pytest fixtures
+  (a loop with a fake clock and recording channels, builders), loaded by
+  pytest through its ``pytest11`` entry point.
 
 The contracts need pytest and the strategies need hypothesis (loopkit's
 ``dev`` extra); neither is imported until used.
@@ -16,7 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .builders import STOCKHOLM, make_customer, make_feed, make_response, make_touchpoint
+from .builders import (
+    STOCKHOLM,
+    example_playbook,
+    make_customer,
+    make_feed,
+    make_response,
+    make_touchpoint,
+)
 from .channels import RecordingChannel
 from .clock import FakeClock
 
@@ -30,6 +42,7 @@ __all__ = [
     "FakeClock",
     "RecordingChannel",
     "StoreContract",
+    "example_playbook",
     "make_customer",
     "make_feed",
     "make_response",

@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import functools
 import random
+import tomllib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,10 +25,12 @@ from loopkit.model import (
     Scale,
     Touchpoint,
 )
+from loopkit.playbook import Playbook, load_playbook
 
 __all__ = [
     "STOCKHOLM",
     "TOUCHPOINT_KINDS",
+    "example_playbook",
     "make_customer",
     "make_feed",
     "make_response",
@@ -154,3 +159,16 @@ def make_feed(
         )
         feed.append((response, customer))
     return feed
+
+
+@functools.cache
+def example_playbook() -> Playbook:
+    """The bundled example playbook (the one ``loopkit demo`` runs, shipped in
+    the package): five policies, two compensation rules, two calendars.
+    Loaded once; a :class:`~loopkit.Playbook` is immutable.
+
+    >>> [p.name for p in example_playbook().policies][:2]
+    ['complaint-in-person', 'support-detractor-callback']
+    """
+    text = resources.files("loopkit").joinpath("_demo", "policies.toml").read_text("utf-8")
+    return load_playbook(tomllib.loads(text))
