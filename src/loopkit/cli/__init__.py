@@ -35,7 +35,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
+from loopkit._input.checks import check_timezone
 from loopkit._input.instants import parse_instant
 from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
@@ -46,6 +48,7 @@ from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
 from ._commands import Failed
 from ._feed import MAX_LINE_BYTES as MAX_LINE_BYTES
 from ._output import csv_cell, error, for_terminal
+from ._source import FORMATS
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -66,6 +69,53 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"expected {problem.expected}, got {problem.got}"
         ) from None
+
+
+def _zone(text: str) -> ZoneInfo:
+    """argparse type for ``--timezone``: an IANA time zone name."""
+    try:
+        return ZoneInfo(check_timezone(text, "--timezone"))
+    except ValidationError as err:
+        problem = err.problems[0]
+        raise argparse.ArgumentTypeError(
+            f"expected {problem.expected}, got {problem.got}"
+        ) from None
+
+
+def _ingest_options(ingest: argparse.ArgumentParser) -> None:
+    ingest.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="the feed's format (default: from its extension, .csv or .tsv for CSV, "
+        "else JSON Lines)",
+    )
+    ingest.add_argument(
+        "--mapping", metavar="FILE", help="a TOML file: which CSV column holds which field"
+    )
+    ingest.add_argument(
+        "--column",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="the CSV column that holds FIELD (repeatable; over the mapping file)",
+    )
+    ingest.add_argument(
+        "--value",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="FIELD's value where no column gives one (repeatable; over the mapping file)",
+    )
+    ingest.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="read times without an offset in this IANA zone (default: such a row is rejected)",
+    )
+    ingest.add_argument(
+        "--rejects",
+        metavar="FILE",
+        help="where rejected rows are listed, with their lines and reasons "
+        "(default: FEED.rejects.csv beside the feed)",
+    )
 
 
 # -- the command line -----------------------------------------------------------
@@ -114,9 +164,10 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "feed",
         metavar="FEED",
-        help='one {"response": ..., "customer": ...} or {"touchpoint": ..., "customer": ...} '
-        "per line; - for stdin",
+        help='JSON Lines (one {"response": ..., "customer": ...} or {"touchpoint": ..., '
+        '"customer": ...} per line) or a CSV export; - for stdin',
     )
+    _ingest_options(ingest)
     ingest.set_defaults(run=_commands.ingest)
 
     tick = commands.add_parser(
