@@ -6,6 +6,7 @@ from; a cell's content is never shown (a row may hold personal data)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -45,15 +46,31 @@ class _Binding:
 def csv_rows(
     feed: str, mapping: ColumnMapping, times: TimeReading, *, identity: bool
 ) -> Iterator[Row]:
-    """The rows of a CSV export. With ``identity`` (no mapping file), a
-    column named after a loopkit field (``response.score``) fills it."""
-    with open_feed(feed) as stream:
-        found = (r for r in records(stream, mapping.delimiter) if not _blank(r))
+    """The rows of a CSV export. The header is read and bound to the mapping
+    at once (a :class:`ValidationError` before any row is read); the rows as
+    they are iterated. With ``identity`` (no mapping file), a column named
+    after a loopkit field (``response.score``) fills it."""
+    delimiter = mapping.delimiter or ","
+    with contextlib.ExitStack() as stack:
+        stream = stack.enter_context(open_feed(feed))
+        found = (r for r in records(stream, delimiter) if not _blank(r))
         head = next(found, None)
-        if head is None:
+        binding = None
+        if head is not None:
+            header = _header(head, feed, delimiter)
+            binding = _bind(mapping, header, feed, identity=identity)
+        return _rest(stack.pop_all(), found, binding, times)
+
+
+def _rest(
+    stack: contextlib.ExitStack[bool | None],
+    found: Iterator[Record],
+    binding: _Binding | None,
+    times: TimeReading,
+) -> Iterator[Row]:
+    with stack:
+        if binding is None:
             return
-        header = _header(head, feed, mapping.delimiter)
-        binding = _bind(mapping, header, feed, identity=identity)
         for record in found:
             yield _row(record, binding, times)
 
@@ -151,7 +168,7 @@ def _cells(
 
 
 def _row(record: Record, binding: _Binding, times: TimeReading) -> Row:
-    cells, problem = _cells(record, binding.mapping.delimiter)
+    cells, problem = _cells(record, binding.mapping.delimiter or ",")
     truncated = "; the file ends inside this row (truncated?)"
     if record.unclosed:
         span = f", up to line {record.last}" if record.last > record.line else ""

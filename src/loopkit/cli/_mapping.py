@@ -102,7 +102,7 @@ class ColumnMapping:
     columns: Mapping[str, str] = attrs.field(factory=dict)
     values: Mapping[str, str | int | bool] = attrs.field(factory=dict)
     translate: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
-    delimiter: str = ","
+    delimiter: str | None = None  # None: from the file's extension
     timezone: str | None = None
     time_format: str | None = None
     source: str | None = None
@@ -129,8 +129,10 @@ def load_mapping(path: str) -> ColumnMapping:
     columns = dict(_leaves(data.get("columns", {}), "columns", _column, problems))
     values = dict(_leaves(data.get("values", {}), "values", _value, problems))
     translate = dict(_leaves(data.get("translate", {}), "translate", _words, problems))
-    delimiter = data.get("delimiter", ",")
-    if not (isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n'):
+    delimiter = data.get("delimiter")
+    if delimiter is not None and not (
+        isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n'
+    ):
         got = describe_input(delimiter)
         problems.append(Problem("delimiter", 'one character such as ",", ";" or "\\t"', got))
     zone = data.get("timezone")

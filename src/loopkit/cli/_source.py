@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Final, TextIO
 from zoneinfo import ZoneInfo
 
+import attrs
+
 from ._csvfeed import csv_rows
 from ._feed import Row, jsonl_rows
 from ._mapping import ColumnMapping, load_mapping, overlay
@@ -35,7 +37,7 @@ def feed_rows(args: argparse.Namespace, out: TextIO) -> tuple[Iterator[Row], Rej
     """The rows of ``args.feed`` and the rejects file they go to; prints how
     times without an offset will be read."""
     form = feed_format(args.feed, args.format)
-    mapping = ColumnMapping(delimiter="\t" if args.feed.lower().endswith(".tsv") else ",")
+    mapping = ColumnMapping()
     if form == "jsonl" and (args.mapping or args.column or args.value):
         raise Failed("--mapping, --column and --value are for a CSV feed (--format csv)", 2)
     if args.mapping is not None:
@@ -43,6 +45,9 @@ def feed_rows(args: argparse.Namespace, out: TextIO) -> tuple[Iterator[Row], Rej
             raise Failed(f"mapping file not found: {args.mapping}", 2)
         mapping = load_mapping(args.mapping)
     mapping = overlay(mapping, args.column or [], args.value or [])
+    if mapping.delimiter is None:
+        tsv = args.feed.lower().endswith(".tsv")
+        mapping = attrs.evolve(mapping, delimiter="\t" if tsv else ",")
     times = TimeReading(time_format=mapping.time_format)
     if args.timezone is not None:
         times.zone, said = args.timezone, "--timezone"
