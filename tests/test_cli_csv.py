@@ -367,3 +367,24 @@ def test_a_wrong_time_zone_or_format_is_a_usage_error(
     _, err = capsys.readouterr()
     assert "--timezone: expected an IANA time zone name" in err
     assert "--mapping, --column and --value are for a CSV feed" in err
+
+
+def test_a_clean_run_removes_the_rejects_file_an_earlier_run_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "export.csv"
+    rows = [HEADER, _row(1), _row(2, score=12)]
+    feed.write_bytes(b"".join(_line(r) for r in rows))
+    db, options = tmp_path / "loop.db", ("--mapping", str(MAPPING))
+    assert _ingest(db, feed, *options) == 1
+    assert [r["id"] for r in _rejects(tmp_path / "export.rejects.csv")] == ["R-2"]
+    rows[2] = _row(2)  # fixed in the export
+    feed.write_bytes(b"".join(_line(r) for r in rows))
+    assert _ingest(db, feed, *options) == 0
+    assert not (tmp_path / "export.rejects.csv").exists()
+    mine = tmp_path / "notes.csv"
+    mine.write_text("not a rejects file\n", "utf-8")
+    assert _ingest(db, feed, *options, "--rejects", str(mine)) == 0
+    assert mine.read_text("utf-8") == "not a rejects file\n"  # never touched
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[-2].endswith("; 2 replayed, 0 failed")

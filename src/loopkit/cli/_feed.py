@@ -92,11 +92,13 @@ def _looks_like_csv(raw: bytes) -> bool:
 
 
 def _response_id(data: object) -> str | None:
+    """The id the rejects file names a line by: its response's, or
+    ``touchpoint:ID`` for a signal (as the output names it)."""
     if isinstance(data, dict):
-        for key in ("response", "touchpoint"):
+        for key, prefix in (("response", ""), ("touchpoint", "touchpoint:")):
             inner = data.get(key)
             if isinstance(inner, dict) and isinstance(inner.get("id"), str):
-                return str(inner["id"])[:200]
+                return prefix + str(inner["id"])[:200]
     return None
 
 
