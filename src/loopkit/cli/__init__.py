@@ -1,9 +1,12 @@
-"""The ``loopkit`` command: run the loop on a JSON Lines feed with the SQLite store.
+"""The ``loopkit`` command: run the loop on a feed (JSON Lines, or a survey
+tool's CSV export through a column mapping) with the SQLite store.
 
 ::
 
     loopkit check POLICIES.toml
     loopkit ingest --policies POLICIES.toml --db loop.db FEED.jsonl [--now ISO]
+    loopkit ingest --policies POLICIES.toml --db loop.db --mapping MAPPING.toml
+        [--timezone ZONE] [--rejects FILE] EXPORT.csv
     loopkit tick --policies POLICIES.toml --db loop.db [--now ISO]
     loopkit cases --db loop.db [--customer ID] [--csv]
     loopkit demo [--db PATH]
@@ -23,8 +26,12 @@ formula is neutralised (``_output.csv_cell``).
 This module parses the command line and runs a command; the parts live in
 private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
 :class:`~loopkit.Loop`: the command never opens a store transaction itself),
-``_ingest`` (ingesting a feed, line by line), ``_feed`` (reading a JSON Lines
-feed within its limits) and ``_output`` (what is printed, escaped).
+``_ingest`` (ingesting a feed's rows), ``_source`` (which rows: the format,
+the mapping, the default time zone, the rejects file), ``_feed`` (reading a
+JSON Lines feed within its limits), ``_records`` (a CSV file's records as
+bytes, within a limit), ``_csvfeed`` (a CSV export read through its mapping),
+``_mapping`` (the mapping file), ``_times`` (timestamps without an offset),
+``_rejects`` (the rejects file) and ``_output`` (what is printed, escaped).
 """
 
 from __future__ import annotations
