@@ -19,7 +19,7 @@ hours.mon = "07:00-16:00"
 hours.tue = "07:00-16:00"
 hours.wed = "07:00-16:00"
 hours.thu = "07:00-16:00"
-hours.fri = "07:00-15:00"
+hours.fri = "07:00-16:00"
 
 [[policies]]
 name = "delivery-detractor"

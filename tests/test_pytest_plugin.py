@@ -211,3 +211,14 @@ def test_the_howto_shows_the_fixture_example_exactly_as_it_runs() -> None:
     page = (ROOT / "docs" / "howto-write-and-test-a-policy.md").read_text(encoding="utf-8")
     example = (Path(__file__).parent / "test_howto_policy_fixtures.py").read_text("utf-8")
     assert f"```python\n# doctest: skip\n{example}```\n" in page
+
+
+def test_importing_loopkit_imports_neither_pytest_nor_hypothesis() -> None:
+    code = (
+        "import sys, loopkit, loopkit.testing, loopkit.cli\n"
+        "from loopkit.testing import example_playbook\n"
+        "example_playbook()\n"
+        "assert 'pytest' not in sys.modules, 'loopkit imported pytest'\n"
+        "assert 'hypothesis' not in sys.modules, 'loopkit imported hypothesis'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
