@@ -15,8 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import loopkit
-from loopkit.testing import FakeClock, RecordingChannel, example_playbook
-from loopkit.testing.pytest_plugin import Builders
+from loopkit.testing import Builders, FakeClock, RecordingChannel, example_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "policies.toml"

@@ -3,6 +3,7 @@
 - :class:`FakeClock`: a clock you move by hand (never backwards);
 - builders :func:`make_customer`, :func:`make_touchpoint`, :func:`make_response`,
   and :func:`make_feed` for a seeded feed of many answers;
+- :class:`Builders`: the same builders, answering at a clock's now;
 - :func:`example_playbook`: the bundled example playbook;
 - :class:`RecordingChannel`: keeps what it is sent, and fails on demand;
 - :class:`StoreContract`: the conformance suite every store backend passes;
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .builders import (
     STOCKHOLM,
+    Builders,
     example_playbook,
     make_customer,
     make_feed,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STOCKHOLM",
+    "Builders",
     "ChannelContract",
     "FakeClock",
     "RecordingChannel",

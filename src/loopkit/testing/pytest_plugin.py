@@ -15,8 +15,8 @@ Installing loopkit registers this module with pytest (entry point
 - ``loopkit_store``: a fresh :class:`~loopkit.stores.MemoryStore`;
 - ``loopkit_plugins``: further plugins for the loop (none; override it);
 - ``loopkit_loop``: a :class:`~loopkit.Loop` over all of the above;
-- ``loopkit_builders``: the builders (:class:`Builders`), with times taken
-  from ``loopkit_clock``.
+- ``loopkit_builders``: the builders (:class:`~loopkit.testing.Builders`),
+  with times taken from ``loopkit_clock``.
 
 The marker takes a policy file's path (relative to pytest's rootdir), a
 :class:`~loopkit.Playbook`, a mapping such as parsed TOML, or the TOML text
@@ -38,22 +38,21 @@ import os
 import random
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from loopkit.engine import Loop
-    from loopkit.model import Customer, Response, Touchpoint
     from loopkit.playbook import Playbook
     from loopkit.stores import Store
 
+    from .builders import Builders
     from .channels import RecordingChannel
     from .clock import FakeClock
 
-__all__ = ["Builders"]
+__all__: list[str] = []  # fixtures only: pytest finds them
 
 _MARKER = (
     "loopkit_playbook(source=None, *, toml=None): the playbook the loopkit_* fixtures use: "
@@ -63,52 +62,6 @@ _MARKER = (
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER)
-
-
-class Builders:
-    """loopkit's builders (:mod:`loopkit.testing.builders`), with the times
-    taken from a clock: a response is answered at the clock's now, about a
-    touchpoint 40 minutes before. Any field can still be given.
-
-    >>> from loopkit.testing import FakeClock
-    >>> build = Builders(FakeClock())
-    >>> build.response(score=2).answered_at == build.clock.now()
-    True
-    """
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-
-    def customer(self, id: str = "c-1", **fields: Any) -> Customer:
-        """:func:`~loopkit.testing.make_customer`."""
-        from .builders import make_customer
-
-        return make_customer(id, **fields)
-
-    def touchpoint(self, kind: str = "support_contact", **fields: Any) -> Touchpoint:
-        """:func:`~loopkit.testing.make_touchpoint`, 40 minutes before now."""
-        from .builders import make_touchpoint
-
-        fields.setdefault("occurred_at", self.clock.now() - timedelta(minutes=40))
-        return make_touchpoint(kind, **fields)
-
-    def response(self, score: int = 3, **fields: Any) -> Response:
-        """:func:`~loopkit.testing.make_response`, answered now (``kind=``
-        names the touchpoint's kind, as for ``make_response``)."""
-        from .builders import make_response
-
-        at: datetime = fields.setdefault("answered_at", self.clock.now())
-        if fields.get("touchpoint") is None:
-            kind = fields.pop("kind", "support_contact")
-            fields["touchpoint"] = self.touchpoint(kind, occurred_at=at - timedelta(minutes=40))
-        return make_response(score, **fields)
-
-    def feed(self, n: int, **options: Any) -> list[tuple[Response, Customer]]:
-        """:func:`~loopkit.testing.make_feed`, starting now."""
-        from .builders import make_feed
-
-        options.setdefault("start", self.clock.now())
-        return make_feed(n, **options)
 
 
 @functools.cache
@@ -214,4 +167,6 @@ def loopkit_loop(
 @pytest.fixture
 def loopkit_builders(loopkit_clock: FakeClock) -> Builders:
     """The builders, answering at ``loopkit_clock``'s now."""
+    from .builders import Builders
+
     return Builders(loopkit_clock)
