@@ -388,3 +388,26 @@ def test_a_clean_run_removes_the_rejects_file_an_earlier_run_left(
     assert mine.read_text("utf-8") == "not a rejects file\n"  # never touched
     out, _ = capsys.readouterr()
     assert out.splitlines()[-2].endswith("; 2 replayed, 0 failed")
+
+
+def test_a_csv_export_on_standard_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(EXPORT.read_bytes()), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", stdin)
+    options = ("--format", "csv", "--mapping", str(MAPPING))
+    assert _ingest(tmp_path / "loop.db", "-", *options) == 0
+    assert "5 responses ingested" in capsys.readouterr().out
+
+
+def test_a_header_that_cannot_be_read_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "export.csv"
+    feed.write_bytes(b"Response ID,Sc\xf6re\n" + _line(_row(1)))
+    assert _ingest(tmp_path / "loop.db", feed, "--mapping", str(MAPPING)) == 1
+    _, err = capsys.readouterr()
+    assert err == (
+        f"loopkit ingest: {feed}:1: the header cannot be read: expected UTF-8 text, "
+        "got an invalid byte at line 1, column 15\n"
+    )

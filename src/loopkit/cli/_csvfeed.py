@@ -82,9 +82,7 @@ def _blank(record: Record) -> bool:
 def _header(record: Record, feed: str, delimiter: str) -> list[str]:
     cells, problem = _cells(record, delimiter, first=True)
     if cells is None:
-        raise ValidationError(
-            "<header>", "a header row of column names", problem, line=record.line, source=feed
-        )
+        raise Failed(f"{feed}:{record.line}: the header cannot be read: {problem}")
     if cells[0].lstrip().startswith(("{", "[")):
         raise Failed(
             f"{feed}: this looks like JSON Lines, not CSV (line {record.line} is a JSON "
