@@ -176,13 +176,11 @@ def _row(record: Record, binding: _Binding, times: TimeReading) -> Row:
         )
     if cells is None:
         return Row(record.line, [str(problem)])
-    key_at = binding.index.get("response.id")
-    key = None
-    if key_at is not None and key_at < len(cells):
-        key = cells[key_at].strip()[:200] or None
-    if len(cells) != binding.width:
+    if len(cells) != binding.width:  # no id: the cells may have shifted
         reason = f"expected {binding.width} cells, as the header has, got {len(cells)}"
-        return Row(record.line, [reason + ("" if record.newline else truncated)], key)
+        return Row(record.line, [reason + ("" if record.newline else truncated)])
+    key_at = binding.index.get("response.id")
+    key = None if key_at is None else (cells[key_at].strip()[:200] or None)
     data, contacts, problems = _data(binding, cells, times)
     if not problems:
         try:
