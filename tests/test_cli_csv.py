@@ -411,3 +411,15 @@ def test_a_header_that_cannot_be_read_stops_the_run(
         f"loopkit ingest: {feed}:1: the header cannot be read: expected UTF-8 text, "
         "got an invalid byte at line 1, column 15\n"
     )
+
+
+def test_a_wrong_column_option_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ("--column", "response.scroe=Score", "--value", "response.scale")
+    assert _ingest(tmp_path / "loop.db", EXPORT, *options) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("loopkit ingest: --column response.scroe: expected a loopkit field")
+    assert "(did you mean 'response.score'?)" in err
+    assert "; --value: expected FIELD=TEXT, such as response.score=Score" in err
+    assert not (tmp_path / "loop.db").exists()

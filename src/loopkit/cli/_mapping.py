@@ -216,7 +216,7 @@ def _is_stem(field: str) -> bool:
 def _unknown(path: str, field: str) -> Problem:
     near = suggest(field, FIELDS)
     return Problem(
-        f"{path}.{field}",
+        f"{path} {field}" if path.startswith("--") else f"{path}.{field}",
         "a loopkit field such as 'response.score' (see the list in the CLI reference)",
         "an unknown field",
         hint=f"did you mean {near!r}?" if near else None,

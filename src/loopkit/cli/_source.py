@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from loopkit.errors import ValidationError
+
 from ._csvfeed import csv_rows
 from ._feed import Row, jsonl_rows
 from ._mapping import ColumnMapping, load_mapping, overlay
@@ -44,7 +46,10 @@ def feed_rows(args: argparse.Namespace, out: TextIO) -> tuple[Iterator[Row], Rej
         if not Path(args.mapping).is_file():
             raise Failed(f"mapping file not found: {args.mapping}", 2)
         mapping = load_mapping(args.mapping)
-    mapping = overlay(mapping, args.column or [], args.value or [])
+    try:
+        mapping = overlay(mapping, args.column or [], args.value or [])
+    except ValidationError as err:  # the command line was wrong
+        raise Failed("; ".join(str(p) for p in err.problems), 2) from None
     if mapping.delimiter is None:
         tsv = args.feed.lower().endswith(".tsv")
         mapping = attrs.evolve(mapping, delimiter="\t" if tsv else ",")
