@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 import loopkit
@@ -21,23 +22,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "policies.toml"
 FRIDAY = datetime(2026, 11, 20, 15, 30, tzinfo=STOCKHOLM)
 
 
-class World:
-    """A loop over the example playbook with recording phone and e-mail channels."""
+class Recorder:
+    """A plugin that notes each case event the loop announces."""
 
-    def __init__(self, start: datetime = FRIDAY, plugins: tuple[object, ...] = ()) -> None:
-        self.clock = FakeClock(start)
-        self.phone = RecordingChannel()
-        self.email = RecordingChannel()
+    def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
-        self.loop = loopkit.Loop(
-            loopkit.load_playbook(EXAMPLE),
-            plugins=[
-                loopkit.ChannelPlugin({"phone": self.phone, "email": self.email}),
-                self,
-                *plugins,
-            ],
-            clock=self.clock,
-        )
 
     @loopkit.hookimpl
     def loopkit_case_opened(self, case: loopkit.FollowUpCase) -> None:
@@ -64,9 +53,68 @@ class World:
         self.events.append(("promise_broken", case.id))
 
 
+@attrs.define
+class World:
+    """A loop over the example playbook with recording phone and e-mail
+    channels, and the case events it announced."""
+
+    loop: loopkit.Loop
+    clock: FakeClock
+    phone: RecordingChannel
+    email: RecordingChannel
+    recorder: Recorder
+
+    @property
+    def events(self) -> list[tuple[str, str]]:
+        return self.recorder.events
+
+    @classmethod
+    def build(cls, start: datetime = FRIDAY, plugins: tuple[object, ...] = ()) -> World:
+        """A world built by hand, for a test that needs more plugins."""
+        clock, recorder = FakeClock(start), Recorder()
+        phone, email = RecordingChannel(), RecordingChannel()
+        loop = loopkit.Loop(
+            loopkit.load_playbook(EXAMPLE),
+            plugins=[
+                loopkit.ChannelPlugin({"phone": phone, "email": email}),
+                recorder,
+                *plugins,
+            ],
+            clock=clock,
+        )
+        return cls(loop=loop, clock=clock, phone=phone, email=email, recorder=recorder)
+
+
+# The world of most stories comes from loopkit's own pytest fixtures (the
+# bundled example playbook is examples/policies.toml): the recorder joins the
+# loop as a plugin by overriding ``loopkit_plugins``.
+
+
 @pytest.fixture
-def world() -> World:
-    return World()
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def loopkit_plugins(recorder: Recorder) -> tuple[object, ...]:
+    return (recorder,)
+
+
+@pytest.fixture
+def world(
+    loopkit_loop: loopkit.Loop,
+    loopkit_clock: FakeClock,
+    loopkit_channels: dict[str, RecordingChannel],
+    recorder: Recorder,
+) -> World:
+    assert loopkit_clock.now() == FRIDAY
+    return World(
+        loop=loopkit_loop,
+        clock=loopkit_clock,
+        phone=loopkit_channels["phone"],
+        email=loopkit_channels["email"],
+        recorder=recorder,
+    )
 
 
 def kinds(case: loopkit.FollowUpCase) -> list[str]:
@@ -342,7 +390,7 @@ def test_a_promoter_gets_no_case_and_a_reason(world: World) -> None:
 
 
 def test_a_failing_channel_is_retried_then_dead_lettered_and_never_stops_the_others() -> None:
-    world = World()
+    world = World.build()
     world.phone.always_fail = True
     customer = make_customer()
     world.loop.ingest(make_response(1, scale=loopkit.CSAT), customer=customer)
@@ -378,7 +426,7 @@ def test_a_failing_notification_plugin_does_not_undo_the_case_or_stop_others() -
         def loopkit_case_opened(self, case: loopkit.FollowUpCase) -> None:
             raise RuntimeError("boom")
 
-    world = World(plugins=(Broken(),))
+    world = World.build(plugins=(Broken(),))
     result = world.loop.ingest(make_response(1, scale=loopkit.CSAT), customer=make_customer())
     assert result.case is not None
     assert world.events == [("opened", result.case.id)]

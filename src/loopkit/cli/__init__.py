@@ -1,9 +1,12 @@
-"""The ``loopkit`` command: run the loop on a JSON Lines feed with the SQLite store.
+"""The ``loopkit`` command: run the loop on a feed (JSON Lines, or a survey
+tool's CSV export through a column mapping) with the SQLite store.
 
 ::
 
     loopkit check POLICIES.toml
     loopkit ingest --policies POLICIES.toml --db loop.db FEED.jsonl [--now ISO]
+    loopkit ingest --policies POLICIES.toml --db loop.db --mapping MAPPING.toml
+        [--timezone ZONE] [--rejects FILE] EXPORT.csv
     loopkit tick --policies POLICIES.toml --db loop.db [--now ISO]
     loopkit cases --db loop.db [--customer ID] [--csv]
     loopkit report --db loop.db [--format text|json|csv|html] [--output FILE]
@@ -26,8 +29,12 @@ This module parses the command line and runs a command; the parts live in
 private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
 :class:`~loopkit.Loop`: the command never opens a store transaction itself),
 ``_report`` (the report, rendered by :mod:`loopkit.reports`),
-``_ingest`` (ingesting a feed, line by line), ``_feed`` (reading a JSON Lines
-feed within its limits) and ``_output`` (what is printed, escaped).
+``_ingest`` (ingesting a feed's rows), ``_source`` (which rows: the format,
+the mapping, the default time zone, the rejects file), ``_feed`` (reading a
+JSON Lines feed within its limits), ``_records`` (a CSV file's records as
+bytes, within a limit), ``_csvfeed`` (a CSV export read through its mapping),
+``_mapping`` (the mapping file), ``_times`` (timestamps without an offset),
+``_rejects`` (the rejects file) and ``_output`` (what is printed, escaped).
 """
 
 from __future__ import annotations
@@ -38,7 +45,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
+from loopkit._input.checks import check_timezone
 from loopkit._input.instants import parse_instant
 from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
@@ -49,6 +58,7 @@ from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
 from ._commands import Failed
 from ._feed import MAX_LINE_BYTES as MAX_LINE_BYTES
 from ._output import csv_cell, error, for_terminal
+from ._source import FORMATS
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -69,6 +79,53 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"expected {problem.expected}, got {problem.got}"
         ) from None
+
+
+def _zone(text: str) -> ZoneInfo:
+    """argparse type for ``--timezone``: an IANA time zone name."""
+    try:
+        return ZoneInfo(check_timezone(text, "--timezone"))
+    except ValidationError as err:
+        problem = err.problems[0]
+        raise argparse.ArgumentTypeError(
+            f"expected {problem.expected}, got {problem.got}"
+        ) from None
+
+
+def _ingest_options(ingest: argparse.ArgumentParser) -> None:
+    ingest.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="the feed's format (default: from its extension, .csv or .tsv for CSV, "
+        "else JSON Lines)",
+    )
+    ingest.add_argument(
+        "--mapping", metavar="FILE", help="a TOML file: which CSV column holds which field"
+    )
+    ingest.add_argument(
+        "--column",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="the CSV column that holds FIELD (repeatable; over the mapping file)",
+    )
+    ingest.add_argument(
+        "--value",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="FIELD's value where no column gives one (repeatable; over the mapping file)",
+    )
+    ingest.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="read times without an offset in this IANA zone (default: such a row is rejected)",
+    )
+    ingest.add_argument(
+        "--rejects",
+        metavar="FILE",
+        help="where rejected rows are listed, with their lines and reasons "
+        "(default: FEED.rejects.csv beside the feed)",
+    )
 
 
 # -- the command line -----------------------------------------------------------
@@ -117,9 +174,10 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "feed",
         metavar="FEED",
-        help='one {"response": ..., "customer": ...} or {"touchpoint": ..., "customer": ...} '
-        "per line; - for stdin",
+        help='JSON Lines (one {"response": ..., "customer": ...} or {"touchpoint": ..., '
+        '"customer": ...} per line) or a CSV export; - for stdin',
     )
+    _ingest_options(ingest)
     ingest.set_defaults(run=_commands.ingest)
 
     tick = commands.add_parser(

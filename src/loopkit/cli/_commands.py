@@ -27,8 +27,9 @@ from loopkit.playbook import Playbook, load_playbook
 from loopkit.policies import PolicySet
 from loopkit.stores import SQLiteStore
 
-from ._ingest import ingest_feed
-from ._output import EscapedStream, csv_cell, for_terminal, table
+from ._ingest import ingest_rows
+from ._output import EscapedStream, Failed, csv_cell, for_terminal, table
+from ._source import feed_rows
 
 __all__ = [
     "DEMO_INGEST_AT",
@@ -51,14 +52,6 @@ READ_ONLY_PLAYBOOK: Final = Playbook(version=1, policies=PolicySet(policies=()))
 """The playbook of a loop that only reads the store (``loopkit cases``, which
 takes no policy file): no policies, so it could open no case and queue no
 message, and no channel for its loop to warn about."""
-
-
-class Failed(Exception):
-    """Ends a command with one message on stderr and an exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _FixedClock:
@@ -84,9 +77,16 @@ def ingest(args: argparse.Namespace, out: TextIO) -> int:
     playbook = _playbook(args.policies)
     if args.feed != "-" and not Path(args.feed).is_file():
         raise Failed(f"feed file not found: {args.feed}", 2)
+    rows, rejects, times = feed_rows(args, out)
     with _store(args.db, create=True) as store:
         loop = _loop(playbook, store, args.now)
-        return ingest_feed(loop, args.feed, out)
+        code = ingest_rows(loop, rows, args.feed, out, rejects)
+    if times.zone is not None:
+        n = times.placed
+        print(
+            f"{n} time{'' if n == 1 else 's'} without an offset read as {times.zone.key}", file=out
+        )
+    return code
 
 
 def tick(args: argparse.Namespace, out: TextIO) -> int:

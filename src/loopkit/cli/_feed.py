@@ -1,20 +1,106 @@
 """Reading a JSON Lines feed line by line, within its limits: each line as
 bytes (never more than :data:`MAX_LINE_BYTES` of one held), its JSON value or
 why it cannot be read, and the response (or touchpoint signal) and customer
-it holds. Nothing read is ever shown: a line may hold personal data."""
+it holds, as a :class:`Row`. Nothing read is ever shown: a line may hold
+personal data."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 from collections.abc import Iterator
 from typing import BinaryIO, Final
 
+import attrs
+
 from loopkit._input.reader import Reader
 from loopkit.errors import Unreadable, ValidationError
 from loopkit.model import Customer, Response, Touchpoint
 
-__all__ = ["MAX_LINE_BYTES", "decode_line", "raw_lines", "read_line"]
+from ._output import Failed
+from ._times import TimeReading
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "Row",
+    "decode_line",
+    "jsonl_rows",
+    "open_feed",
+    "raw_lines",
+    "read_line",
+]
+
+
+@attrs.frozen
+class Row:
+    """One row of a feed: its (first) line, what to ingest or the reasons it
+    cannot be, and its response id when that is known (for the rejects file)."""
+
+    line: int
+    entry: tuple[Response | Touchpoint, Customer] | list[str]
+    key: str | None = None
+
+
+@contextlib.contextmanager
+def open_feed(feed: str) -> Iterator[BinaryIO]:
+    """The feed as a binary stream: a file, or ``-`` for standard input."""
+    if feed != "-":
+        with open(feed, "rb") as stream:
+            yield stream
+        return
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        yield buffer
+    else:  # a text stream standing in for stdin: as UTF-8
+        yield io.BytesIO(sys.stdin.read().encode("utf-8", "surrogatepass"))
+
+
+def jsonl_rows(feed: str, times: TimeReading) -> Iterator[Row]:
+    """The rows of a JSON Lines feed; a first line that is a CSV header stops
+    it (:class:`Failed`, exit 2) before anything is ingested."""
+    first = True
+    for number, raw in enumerate(raw_lines(feed), start=1):
+        if raw is not None and not raw.strip(b" \t\r\n"):
+            continue
+        data, problem = decode_line(raw, number)
+        if first and problem is not None and raw is not None and _looks_like_csv(raw):
+            raise Failed(
+                f"{feed}: this looks like CSV, not JSON Lines (line {number} is not a JSON "
+                "object but a row of comma-separated cells); use --format csv",
+                2,
+            )
+        first = False
+        if problem is not None:
+            yield Row(number, [problem])
+            continue
+        key = _response_id(data)
+        problems = times.place_fields(data)
+        if problems:
+            yield Row(number, [str(p) for p in problems], key)
+            continue
+        try:
+            yield Row(number, read_line(data), key)
+        except ValidationError as err:
+            yield Row(number, [str(p) for p in err.problems], key)
+
+
+def _looks_like_csv(raw: bytes) -> bool:
+    text = raw.lstrip(_BOM + b" \t")
+    return not text.startswith((b"{", b"[")) and any(d in text for d in (b",", b";", b"\t"))
+
+
+def _response_id(data: object) -> str | None:
+    """The id the rejects file names a line by: its response's, or
+    ``touchpoint:ID`` for a signal (as the output names it)."""
+    if isinstance(data, dict):
+        for key, prefix in (("response", ""), ("touchpoint", "touchpoint:")):
+            inner = data.get(key)
+            if isinstance(inner, dict) and isinstance(inner.get("id"), str):
+                return prefix + str(inner["id"])[:200]
+    return None
+
 
 MAX_LINE_BYTES: Final = 1 << 20
 """Longest feed line read, in bytes (1 MiB); a longer one is rejected unread."""

@@ -1,11 +1,13 @@
-"""``loopkit ingest``'s run over a feed: lines read by :mod:`._feed`, ingested
-through the :class:`~loopkit.Loop` a batch at a time, one line printed per
-response (or signal) and one per problem, then the totals."""
+"""``loopkit ingest``'s run over a feed: rows read by :mod:`._feed` (JSON
+Lines) or :mod:`._csvfeed` (CSV), ingested through the :class:`~loopkit.Loop`
+a batch at a time, one line printed per response (or signal) and one per
+problem, each rejected row written to the rejects file, then the totals."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Iterable
 from typing import Final, TextIO
 
 from loopkit.engine import IngestResult, Loop
@@ -13,32 +15,34 @@ from loopkit.errors import LoopkitError, ValidationError
 from loopkit.model import Customer, Response, Touchpoint
 from loopkit.stores import IngestOutcome, signal_key
 
-from ._feed import decode_line, raw_lines, read_line
+from ._feed import Row
 from ._output import error, for_terminal
+from ._rejects import Rejects
 
-__all__ = ["FEED_BATCH", "ingest_feed"]
+__all__ = ["FEED_BATCH", "ingest_rows"]
 
 FEED_BATCH: Final = 500
 """Feed lines ingested per store transaction (:meth:`Loop.ingest_many`)."""
 
 
-def ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
-    """Ingest every line of ``feed`` (a file name, or ``-`` for standard
-    input); the exit code: 0 when every line went in, 1 otherwise."""
+def ingest_rows(loop: Loop, rows: Iterable[Row], feed: str, out: TextIO, rejects: Rejects) -> int:
+    """Ingest every row of ``feed`` (a file name, or ``-`` for standard
+    input); the exit code: 0 when every row went in, 1 otherwise."""
     counts: Counter[str] = Counter()
     tally = {"failed": 0, "replayed": 0, "signals": 0}
     # Per line: where it is, then what to ingest or the problems already found.
     # A touchpoint signal is ingested on its own, after the lines before it.
-    chunk: list[tuple[str, tuple[Response | Touchpoint, Customer] | list[str]]] = []
+    chunk: list[Row] = []
 
     def flush() -> None:
         pairs: list[tuple[Response, Customer]] = [
-            (entry[0], entry[1])
-            for _, entry in chunk
-            if not isinstance(entry, list) and isinstance(entry[0], Response)
+            (row.entry[0], row.entry[1])
+            for row in chunk
+            if not isinstance(row.entry, list) and isinstance(row.entry[0], Response)
         ]
         items = iter(loop.ingest_many(pairs, batch_size=FEED_BATCH))
-        for where, entry in chunk:  # report in line order, as the lines were read
+        for row in chunk:  # report in line order, as the lines were read
+            entry = row.entry
             if isinstance(entry, list):
                 problems = entry
             else:
@@ -72,35 +76,25 @@ def ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
                     else [str(err)]  # a conflict, a plugin that failed
                 )
             for problem in problems:
-                error(f"{where}: {problem}")
+                error(f"{feed}:{row.line}: {problem}")
+            rejects.add(row.line, row.key, problems)
             tally["failed"] += 1
         chunk.clear()
 
     stopped: str | None = None
     try:
-        for number, raw in enumerate(raw_lines(feed), start=1):
-            if raw is not None and not raw.strip(b" \t\r\n"):
-                continue
-            where = f"{feed}:{number}"
-            data, problem = decode_line(raw, number)
-            if problem is not None:
-                chunk.append((where, [problem]))
-            else:
-                try:
-                    subject, customer = read_line(data)
-                except ValidationError as err:
-                    chunk.append((where, [str(problem) for problem in err.problems]))
-                else:
-                    if isinstance(subject, Touchpoint):
-                        flush()  # the lines before it go in first
-                    chunk.append((where, (subject, customer)))
-                    if isinstance(subject, Touchpoint):
-                        flush()
-            if len(chunk) == FEED_BATCH:
+        for row in rows:
+            touchpoint = not isinstance(row.entry, list) and isinstance(row.entry[0], Touchpoint)
+            if touchpoint:
+                flush()  # the lines before it go in first
+            chunk.append(row)
+            if touchpoint or len(chunk) == FEED_BATCH:
                 flush()
         flush()
     except (OSError, sqlite3.Error, LoopkitError) as err:  # the file or the store failed
         stopped = f"loopkit ingest: stopped: {err}"
+    finally:
+        rejects.close()
     total = sum(counts.values())
     parts = [f"{counts[o.value]} {o.value}" for o in IngestOutcome if counts[o.value]]
     responses, signals = total - tally["signals"], tally["signals"]
@@ -109,7 +103,8 @@ def ingest_feed(loop: Loop, feed: str, out: TextIO) -> int:
         + (f", {signals} touchpoint signal{'' if signals == 1 else 's'}" if signals else "")
         + " ingested"
         + (f": {', '.join(parts)}" if parts else "")
-        + f"; {tally['replayed']} replayed, {tally['failed']} failed",
+        + f"; {tally['replayed']} replayed, {tally['failed']} failed"
+        + (f" (rejected rows in {for_terminal(str(rejects.path))})" if rejects.written else ""),
         file=out,
     )
     if stopped is not None:

@@ -9,7 +9,15 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Final, TextIO
 
-__all__ = ["EscapedStream", "csv_cell", "error", "for_terminal", "table"]
+__all__ = ["EscapedStream", "Failed", "csv_cell", "error", "for_terminal", "table"]
+
+
+class Failed(Exception):
+    """Ends a command with one message on stderr and an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def table(rows: Sequence[Sequence[str]], out: TextIO) -> None:

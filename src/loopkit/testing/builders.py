@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import functools
 import random
+import tomllib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from loopkit.model import (
@@ -22,10 +25,16 @@ from loopkit.model import (
     Scale,
     Touchpoint,
 )
+from loopkit.playbook import Playbook, load_playbook
+
+if TYPE_CHECKING:
+    from .clock import FakeClock
 
 __all__ = [
     "STOCKHOLM",
     "TOUCHPOINT_KINDS",
+    "Builders",
+    "example_playbook",
     "make_customer",
     "make_feed",
     "make_response",
@@ -154,3 +163,54 @@ def make_feed(
         )
         feed.append((response, customer))
     return feed
+
+
+@functools.cache
+def example_playbook() -> Playbook:
+    """The bundled example playbook (the one ``loopkit demo`` runs, shipped in
+    the package): five policies, two compensation rules, two calendars.
+    Loaded once; a :class:`~loopkit.Playbook` is immutable.
+
+    >>> [p.name for p in example_playbook().policies][:2]
+    ['complaint-in-person', 'support-detractor-callback']
+    """
+    text = resources.files("loopkit").joinpath("_demo", "policies.toml").read_text("utf-8")
+    return load_playbook(tomllib.loads(text))
+
+
+class Builders:
+    """loopkit's builders (:mod:`loopkit.testing.builders`), with the times
+    taken from a clock: a response is answered at the clock's now, about a
+    touchpoint 40 minutes before. Any field can still be given.
+
+    >>> from loopkit.testing import FakeClock
+    >>> build = Builders(FakeClock())  # the loopkit_builders fixture
+    >>> build.response(score=2).answered_at == build.clock.now()
+    True
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def customer(self, id: str = "c-1", **fields: Any) -> Customer:
+        """:func:`~loopkit.testing.make_customer`."""
+        return make_customer(id, **fields)
+
+    def touchpoint(self, kind: str = "support_contact", **fields: Any) -> Touchpoint:
+        """:func:`~loopkit.testing.make_touchpoint`, 40 minutes before now."""
+        fields.setdefault("occurred_at", self.clock.now() - timedelta(minutes=40))
+        return make_touchpoint(kind, **fields)
+
+    def response(self, score: int = 3, **fields: Any) -> Response:
+        """:func:`~loopkit.testing.make_response`, answered now (``kind=``
+        names the touchpoint's kind, as for ``make_response``)."""
+        at: datetime = fields.setdefault("answered_at", self.clock.now())
+        if fields.get("touchpoint") is None:
+            kind = fields.pop("kind", "support_contact")
+            fields["touchpoint"] = self.touchpoint(kind, occurred_at=at - timedelta(minutes=40))
+        return make_response(score, **fields)
+
+    def feed(self, n: int, **options: Any) -> list[tuple[Response, Customer]]:
+        """:func:`~loopkit.testing.make_feed`, starting now."""
+        options.setdefault("start", self.clock.now())
+        return make_feed(n, **options)
