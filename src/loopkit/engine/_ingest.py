@@ -89,7 +89,9 @@ class Ingest:
         """Match, then attach or decide and open, and record the ingest: the
         writes of one new response, inside the caller's transaction."""
         policies = self.ctx.playbook.policies
-        if self.resurveys.enabled:  # a later answer: did we win them back?
+        # A later answer of a customer whose closed case waits for one: did we
+        # win them back? (Looked up here: most answers have no such case.)
+        if self.resurveys.enabled and tx.recovery_watch(response.customer_id) is not None:
             self.resurveys.answered(tx, response, now)
         policy = policies.match(response, customer, now)
         existing = None if policy is None else tx.find_unclosed_case(customer.id, policy.topic)
