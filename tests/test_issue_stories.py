@@ -120,10 +120,16 @@ def test_marking_it_fixed_tells_each_affected_customer_once_except_who_opted_out
     shop: Pharmacy,
 ) -> None:
     cases = shop.five_complaints()
-    assert shop.loop.issues.acknowledge(CAUSE).state is loopkit.IssueState.ACKNOWLEDGED
+    seen = shop.loop.issues.acknowledge(CAUSE, by="lead-1")
+    assert (seen.state, seen.acknowledged_by) == (loopkit.IssueState.ACKNOWLEDGED, "lead-1")
     evening = MONDAY + timedelta(days=8, hours=12)  # 22:00: the contact rules' quiet hours
-    fixed = shop.loop.issues.mark_fixed(CAUSE, at=evening)
+    with pytest.raises(loopkit.ValidationError) as bad:
+        shop.loop.issues.mark_fixed(CAUSE, at=evening, by="")
+    assert bad.value.path == "by"
+    fixed = shop.loop.issues.mark_fixed(CAUSE, at=evening, by="dev-7")
     assert fixed.state is loopkit.IssueState.FIXED and fixed.fixed_at == evening
+    assert (fixed.acknowledged_by, fixed.fixed_by) == ("lead-1", "dev-7")
+    assert shop.loop.issues.get(CAUSE).fixed_by == "dev-7"  # kept in the store
     assert fixed.notified == frozenset({"c-1", "c-2", "c-3"})
     messages = shop.fixed_messages()
     assert sorted(m.customer_id for m in messages) == ["c-1", "c-2", "c-3"]  # once each
@@ -148,22 +154,22 @@ def test_marking_it_fixed_tells_each_affected_customer_once_except_who_opted_out
 
 def test_fixing_twice_or_an_unknown_issue_is_a_typed_error(shop: Pharmacy) -> None:
     shop.five_complaints()
-    shop.loop.issues.mark_fixed(CAUSE)
+    shop.loop.issues.mark_fixed(CAUSE, by="lead-1")
     with pytest.raises(loopkit.ConflictError) as conflict:
-        shop.loop.issues.mark_fixed(CAUSE)
+        shop.loop.issues.mark_fixed(CAUSE, by="lead-1")
     assert conflict.value.key == CAUSE and "fixed" in str(conflict.value)
     assert len(shop.fixed_messages()) == 3  # nothing queued twice
     with pytest.raises(loopkit.ValidationError) as unknown:
-        shop.loop.issues.mark_fixed("campaign_targetting")
+        shop.loop.issues.mark_fixed("campaign_targetting", by="lead-1")
     assert unknown.value.path == "cause"
     assert "did you mean 'campaign_targeting'?" in str(unknown.value)
     with pytest.raises(loopkit.ValidationError) as info:
         shop.loop.issues.get("nothing")
     assert info.value.path == "cause"
     with pytest.raises(loopkit.ConflictError):
-        shop.loop.issues.acknowledge("slow_queue")  # watched: not an issue yet
+        shop.loop.issues.acknowledge("slow_queue", by="lead-1")  # watched: not an issue yet
     with pytest.raises(loopkit.ConflictError):
-        shop.loop.issues.mark_fixed("slow_queue")
+        shop.loop.issues.mark_fixed("slow_queue", by="lead-1")
     with pytest.raises(loopkit.ValidationError) as state:
         shop.loop.issues.list("closed")
     assert state.value.path == "state"
@@ -185,13 +191,13 @@ def test_a_cause_that_recurs_after_its_fix_reopens_and_tells_only_new_customers(
     shop: Pharmacy,
 ) -> None:
     shop.five_complaints()
-    shop.loop.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=7))
+    shop.loop.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=7), by="lead-1")
     later = MONDAY + timedelta(days=20)
     for i, who in enumerate(["c-1", "c-5", "c-1", "c-5", "c-1"]):
         shop.complaint(who, at=later + timedelta(hours=i), tags=(CAUSE,))
     assert [kind for kind, *_ in shop.tracker.heard] == ["opened", "opened"]
     assert shop.loop.issues.get(CAUSE).state is loopkit.IssueState.OPEN
-    shop.loop.issues.mark_fixed(CAUSE, at=later + timedelta(days=1))
+    shop.loop.issues.mark_fixed(CAUSE, at=later + timedelta(days=1), by="lead-1")
     told = sorted(m.customer_id for m in shop.fixed_messages())
     assert told == ["c-1", "c-2", "c-3", "c-5"]  # c-1 was told the first time
 
@@ -212,7 +218,7 @@ def test_a_playbook_that_tells_nobody_queues_nothing(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     shop = Pharmacy(playbook=path)
     shop.five_complaints()
-    assert shop.loop.issues.mark_fixed(CAUSE).notified == frozenset()
+    assert shop.loop.issues.mark_fixed(CAUSE, by="lead-1").notified == frozenset()
     assert shop.fixed_messages() == []
 
 
@@ -257,7 +263,7 @@ def test_two_workers_on_one_file_tell_each_customer_once(tmp_path: Path) -> None
         PLAYBOOK, store=loopkit.SQLiteStore(tmp_path / "loop.db"), check_channels=False
     )
     assert second.issues.get(CAUSE).state is loopkit.IssueState.OPEN
-    second.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=8))
+    second.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=8), by="lead-1")
     with pytest.raises(loopkit.ConflictError):
-        first.loop.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=8))
+        first.loop.issues.mark_fixed(CAUSE, at=MONDAY + timedelta(days=8), by="lead-1")
     assert sorted(m.customer_id for m in first.fixed_messages()) == ["c-1", "c-2", "c-3"]

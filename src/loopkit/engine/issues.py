@@ -14,6 +14,7 @@ from datetime import datetime
 
 import attrs
 
+from loopkit._input.checks import check_id
 from loopkit._input.choices import check_choice
 from loopkit.errors import BusinessTimeError, ValidationError, describe, suggest
 from loopkit.model import Customer, FollowUpCase
@@ -84,17 +85,20 @@ class IssueBoard:
 
     # -- the lifecycle -----------------------------------------------------------
 
-    def acknowledge(self, cause: str) -> SystemicIssue:
-        """The organisation has seen the open issue and works on it. Not open
-        (watched, already acknowledged or fixed): :class:`~loopkit.ConflictError`."""
+    def acknowledge(self, cause: str, *, by: str) -> SystemicIssue:
+        """The organisation has seen the open issue and works on it (``by``:
+        who, an employee id, kept on the issue). Not open (watched, already
+        acknowledged or fixed): :class:`~loopkit.ConflictError`."""
+        check_id(by, "by")
         with self._ctx.store.transaction() as tx:
-            issue = acknowledge({cause: self._known(tx, cause)}, cause)
+            issue = acknowledge({cause: self._known(tx, cause)}, cause, by=by)
             tx.save_issue(issue)
         return issue
 
-    def mark_fixed(self, cause: str, *, at: datetime | None = None) -> SystemicIssue:
-        """The cause is fixed: queue one "it's fixed" message (purpose
-        ``issue_fixed``, data ``{"cause": ...}``) to each affected customer
+    def mark_fixed(self, cause: str, *, by: str, at: datetime | None = None) -> SystemicIssue:
+        """The cause is fixed (``by``: who, an employee id, kept on the
+        issue): queue one "it's fixed" message (purpose ``issue_fixed``, data
+        ``{"cause": ...}``) to each affected customer
         not told before, on the channel of their case when they consented to
         it (else their first consented channel), at the first moment outside
         their quiet hours (and inside their preferred window). A customer who
@@ -106,6 +110,7 @@ class IssueBoard:
 
         If the cause recurs after its fix, the issue opens again; fixing it then
         tells only the customers not told the first time."""
+        check_id(by, "by")
         now = self._ctx.now(at)
         rules = self._ctx.playbook.issues
         with self._ctx.store.transaction() as tx:
@@ -115,7 +120,7 @@ class IssueBoard:
         wanted = issue.customers - issue.notified if rules.tell_customers_when_fixed else ()
         loaded = {c: self._ctx.hooks.load_customer(c) for c in sorted(wanted)}
         with self._ctx.store.transaction() as tx:
-            event = fix({cause: self._known(tx, cause)}, cause, at=now, rules=rules)
+            event = fix({cause: self._known(tx, cause)}, cause, at=now, rules=rules, by=by)
             told = self._tell(tx, event, loaded, now)
             fixed = attrs.evolve(event.issue, notified=event.issue.notified | told)
             tx.save_issue(fixed)

@@ -88,7 +88,8 @@ class SystemicIssue:
     stands. ``recent`` holds the last few sightings (at most the threshold's
     count), enough to tell when the threshold is crossed; ``told_at`` is the
     count the host last heard about; ``notified`` are the customers already told
-    it is fixed (never told twice)."""
+    it is fixed (never told twice); ``acknowledged_by`` and ``fixed_by`` who
+    moved it on (employee ids)."""
 
     cause: str
     state: IssueState = IssueState.WATCHED
@@ -101,6 +102,8 @@ class SystemicIssue:
     told_at: int = 0
     fixed_at: datetime | None = None
     notified: frozenset[str] = frozenset()
+    acknowledged_by: str | None = None
+    fixed_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (sets sorted, times ISO 8601), for stores that serialise."""
@@ -116,6 +119,8 @@ class SystemicIssue:
             "told_at": self.told_at,
             "fixed_at": _instant(self.fixed_at),
             "notified": sorted(self.notified),
+            "acknowledged_by": self.acknowledged_by,
+            "fixed_by": self.fixed_by,
         }
 
     @classmethod
@@ -134,6 +139,8 @@ class SystemicIssue:
             "told_at": r.get("told_at", check_int, default=0),
             "fixed_at": r.get("fixed_at", parse_instant, default=None),
             "notified": r.get("notified", _ids, default=frozenset()),
+            "acknowledged_by": r.get("acknowledged_by", check_id, default=None),
+            "fixed_by": r.get("fixed_by", check_id, default=None),
         }
         r.finish()
         return r.build(cls, kwargs)
@@ -236,8 +243,11 @@ def _known(issues: Mapping[str, SystemicIssue], cause: str) -> SystemicIssue:
     return issue
 
 
-def acknowledge(issues: Mapping[str, SystemicIssue], cause: str) -> SystemicIssue:
-    """The open issue of ``cause``, acknowledged by the organisation."""
+def acknowledge(
+    issues: Mapping[str, SystemicIssue], cause: str, *, by: str | None = None
+) -> SystemicIssue:
+    """The open issue of ``cause``, acknowledged by the organisation (``by``:
+    who, an employee id)."""
     issue = _known(issues, cause)
     if issue.state is not IssueState.OPEN:
         raise ConflictError(
@@ -245,11 +255,16 @@ def acknowledge(issues: Mapping[str, SystemicIssue], cause: str) -> SystemicIssu
             key=cause,
             kind="issue",
         )
-    return attrs.evolve(issue, state=IssueState.ACKNOWLEDGED)
+    return attrs.evolve(issue, state=IssueState.ACKNOWLEDGED, acknowledged_by=by)
 
 
 def fix(
-    issues: Mapping[str, SystemicIssue], cause: str, *, at: datetime, rules: IssueRules
+    issues: Mapping[str, SystemicIssue],
+    cause: str,
+    *,
+    at: datetime,
+    rules: IssueRules,
+    by: str | None = None,
 ) -> IssueEvent:
     """Mark the issue of ``cause`` fixed: the event names the customers to tell
     (every affected customer not told before, once; none when the rules say not
@@ -263,6 +278,6 @@ def fix(
             key=cause,
             kind="issue",
         )
-    fixed = attrs.evolve(issue, state=IssueState.FIXED, fixed_at=at, recent=())
+    fixed = attrs.evolve(issue, state=IssueState.FIXED, fixed_at=at, fixed_by=by, recent=())
     tell = issue.customers - issue.notified if rules.tell_customers_when_fixed else frozenset()
     return IssueEvent("fixed", fixed, customers=tell)
