@@ -5,6 +5,7 @@ some regions honour."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,45 +33,7 @@ from loopkit.testing import make_customer, make_response, make_touchpoint
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOON = datetime(2026, 11, 20, 12, 5, tzinfo=STOCKHOLM)
 
-PHARMACY = {
-    "version": 1,
-    "policies": [
-        {
-            "name": "complaint-in-person",
-            "when": {"field": "response.source", "equals": "employee"},
-            "channels": ["in_person"],
-            "owner": "touchpoint.employee_id",
-        }
-    ],
-    "staff": {
-        "clerk-17": {"role": "store-clerk", "team": "stores"},
-        "clerk-18": {"role": "store-clerk", "team": "stores"},
-        "lead-2": {"role": "team-lead", "team": "stores"},
-    },
-    "authority": {"store-clerk": "150 SEK", "team-lead": "1000 SEK"},
-    "approvals": {"expire_after": "3d"},
-    "budgets": {
-        "stores": {
-            "amount": "5000 SEK",
-            "per": "month",
-            "team": "stores",
-            "timezone": "Europe/Stockholm",
-        }
-    },
-    "compensation": [
-        {
-            "name": "campaign-gift",
-            "when": {"all": [{"field": "customer.region", "in": ["dalarna", "markaryd"]}]},
-            "offer": {"kind": "free_product", "value": "75 SEK", "what": "body lotion"},
-            "max_per_customer": {"count": 1, "per": "365d"},
-        },
-        {
-            "name": "return-label",
-            "when": {"all": [{"field": "touchpoint.kind", "equals": "cancellation"}]},
-            "offer": {"kind": "return_label"},
-        },
-    ],
-}
+PHARMACY = Path(__file__).resolve().parent / "data" / "pharmacy.toml"
 
 LOTION = Offer(kind=OfferKind.FREE_PRODUCT, value=Money.parse("75 SEK"), what="body lotion")
 
