@@ -168,7 +168,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser(
         "ingest",
-        help="ingest a JSON Lines feed of responses and touchpoint signals (idempotent by id)",
+        help="ingest a feed: JSON Lines (responses and touchpoint signals) or a CSV export"
+        " through a column mapping (idempotent by id)",
     )
     common(ingest)
     ingest.add_argument(
