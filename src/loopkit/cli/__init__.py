@@ -28,7 +28,8 @@ formula is neutralised (``_output.csv_cell``).
 This module parses the command line and runs a command; the parts live in
 private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
 :class:`~loopkit.Loop`: the command never opens a store transaction itself),
-``_report`` (the report, rendered by :mod:`loopkit.reports`),
+``_report`` (the report, rendered by :mod:`loopkit.reports`), ``_explain``
+(what the policies decide for each answer of a feed, and why),
 ``_ingest`` (ingesting a feed's rows), ``_source`` (which rows: the format,
 the mapping, the default time zone, the rejects file), ``_feed`` (reading a
 JSON Lines feed within its limits), ``_records`` (a CSV file's records as
@@ -52,7 +53,7 @@ from loopkit._input.instants import parse_instant
 from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
 
-from . import _commands, _report
+from . import _commands, _explain, _report
 from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
 from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
 from ._commands import Failed
@@ -92,7 +93,7 @@ def _zone(text: str) -> ZoneInfo:
         ) from None
 
 
-def _ingest_options(ingest: argparse.ArgumentParser) -> None:
+def _feed_options(ingest: argparse.ArgumentParser, *, rejects: bool = True) -> None:
     ingest.add_argument(
         "--format",
         choices=FORMATS,
@@ -120,6 +121,8 @@ def _ingest_options(ingest: argparse.ArgumentParser) -> None:
         metavar="ZONE",
         help="read times without an offset in this IANA zone (default: such a row is rejected)",
     )
+    if not rejects:
+        return
     ingest.add_argument(
         "--rejects",
         metavar="FILE",
@@ -178,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
         help='JSON Lines (one {"response": ..., "customer": ...} or {"touchpoint": ..., '
         '"customer": ...} per line) or a CSV export; - for stdin',
     )
-    _ingest_options(ingest)
+    _feed_options(ingest)
     ingest.set_defaults(run=_commands.ingest)
 
     tick = commands.add_parser(
@@ -196,6 +199,12 @@ def _parser() -> argparse.ArgumentParser:
     cases.set_defaults(run=_commands.cases)
 
     _report.add_parser(commands, _instant)
+    _explain.add_parser(
+        commands,
+        _instant,
+        functools.partial(_feed_options, rejects=False),
+        _commands.explain,
+    )
 
     demo = commands.add_parser("demo", help="run the bundled example end to end")
     demo.add_argument("--db", metavar="FILE", help="keep the database here (default: a temp file)")

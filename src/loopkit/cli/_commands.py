@@ -27,6 +27,7 @@ from loopkit.playbook import Playbook, load_playbook
 from loopkit.policies import PolicySet
 from loopkit.stores import SQLiteStore
 
+from ._explain import explain as explain_feed
 from ._ingest import ingest_rows
 from ._output import EscapedStream, Failed, csv_cell, for_terminal, table
 from ._source import feed_rows
@@ -87,6 +88,10 @@ def ingest(args: argparse.Namespace, out: TextIO) -> int:
             f"{n} time{'' if n == 1 else 's'} without an offset read as {times.zone.key}", file=out
         )
     return code
+
+
+def explain(args: argparse.Namespace, out: TextIO) -> int:
+    return explain_feed(args, _playbook(args.policies), out)
 
 
 def tick(args: argparse.Namespace, out: TextIO) -> int:
