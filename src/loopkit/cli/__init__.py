@@ -28,6 +28,7 @@ formula is neutralised (``_output.csv_cell``).
 This module parses the command line and runs a command; the parts live in
 private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
 :class:`~loopkit.Loop`: the command never opens a store transaction itself),
+``_casework`` (contact, step, grant, close: working one case),
 ``_report`` (the report, rendered by :mod:`loopkit.reports`), ``_explain``
 (what the policies decide for each answer of a feed, and why),
 ``_ingest`` (ingesting a feed's rows), ``_source`` (which rows: the format,
@@ -53,7 +54,7 @@ from loopkit._input.instants import parse_instant
 from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
 
-from . import _commands, _explain, _report
+from . import _casework, _commands, _explain, _report
 from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
 from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
 from ._commands import Failed
@@ -198,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     cases.set_defaults(run=_commands.cases)
 
+    _casework.add_parsers(commands, common)
     _report.add_parser(commands, _instant)
     _explain.add_parser(
         commands,
