@@ -277,11 +277,11 @@ except ImportError as err:
 def test_opening_applies_the_steps_a_newer_layout_adds(
     postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # How a later table (a ledger, say) arrives: one more step in MIGRATIONS.
+    # How a later table arrives: one more step in MIGRATIONS.
     from loopkit.stores import _postgres_schema as layout
 
-    PostgresStore(postgres_dsn, schema=postgres_schema).close()  # version 1
-    step = "CREATE TABLE {s}.ledger_entries (id TEXT PRIMARY KEY, data TEXT NOT NULL)"
+    PostgresStore(postgres_dsn, schema=postgres_schema).close()  # the current version
+    step = "CREATE TABLE {s}.later_things (id TEXT PRIMARY KEY, data TEXT NOT NULL)"
     monkeypatch.setitem(layout.MIGRATIONS, SCHEMA_VERSION, step)
     monkeypatch.setattr(layout, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
@@ -291,8 +291,37 @@ def test_opening_applies_the_steps_a_newer_layout_adds(
         versions = conn.execute(
             sql.SQL("SELECT version FROM {}.loopkit_version ORDER BY version").format(name)
         ).fetchall()
-        assert [v for (v,) in versions] == [SCHEMA_VERSION, SCHEMA_VERSION + 1]
-        conn.execute(sql.SQL("SELECT count(*) FROM {}.ledger_entries").format(name))
+        assert [v for (v,) in versions] == list(range(1, SCHEMA_VERSION + 2))
+        conn.execute(sql.SQL("SELECT count(*) FROM {}.later_things").format(name))
+
+
+def test_a_version_1_schema_is_upgraded_with_its_rows_kept(
+    postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Version 2 added erasures, the compensation ledger and the outcome tables.
+    from loopkit.outcomes import SystemicIssue
+    from loopkit.stores import _postgres_schema as layout
+
+    case = loopkit.FollowUpCase.open(id="case-1", customer_id="c-1", at=T0, by="system", topic="t")
+    with monkeypatch.context() as patch:
+        patch.setattr(layout, "SCHEMA_VERSION", 1)
+        with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+            assert store.opened_at_version == 0
+            with store.transaction() as tx:
+                tx.save_case(case)
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        assert store.opened_at_version == 1
+        issue = SystemicIssue(cause="late-delivery", count=1, first_seen=T0, last_seen=T0)
+        with store.transaction() as tx:
+            assert tx.get_case("case-1") == case
+            assert list(tx.ledger_entries()) == [] and list(tx.erasures()) == []
+            tx.save_issue(issue)
+            tx.set_recovery_watch("c-1", "case-1")
+        with store.transaction() as tx:
+            assert list(tx.issues()) == [issue]
+            assert tx.recovery_watch("c-1") == "case-1"
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        assert store.opened_at_version == SCHEMA_VERSION == 2
 
 
 def test_a_store_reconnects_after_the_server_dropped_its_connection(

@@ -23,7 +23,7 @@ from loopkit.errors import ValidationError
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The layout this loopkit writes; older layouts are upgraded when a store opens."""
 
 _OPEN_LOCK: Final = 0x6C6F6F70  # "loop": the advisory lock that serialises opening
@@ -119,7 +119,53 @@ CREATE INDEX survey_invitations_by_customer ON {s}.survey_invitations (customer_
 """
 """Version 1: the layout of loopkit's first PostgreSQL store."""
 
-MIGRATIONS: Final[dict[int, str]] = {0: _LAYOUT}
+_ERASURE_LEDGER_OUTCOMES: Final = """
+CREATE TABLE {s}.erasures (
+    id BIGSERIAL PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    at_us BIGINT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX erasures_by_customer ON {s}.erasures (customer_id, id);
+CREATE TABLE {s}.ledger_entries (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX ledger_entries_by_key ON {s}.ledger_entries (key, seq);
+CREATE INDEX ledger_entries_by_case ON {s}.ledger_entries (case_id, seq);
+CREATE INDEX ledger_entries_by_customer ON {s}.ledger_entries (customer_id, seq);
+CREATE TABLE {s}.ledger_totals (
+    budget TEXT NOT NULL,
+    period_us BIGINT NOT NULL,
+    used NUMERIC NOT NULL,
+    reserved NUMERIC NOT NULL,
+    PRIMARY KEY (budget, period_us)
+);
+CREATE TABLE {s}.ledger_open (
+    key TEXT PRIMARY KEY,
+    expires_us BIGINT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX ledger_open_by_expiry ON {s}.ledger_open (expires_us, key);
+CREATE TABLE {s}.issues (
+    cause TEXT PRIMARY KEY,
+    first_us BIGINT,
+    data TEXT NOT NULL
+);
+CREATE TABLE {s}.recovery_watches (
+    customer_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL
+);
+"""
+"""Version 2: the record of erasures, the compensation ledger (entries in the
+order added, each budget period's exact running totals, the reservations still
+open) and the outcome tables (systemic issues, recovery watches)."""
+
+MIGRATIONS: Final[dict[int, str]] = {0: _LAYOUT, 1: _ERASURE_LEDGER_OUTCOMES}
 """The script that takes a schema from version ``n`` to ``n + 1`` (``{s}``
 stands for the quoted schema name). A new table is a new entry: its
 ``CREATE TABLE`` statements, applied in the opening transaction."""

@@ -98,6 +98,41 @@ _TEMPLATES: Final = {
     " VALUES (%s, %s, %s)",
     "survey_invitations": "SELECT at FROM {s}.survey_invitations WHERE customer_id = %s"
     " ORDER BY at_us, id",
+    "stored_ingests": "SELECT key FROM {s}.ingests WHERE key = ANY(%s)",
+    # erasure (schema version 2)
+    "erase_ingest": "UPDATE {s}.ingests SET data = %s WHERE key = %s",
+    "add_erasure": "INSERT INTO {s}.erasures (customer_id, at_us, data) VALUES (%s, %s, %s)",
+    "erasures": "SELECT data FROM {s}.erasures ORDER BY id",
+    "erasures_of": "SELECT data FROM {s}.erasures WHERE customer_id = %s ORDER BY id",
+    # outcomes (schema version 2)
+    "get_issue": "SELECT data FROM {s}.issues WHERE cause = %s",
+    "save_issue": "INSERT INTO {s}.issues (cause, first_us, data) VALUES (%s, %s, %s)"
+    " ON CONFLICT (cause) DO UPDATE SET first_us = EXCLUDED.first_us, data = EXCLUDED.data",
+    "issues": "SELECT data FROM {s}.issues ORDER BY first_us IS NOT NULL, first_us, cause",
+    "set_recovery_watch": "INSERT INTO {s}.recovery_watches (customer_id, case_id)"
+    " VALUES (%s, %s) ON CONFLICT (customer_id) DO UPDATE SET case_id = EXCLUDED.case_id",
+    "recovery_watch": "SELECT case_id FROM {s}.recovery_watches WHERE customer_id = %s",
+    "clear_recovery_watch": "DELETE FROM {s}.recovery_watches WHERE customer_id = %s",
+    # the compensation ledger (schema version 2); see _postgres_ledger
+    "ledger_ids": "SELECT id FROM {s}.ledger_entries WHERE id = ANY(%s)",
+    "add_ledger_entry": "INSERT INTO {s}.ledger_entries (id, key, case_id, customer_id, data)"
+    " VALUES (%s, %s, %s, %s, %s)",
+    "add_to_totals": "INSERT INTO {s}.ledger_totals (budget, period_us, used, reserved)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (budget, period_us) DO UPDATE SET"
+    " used = ledger_totals.used + EXCLUDED.used,"
+    " reserved = ledger_totals.reserved + EXCLUDED.reserved",
+    "lock_totals": "SELECT used, reserved FROM {s}.ledger_totals"
+    " WHERE budget = %s AND period_us = %s FOR UPDATE",
+    "zero_totals": "INSERT INTO {s}.ledger_totals (budget, period_us, used, reserved)"
+    " VALUES (%s, %s, 0, 0) ON CONFLICT (budget, period_us) DO NOTHING",
+    "open_reservation": "INSERT INTO {s}.ledger_open (key, expires_us, data) VALUES (%s, %s, %s)"
+    " ON CONFLICT (key) DO UPDATE SET expires_us = EXCLUDED.expires_us, data = EXCLUDED.data",
+    "settle_reservation": "DELETE FROM {s}.ledger_open WHERE key = %s",
+    "lock_reservation": "SELECT key FROM {s}.ledger_open WHERE key = %s FOR UPDATE",
+    "open_reservations": "SELECT data FROM {s}.ledger_open ORDER BY expires_us, key LIMIT %s",
+    # due ones are taken to be expired: one a worker is settling is passed over
+    "due_reservations": "SELECT data FROM {s}.ledger_open WHERE expires_us <= %s"
+    " ORDER BY expires_us, key LIMIT %s FOR UPDATE SKIP LOCKED",
 }
 
 

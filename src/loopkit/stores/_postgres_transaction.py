@@ -10,7 +10,7 @@ one ``SELECT … = ANY`` (:meth:`PostgresTransaction.begin_batch`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -21,7 +21,10 @@ from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise
 
+from ._postgres_erasure import PostgresErasure
 from ._postgres_known import Known
+from ._postgres_ledger import PostgresLedger
+from ._postgres_outcomes import PostgresOutcomes
 from ._postgres_schema import SEQUENCES
 from ._postgres_writes import DELETED, Journal, Write
 from .records import IngestRecord, Timer
@@ -68,8 +71,9 @@ class _Savepoint:
             tx._known.clear()  # the server undid writes this transaction read back
 
 
-class PostgresTransaction:
-    """The operations of :class:`~loopkit.StoreTransaction` on one PostgreSQL connection."""
+class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes):
+    """The operations of :class:`~loopkit.StoreTransaction` on one PostgreSQL
+    connection (the ledger, erasure and outcomes in mixins of their own)."""
 
     __slots__ = ("_cursor", "_journal", "_known", "_sql", "_store")
 
@@ -99,6 +103,11 @@ class PostgresTransaction:
         """Send the writes not sent yet."""
         if self._journal.pending:
             self._journal.send(self._cursor, self._sent)
+
+    def _send_all(self) -> None:
+        """Send the journal, its open savepoints too, before a write that goes
+        straight to the server (a savepoint block that fails must undo it)."""
+        self._journal.send(self._cursor, self._sent)
 
     def _sent(self, write: Write) -> None:
         if write.view == "ingests":
@@ -162,6 +171,24 @@ class PostgresTransaction:
         data = self._get("get_ingest", (response_id,))
         return None if data is None else IngestRecord.from_dict(json.loads(data))
 
+    def stored_ingests(self, keys: Sequence[str]) -> Set[str]:
+        """From what this transaction wrote or read (a batch's records, read by
+        :meth:`begin_batch`), and one ``= ANY`` query for the other keys."""
+        found: set[str] = set()
+        asked: list[str] = []
+        written: dict[str, Any] = self._journal.views.get("ingests", {})
+        known = self._known.ingests
+        for key in dict.fromkeys(keys):
+            if written.get(key) is not None or known.get(key) is not None:
+                found.add(key)
+            elif key not in known:  # not read, not written (unsent writes are all in views)
+                asked.append(key)
+        if asked:
+            found.update(
+                row[0] for row in self._cursor.execute(self._sql["stored_ingests"], (asked,))
+            )
+        return found
+
     def add_ingest(self, record: IngestRecord) -> None:
         key = record.key
         params = (
@@ -175,7 +202,7 @@ class PostgresTransaction:
         if self._journal.seen("ingests", key) is not None or known.get(key) is not None:
             raise _conflict(record)
         if key not in known:  # not read before: insert now, to answer now
-            self._journal.send(self._cursor, self._sent)  # savepoints too: it must be undone
+            self._send_all()  # savepoints too: it must be undone
             cursor = self._cursor.execute(self._sql["add_ingest_checked"], params)
             if cursor.rowcount == 0:
                 raise _conflict(record)
