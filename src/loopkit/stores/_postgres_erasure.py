@@ -3,10 +3,12 @@ replaced by their erased copies, and the record of each erasure.
 
 PostgreSQL never overwrites a row in place: an ``UPDATE`` writes a new version
 of the row and leaves the old one, with the erased content, as a dead tuple in
-the table's pages until ``VACUUM`` reclaims it (autovacuum does so on its own
-schedule; run ``VACUUM`` on the ``ingests`` table for it to happen now). The
-store does not run it in the erasing transaction (``VACUUM`` cannot run inside
-one); see docs/howto-erase-or-export-a-customers-data.md.
+the table's pages until ``VACUUM`` reclaims it. That holds for every row an
+erasure rewrites (``ingests`` here; ``cases``, ``messages``, ``customers``
+through their own saves). Autovacuum reclaims them on its own schedule; run
+``VACUUM`` on those tables for it to happen now. The store does not run it
+(``VACUUM`` cannot run inside a transaction, and the erasure is one); see
+docs/howto-erase-or-export-a-customers-data.md.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class PostgresErasure:
         self._known.ingests[record.key] = record  # what this transaction read is erased too
 
     def add_erasure(self, erasure: Erasure) -> None:
+        """Record the erasure. The old row versions the erasure left stay until
+        ``VACUUM`` (or autovacuum) reclaims them: see the module's text."""
         params = (erasure.customer_id, instant_key(erasure.at) // _US, _encode(erasure))  # type: ignore[operator]
         self._journal.add(Write("add_erasure", "erasures", params))
 

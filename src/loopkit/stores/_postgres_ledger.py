@@ -23,9 +23,14 @@ ends, so a transaction that only reads a budget (``loop.compensation.budget``)
 briefly waits for a grant on it, too.
 
 Likewise, reading the entries of one key (:meth:`ledger_entries` with
-``key``) first locks that key's open reservation, if it has one: an approval,
-a rejection and an expiry of one request take turns, and the later one reads
-the earlier one's entry (and is refused) instead of settling it twice.
+``key``) first takes a transaction-level advisory lock on that key (schema
+and key hashed to 64 bits): two grants with one key, or an approval, a
+rejection and an expiry of one request, take turns, and the later one reads
+the earlier one's entries (a replay, or a refusal) instead of writing a
+second grant or settling a request twice. A lock the engine takes in
+another order (a case row, a budget period) may make PostgreSQL detect a
+deadlock: one transaction is then rolled back with
+:class:`~loopkit.ConcurrentWriteError`.
 """
 
 from __future__ import annotations
@@ -113,8 +118,9 @@ class PostgresLedger:
         customer_id: str | None = None,
     ) -> Sequence[LedgerEntry]:
         cursor = self._cursor
-        if key is not None:  # its settling takes turns (see the module's text)
-            cursor.execute(self._sql["lock_reservation"], (key,))
+        if key is not None:  # one transaction at a time (see the module's text)
+            locked = f"{self._sql['schema'].decode()}.ledger:{key}"
+            cursor.execute(self._sql["lock_ledger_key"], (locked,))
         # only the filters given, so that PostgreSQL uses their index
         given = [
             (column, value)

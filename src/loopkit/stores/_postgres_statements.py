@@ -128,7 +128,8 @@ _TEMPLATES: Final = {
     "open_reservation": "INSERT INTO {s}.ledger_open (key, expires_us, data) VALUES (%s, %s, %s)"
     " ON CONFLICT (key) DO UPDATE SET expires_us = EXCLUDED.expires_us, data = EXCLUDED.data",
     "settle_reservation": "DELETE FROM {s}.ledger_open WHERE key = %s",
-    "lock_reservation": "SELECT key FROM {s}.ledger_open WHERE key = %s FOR UPDATE",
+    # one key's entries are read and written by one transaction at a time
+    "lock_ledger_key": "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
     "open_reservations": "SELECT data FROM {s}.ledger_open ORDER BY expires_us, key LIMIT %s",
     # due ones are taken to be expired: one a worker is settling is passed over
     "due_reservations": "SELECT data FROM {s}.ledger_open WHERE expires_us <= %s"

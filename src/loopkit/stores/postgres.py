@@ -67,6 +67,10 @@ class PostgresStore:
     the threads of a process: a lock lets one thread at a time run a
     transaction.
 
+    Erasing personal data rewrites rows; PostgreSQL keeps the old row
+    versions as dead tuples until ``VACUUM`` (or autovacuum) reclaims them
+    (see docs/howto-erase-or-export-a-customers-data.md).
+
     For example (with a server at hand)::
 
         store = PostgresStore("postgresql://loopkit@localhost/loopkit")
