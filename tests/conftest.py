@@ -71,3 +71,24 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     yield name
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def story_store(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The store a story runs on: ``None`` (the loop's own memory store), an
+    in-memory SQLite database, or a fresh PostgreSQL schema; closed afterwards."""
+    if request.param == "memory":
+        yield None
+        return
+    import loopkit
+
+    store: loopkit.Store
+    if request.param == "sqlite":
+        store = loopkit.SQLiteStore(":memory:")
+    else:
+        from loopkit.stores.postgres import PostgresStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        store = PostgresStore(dsn, schema=request.getfixturevalue("postgres_schema"))
+    yield store
+    store.close()

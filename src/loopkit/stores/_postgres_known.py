@@ -51,7 +51,16 @@ class Cases:
 class Known:
     """Rows read in this transaction, by key."""
 
-    __slots__ = ("_decoded", "_rows", "cases", "complete", "ingests", "stops", "unclosed")
+    __slots__ = (
+        "_decoded",
+        "_rows",
+        "cases",
+        "complete",
+        "ingests",
+        "stops",
+        "unclosed",
+        "watches",
+    )
 
     def __init__(self, decoded: Cases) -> None:
         self._decoded = decoded
@@ -63,6 +72,7 @@ class Known:
         self.unclosed: dict[tuple[str, str], str] = {}
         self.complete: set[str] = set()
         self.stops: dict[str, str | None] = {}  # customer: survey stop (None: none)
+        self.watches: dict[str, str | None] = {}  # customer: recovery watch (None: none)
 
     def clear(self) -> None:
         self.ingests.clear()
@@ -71,6 +81,7 @@ class Known:
         self.unclosed.clear()
         self.complete.clear()
         self.stops.clear()
+        self.watches.clear()
 
     def read_cases(self, rows: Iterable[tuple[Any, ...]], customers: list[str]) -> None:
         """Case rows read (and locked), ``(id, customer_id, topic, state, data)``:

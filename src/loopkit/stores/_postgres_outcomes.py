@@ -15,6 +15,7 @@ from loopkit.outcomes import SystemicIssue
 from ._postgres_writes import DELETED, Write
 
 if TYPE_CHECKING:
+    from ._postgres_known import Known
     from ._postgres_writes import Journal
 
 T = TypeVar("T")
@@ -27,6 +28,7 @@ class PostgresOutcomes:
     __slots__ = ()
 
     _journal: Journal
+    _known: Known
 
     if TYPE_CHECKING:  # PostgresTransaction's
 
@@ -67,6 +69,8 @@ class PostgresOutcomes:
         seen = self._journal.seen("watches", customer_id)
         if seen is not None:
             return None if seen is DELETED else str(seen)
+        if customer_id in self._known.watches:  # read for a batch (begin_batch)
+            return self._known.watches[customer_id]
         data = self._get("recovery_watch", (customer_id,))
         return None if data is None else str(data)
 

@@ -111,6 +111,8 @@ _TEMPLATES: Final = {
     "issues": "SELECT data FROM {s}.issues ORDER BY first_us IS NOT NULL, first_us, cause",
     "set_recovery_watch": "INSERT INTO {s}.recovery_watches (customer_id, case_id)"
     " VALUES (%s, %s) ON CONFLICT (customer_id) DO UPDATE SET case_id = EXCLUDED.case_id",
+    "batch_watches": "SELECT customer_id, case_id FROM {s}.recovery_watches"
+    " WHERE customer_id = ANY(%s)",
     "recovery_watch": "SELECT case_id FROM {s}.recovery_watches WHERE customer_id = %s",
     "clear_recovery_watch": "DELETE FROM {s}.recovery_watches WHERE customer_id = %s",
     # the compensation ledger (schema version 2); see _postgres_ledger

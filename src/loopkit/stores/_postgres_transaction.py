@@ -114,8 +114,9 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes):
             self._known.ingests.pop(write.key, None)  # on the server now: read it there
         elif write.view == "cases":
             self._known.case_written(write.value)
-        elif write.view == "stops":
-            self._known.stops[write.key] = None if write.value is DELETED else write.value
+        elif write.view == "stops" or write.view == "watches":
+            read = self._known.stops if write.view == "stops" else self._known.watches
+            read[write.key] = None if write.value is DELETED else write.value
 
     def savepoint(self) -> _Savepoint:
         """A journal mark, made a ``SAVEPOINT`` on the server only when writes
@@ -136,7 +137,8 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes):
         workers whose batches share customers take turns instead of
         deadlocking), then read in one query each the records of its keys and
         the cases they may touch (the customers' open cases, and the cases of
-        records stored before), locked, for the reads that follow."""
+        records stored before), locked, and the customers' survey stops and
+        recovery watches, for the reads that follow."""
         customers = sorted(set(customer_ids))
         known = self._known
         wanted = [k for k in dict.fromkeys(keys) if k not in known.ingests]
@@ -152,6 +154,7 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes):
             if customers:
                 cases = conn.cursor().execute(sql["batch_cases"], (customers, wanted))
                 stops = conn.cursor().execute(sql["batch_stops"], (customers,))
+                watches = conn.cursor().execute(sql["batch_watches"], (customers,))
         if records is not None:
             found: dict[str, IngestRecord | None] = dict.fromkeys(wanted)
             for key, data in records.fetchall():
@@ -161,6 +164,8 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes):
             known.read_cases(cases.fetchall(), customers)
             known.stops.update(dict.fromkeys(customers))
             known.stops.update(stops.fetchall())
+            known.watches.update(dict.fromkeys(customers))
+            known.watches.update(watches.fetchall())
 
     def get_ingest(self, response_id: str) -> IngestRecord | None:
         seen = self._journal.seen("ingests", response_id, DELETED)
