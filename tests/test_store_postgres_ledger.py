@@ -18,6 +18,7 @@ from loopkit.compensation import (
     Offer,
     OfferKind,
     approve,
+    expire,
     grant,
     period_of,
 )
@@ -106,6 +107,36 @@ def test_one_keys_entries_are_read_by_one_transaction_at_a_time(
         with first.transaction() as tx:
             assert list(tx.open_reservations()) == []
             assert tx.budget_use("stores", START) == (Decimal(400), Decimal(0))
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_approval_waits_for_the_expiry_that_took_the_request(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    requested = _grant("g-1", 400)
+    [reservation] = requested
+    assert reservation.expires_at is not None
+    first = PostgresStore(postgres_dsn, schema=postgres_schema)
+    second = PostgresStore(postgres_dsn, schema=postgres_schema)
+
+    def read() -> list[LedgerEntry]:  # what an approval reads first
+        with second.transaction() as tx:
+            return list(tx.ledger_entries(key="g-1"))
+
+    try:
+        with first.transaction() as tx:
+            tx.add_ledger_entries(requested)
+        with first.transaction() as tx:  # the tick's expiry: the due request first
+            assert list(tx.open_reservations(reservation.expires_at, 1)) == [reservation]
+            thread, seen = _meanwhile(read)
+            ledger = Ledger(tuple(tx.ledger_entries(key="g-1")))
+            expired = expire(ledger, at=reservation.expires_at)
+            assert expired
+            tx.add_ledger_entries(expired)
+        thread.join(10)
+        assert seen == [[*requested, *expired]]
     finally:
         first.close()
         second.close()

@@ -23,14 +23,16 @@ ends, so a transaction that only reads a budget (``loop.compensation.budget``)
 briefly waits for a grant on it, too.
 
 Likewise, reading the entries of one key (:meth:`ledger_entries` with
-``key``) first takes a transaction-level advisory lock on that key (schema
-and key hashed to 64 bits): two grants with one key, or an approval, a
-rejection and an expiry of one request, take turns, and the later one reads
-the earlier one's entries (a replay, or a refusal) instead of writing a
-second grant or settling a request twice. A lock the engine takes in
-another order (a case row, a budget period) may make PostgreSQL detect a
-deadlock: one transaction is then rolled back with
-:class:`~loopkit.ConcurrentWriteError`.
+``key``) first locks the key's open reservation row, if it has one, then
+takes a transaction-level advisory lock on the key (schema and key hashed to
+64 bits): two grants with one key, or an approval, a rejection and an expiry
+of one request, take turns, and the later one reads the earlier one's entries
+(a replay, or a refusal) instead of writing a second grant or settling a
+request twice. An expiry takes the row first too (:meth:`open_reservations`
+with ``due_by``, ``FOR UPDATE SKIP LOCKED``), so the two never wait for each
+other in opposite orders. A lock the engine takes in another order (a case
+row, a budget period) may still make PostgreSQL detect a deadlock: one
+transaction is then rolled back with :class:`~loopkit.ConcurrentWriteError`.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ class PostgresLedger:
         cursor = self._cursor
         if key is not None:  # one transaction at a time (see the module's text)
             locked = f"{self._sql['schema'].decode()}.ledger:{key}"
-            cursor.execute(self._sql["lock_ledger_key"], (locked,))
+            cursor.execute(self._sql["lock_ledger_key"], (key, locked))
         # only the filters given, so that PostgreSQL uses their index
         given = [
             (column, value)

@@ -130,8 +130,11 @@ _TEMPLATES: Final = {
     "open_reservation": "INSERT INTO {s}.ledger_open (key, expires_us, data) VALUES (%s, %s, %s)"
     " ON CONFLICT (key) DO UPDATE SET expires_us = EXCLUDED.expires_us, data = EXCLUDED.data",
     "settle_reservation": "DELETE FROM {s}.ledger_open WHERE key = %s",
-    # one key's entries are read and written by one transaction at a time
-    "lock_ledger_key": "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+    # One key's entries are read and written by one transaction at a time: its
+    # open reservation's row first (as an expiry takes it), then the key's lock.
+    "lock_ledger_key": "WITH r AS MATERIALIZED (SELECT key FROM {s}.ledger_open"
+    " WHERE key = %s FOR UPDATE) SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+    " FROM (SELECT count(*) FROM r) AS locked",
     "open_reservations": "SELECT data FROM {s}.ledger_open ORDER BY expires_us, key LIMIT %s",
     # due ones are taken to be expired: one a worker is settling is passed over
     "due_reservations": "SELECT data FROM {s}.ledger_open WHERE expires_us <= %s"
