@@ -104,13 +104,17 @@ class PostgresLedger:
         # sorted: two transactions lock the totals rows they change in one order
         for (budget, period), (used, reserved) in sorted(totals.items()):
             cursor.execute(self._sql["add_to_totals"], (budget, period, used, reserved))
+        opened, settled = [], []
         for key, entry in sorted(last.items()):
             if entry.kind is EntryKind.RESERVATION:
                 assert entry.expires_at is not None
-                params = (key, _us(entry.expires_at), texts[entry.id])
-                cursor.execute(self._sql["open_reservation"], params)
+                opened.append((key, _us(entry.expires_at), texts[entry.id]))
             else:
-                cursor.execute(self._sql["settle_reservation"], (key,))
+                settled.append((key,))
+        if opened:
+            cursor.executemany(self._sql["open_reservation"], opened)
+        if settled:
+            cursor.executemany(self._sql["settle_reservation"], settled)
 
     def ledger_entries(
         self,
