@@ -1,11 +1,13 @@
 """A worker process for the compensation concurrency test: grants against one
-budget on SQLite files, one file per schedule.
+budget on SQLite files, one file per schedule, or in PostgreSQL schemas.
 
 Run as ``python grant_worker.py PLAYBOOK_JSON WORKER SEED``. It prints
 ``ready``, then for each line ``go DB CASE_ID SCHEDULE`` on stdin grants a few
 random amounts on case CASE_ID in the SQLite file DB (with random pauses
 between them) and prints ``done`` with the keys it granted anew (not replays,
-not refusals) as JSON; an empty line or end of input ends it.
+not refusals) as JSON; an empty line or end of input ends it. A DB of the form
+``postgres:SCHEMA`` is that schema of the PostgreSQL server whose DSN is in the
+environment variable ``LOOPKIT_GRANT_DSN``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def grant_some(
         by = rng.choice(["lead-1", "clerk-1"])  # the clerk's grants above 150 SEK are reserved
         offer = Offer(kind=OfferKind.REFUND, value=Money.parse(f"{amount} SEK"))
         shared = rng.random() < 0.25  # a key every worker may grant: one grant
-        key = f"shared-{schedule}-{j}" if shared else f"{worker}-{schedule}-{j}"
+        key = f"shared-{case_id}-{schedule}-{j}" if shared else f"{worker}-{schedule}-{j}"
         if shared:
             offer = Offer(kind=OfferKind.REFUND, value=Money.parse(f"{50 + 25 * j} SEK"))
             by = "lead-1"
@@ -47,7 +49,9 @@ def grant_some(
 
 
 def main(argv: list[str]) -> None:
-    from loopkit import Loop, SQLiteStore, load_playbook
+    import os
+
+    from loopkit import Loop, SQLiteStore, Store, load_playbook
 
     playbook_file, worker, seed = argv
     with open(playbook_file, encoding="utf-8") as f:
@@ -58,7 +62,13 @@ def main(argv: list[str]) -> None:
             return
         _, db, case_id, schedule = line.split()
         rng = random.Random(f"{seed}-{worker}-{schedule}")
-        store = SQLiteStore(db, synchronous="normal")
+        store: Store
+        if db.startswith("postgres:"):
+            from loopkit.stores.postgres import PostgresStore
+
+            store = PostgresStore(os.environ["LOOPKIT_GRANT_DSN"], schema=db[len("postgres:") :])
+        else:
+            store = SQLiteStore(db, synchronous="normal")
         try:
             loop = Loop(playbook, store=store, check_channels=False)
             fresh = grant_some(loop, case_id, worker, int(schedule), rng)

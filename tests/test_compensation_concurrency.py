@@ -1,5 +1,6 @@
 """Many workers grant against one budget at once: 8 threads on one memory
-store, 4 processes on one SQLite file, in many random schedules. The budget is
+store, 4 processes on one SQLite file or one PostgreSQL schema, in many random
+schedules. The budget is
 never overspent, the ledger sums to its use, and a key granted by several
 workers at once is one grant."""
 
@@ -12,6 +13,7 @@ import random
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from loopkit import Loop, MemoryStore, SQLiteStore, Store, load_playbook
@@ -26,6 +28,7 @@ _spec.loader.exec_module(grant_worker)
 SEED = int(os.environ.get("LOOPKIT_SCHEDULE_SEED", random.randrange(1 << 30)))
 THREAD_SCHEDULES = 160
 PROCESS_SCHEDULES = 50
+POSTGRES_SCHEDULES = 20
 PLAYBOOK_DATA = {
     "version": 1,
     "policies": [
@@ -53,9 +56,11 @@ PLAYBOOK_DATA = {
 PLAYBOOK = load_playbook(PLAYBOOK_DATA)
 
 
-def _open_case(store: Store) -> tuple[Loop, str]:
+def _open_case(store: Store, customer: str = "c-1") -> tuple[Loop, str]:
     loop = Loop(PLAYBOOK, store=store, check_channels=False)
-    case = loop.open_case("c-1", by="lead-1", customer=make_customer("c-1"), at=grant_worker.NOON)
+    case = loop.open_case(
+        customer, by="lead-1", customer=make_customer(customer), at=grant_worker.NOON
+    )
     return loop, case.id
 
 
@@ -101,6 +106,50 @@ def test_eight_threads_on_one_memory_store_never_overspend() -> None:
 
 
 def test_four_processes_on_one_sqlite_file_never_overspend(tmp_path: Path) -> None:
+    def open_store(schedule: int) -> tuple[Store, str]:
+        db = tmp_path / f"s{schedule}.db"
+        return SQLiteStore(db), str(db)
+
+    _four_processes(tmp_path, PROCESS_SCHEDULES, open_store, {}, cases=1)
+
+
+def test_four_processes_on_one_postgres_schema_never_overspend(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    from loopkit.stores.postgres import PostgresStore
+
+    schemas: list[str] = []
+
+    def open_store(schedule: int) -> tuple[Store, str]:
+        schemas.append(f"grants_{uuid.uuid4().hex[:10]}_{schedule}")
+        return PostgresStore(postgres_dsn, schema=schemas[-1]), f"postgres:{schemas[-1]}"
+
+    try:
+        # two cases, two workers on each: grants on different cases draw on
+        # one budget without waiting for each other's case row
+        env = {"LOOPKIT_GRANT_DSN": postgres_dsn}
+        _four_processes(tmp_path, POSTGRES_SCHEDULES, open_store, env, cases=2)
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            for name in schemas:
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
+                )
+
+
+def _four_processes(
+    tmp_path: Path,
+    schedules: int,
+    open_store: Callable[[int], tuple[Store, str]],
+    env: dict[str, str],
+    *,
+    cases: int,
+) -> None:
     playbook_file = tmp_path / "playbook.json"
     playbook_file.write_text(json.dumps(PLAYBOOK_DATA), encoding="utf-8")
     workers = [
@@ -110,6 +159,7 @@ def test_four_processes_on_one_sqlite_file_never_overspend(tmp_path: Path) -> No
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **env},
         )
         for i in range(4)
     ]
@@ -117,14 +167,14 @@ def test_four_processes_on_one_sqlite_file_never_overspend(tmp_path: Path) -> No
         for worker in workers:
             assert worker.stdout is not None
             assert worker.stdout.readline().strip() == "ready"
-        for schedule in range(PROCESS_SCHEDULES):
-            db = tmp_path / f"s{schedule}.db"
-            store = SQLiteStore(db)
+        for schedule in range(schedules):
+            store, db = open_store(schedule)
             try:
-                loop, case_id = _open_case(store)
-                for worker in workers:  # all at once
+                loop, first = _open_case(store)
+                case_ids = [first, *(_open_case(store, f"c-{n}")[1] for n in range(2, cases + 1))]
+                for i, worker in enumerate(workers):  # all at once
                     assert worker.stdin is not None
-                    worker.stdin.write(f"go {db} {case_id} {schedule}\n")
+                    worker.stdin.write(f"go {db} {case_ids[i % cases]} {schedule}\n")
                     worker.stdin.flush()
                 fresh: list[str] = []
                 for worker in workers:

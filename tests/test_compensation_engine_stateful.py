@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from loopkit import (
     ApprovalError,
@@ -27,6 +33,7 @@ from loopkit import (
     OfferKind,
     RequestSettled,
     SQLiteStore,
+    Store,
     ValidationError,
     load_playbook,
 )
@@ -90,7 +97,7 @@ class CompensationDeskMachine(RuleBasedStateMachine):
         self.instants: set[datetime] = {START}
         self.settled: Counter[str] = Counter()
 
-    def make_store(self) -> MemoryStore | SQLiteStore:
+    def make_store(self) -> Store:
         return MemoryStore()
 
     @rule(case=st.integers(0, 2), by=st.sampled_from(EMPLOYEES), amount=AMOUNTS, key=KEYS)
@@ -203,7 +210,7 @@ class CompensationDeskMachine(RuleBasedStateMachine):
 
 
 class SQLiteDeskMachine(CompensationDeskMachine):
-    def make_store(self) -> MemoryStore | SQLiteStore:
+    def make_store(self) -> Store:
         return SQLiteStore(":memory:")
 
 
@@ -215,3 +222,34 @@ TestCompensationDeskOnSQLite = SQLiteDeskMachine.TestCase
 TestCompensationDeskOnSQLite.settings = settings(
     max_examples=25, stateful_step_count=25, deadline=None
 )
+
+
+class PostgresDeskMachine(CompensationDeskMachine):
+    dsn = ""  # set by the test below (a fixture's)
+    schemas: list[str] = []  # noqa: RUF012 - made per run, dropped afterwards
+
+    def make_store(self) -> Store:
+        import uuid
+
+        from loopkit.stores.postgres import PostgresStore
+
+        self.schemas.append(f"desk_{uuid.uuid4().hex[:12]}")
+        return PostgresStore(self.dsn, schema=self.schemas[-1])
+
+
+def test_compensation_desk_on_postgresql(postgres_dsn: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    PostgresDeskMachine.dsn, PostgresDeskMachine.schemas = postgres_dsn, []
+    try:
+        run_state_machine_as_test(
+            PostgresDeskMachine,
+            settings=settings(max_examples=15, stateful_step_count=25, deadline=None),
+        )
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            for name in PostgresDeskMachine.schemas:
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
+                )

@@ -1,12 +1,17 @@
 """Every ```python block in the docs (and README) runs, in order, one namespace per page.
 
 A block whose first line is ``# doctest: skip`` is shown but not run (for
-snippets that need a host's own systems, such as a real SMTP server).
+snippets that need a host's own systems, such as a real SMTP server). A page
+that reads ``LOOPKIT_POSTGRES_DSN`` runs against a database of its own on the
+tests' PostgreSQL server (the ``postgres_dsn`` fixture), dropped afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +31,41 @@ def _blocks(page: Path) -> list[tuple[int, str]]:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_code_blocks_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_code_blocks_run(
+    page: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     blocks = _blocks(page)
     if not blocks:
         pytest.skip("no python blocks")
     monkeypatch.chdir(ROOT)  # pages may read examples/; they never write here
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    for line, source in blocks:
-        code = compile(source, f"{page.relative_to(ROOT)}:{line}", "exec")
-        exec(code, namespace)
+    with _postgres_for(page, request, monkeypatch):
+        for line, source in blocks:
+            code = compile(source, f"{page.relative_to(ROOT)}:{line}", "exec")
+            exec(code, namespace)
+
+
+@contextlib.contextmanager
+def _postgres_for(
+    page: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A database of the page's own, named by ``LOOPKIT_POSTGRES_DSN``, when it reads that."""
+    if "LOOPKIT_POSTGRES_DSN" not in page.read_text(encoding="utf-8"):
+        yield
+        return
+    import psycopg
+    from psycopg import conninfo, sql
+
+    server = request.getfixturevalue("postgres_dsn")
+    name = f"docs_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    monkeypatch.setenv("LOOPKIT_POSTGRES_DSN", conninfo.make_conninfo(server, dbname=name))
+    try:
+        yield
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_every_docs_page_is_linked_from_the_index() -> None:

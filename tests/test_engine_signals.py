@@ -108,11 +108,16 @@ class World:
         return self.customers.get(customer_id)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    store: loopkit.Store = (
-        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "loop.db")
-    )
+    store: loopkit.Store
+    if request.param == "postgres":
+        from loopkit.stores.postgres import PostgresStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        store = PostgresStore(dsn, schema=request.getfixturevalue("postgres_schema"))
+    else:
+        store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "loop.db")
     try:
         yield World(store)
     finally:

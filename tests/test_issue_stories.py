@@ -96,9 +96,9 @@ class Pharmacy:
         return [m for m in self.loop.messages() if m.purpose == "issue_fixed"]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def shop(request: pytest.FixtureRequest) -> Pharmacy:
-    return Pharmacy(loopkit.SQLiteStore(":memory:") if request.param == "sqlite" else None)
+@pytest.fixture
+def shop(story_store: loopkit.Store | None) -> Pharmacy:
+    return Pharmacy(story_store)
 
 
 def test_five_cases_with_one_cause_in_a_week_open_one_issue_and_tell_the_host_once(

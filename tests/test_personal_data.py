@@ -46,14 +46,21 @@ def playbook(retention: str | None = None) -> loopkit.Playbook:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[loopkit.Store]:
     if request.param == "memory":
         yield MemoryStore()
+        return
+    opened: loopkit.Store
+    if request.param == "sqlite":
+        opened = SQLiteStore(tmp_path / "loop.db")
     else:
-        sqlite = SQLiteStore(tmp_path / "loop.db")
-        yield sqlite
-        sqlite.close()
+        from loopkit.stores.postgres import PostgresStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        opened = PostgresStore(dsn, schema=request.getfixturevalue("postgres_schema"))
+    yield opened
+    opened.close()
 
 
 def make_loop(store: loopkit.Store, retention: str | None = None) -> tuple[Loop, FakeClock]:

@@ -60,9 +60,9 @@ def anna() -> loopkit.Customer:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def world(request: pytest.FixtureRequest) -> World:
-    return World(loopkit.SQLiteStore(":memory:") if request.param == "sqlite" else None)
+@pytest.fixture
+def world(story_store: loopkit.Store | None) -> World:
+    return World(story_store)
 
 
 # -- seed 001: the ladder, end to end ------------------------------------------------------

@@ -63,6 +63,7 @@ from loopkit.engine import (
 )
 from loopkit.errors import (
     BusinessTimeError,
+    ConcurrentWriteError,
     ConflictError,
     IllegalTransition,
     LoopkitError,
@@ -70,6 +71,7 @@ from loopkit.errors import (
     MissingStepError,
     PluginError,
     Problem,
+    StoreConnectionError,
     UndeliverableChannelWarning,
     UnknownCase,
     UnknownCustomer,
@@ -152,6 +154,7 @@ __all__ = [
     "CompensationDesk",
     "CompensationRule",
     "CompensationRules",
+    "ConcurrentWriteError",
     "Condition",
     "ConflictError",
     "ConsoleChannel",
@@ -224,6 +227,7 @@ __all__ = [
     "Staff",
     "StaffMember",
     "Store",
+    "StoreConnectionError",
     "SurveyGuard",
     "SurveyKind",
     "SystemClock",

@@ -161,7 +161,12 @@ def _parser() -> argparse.ArgumentParser:
     def common(sub: argparse.ArgumentParser, *, policies: bool = True, now: bool = True) -> None:
         if policies:
             sub.add_argument("--policies", required=True, metavar="FILE", help="the policy file")
-        sub.add_argument("--db", required=True, metavar="FILE", help="the SQLite database file")
+        sub.add_argument(
+            "--db",
+            required=True,
+            metavar="FILE",
+            help="the SQLite database file, or a PostgreSQL DSN (postgresql://...)",
+        )
         if now:
             sub.add_argument(
                 "--now",

@@ -22,10 +22,11 @@ from typing import Final, TextIO, cast
 
 from loopkit.channels import ChannelPlugin, ConsoleChannel
 from loopkit.engine import Loop, TickReport
+from loopkit.errors import LoopkitError
 from loopkit.model import CHANNELS, MessageStatus
 from loopkit.playbook import Playbook, load_playbook
 from loopkit.policies import PolicySet
-from loopkit.stores import SQLiteStore
+from loopkit.stores import SQLiteStore, Store
 
 from ._explain import explain as explain_feed
 from ._ingest import ingest_rows
@@ -188,8 +189,31 @@ def _summary(playbook: Playbook) -> str:
     return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts)
 
 
+_DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _postgres(dsn: str) -> Store:
+    """The PostgreSQL store a ``--db postgresql://…`` names (its errors never
+    show the DSN: it may hold a password)."""
+    try:
+        from loopkit.stores.postgres import PostgresStore
+    except ImportError as err:
+        raise Failed(f"{err}", 2) from None
+    try:
+        return PostgresStore(dsn)
+    except LoopkitError as err:
+        raise Failed(f"cannot open the PostgreSQL database: {err}") from None
+
+
 @contextlib.contextmanager
-def _store(path: str, *, create: bool) -> Iterator[SQLiteStore]:
+def _store(path: str, *, create: bool) -> Iterator[Store]:
+    if path.startswith(_DSN_SCHEMES):
+        store = _postgres(path)
+        try:
+            yield store
+        finally:
+            store.close()
+        return
     if path != ":memory:" and not create and not Path(path).is_file():
         raise Failed(f"database not found: {path} (loopkit ingest creates it)", 2)
     try:
@@ -202,12 +226,12 @@ def _store(path: str, *, create: bool) -> Iterator[SQLiteStore]:
         store.close()
 
 
-def _reading(store: SQLiteStore) -> Loop:
+def _reading(store: Store) -> Loop:
     """A loop that only reads ``store`` (its cases, its outbox)."""
     return Loop(READ_ONLY_PLAYBOOK, store=store, check_channels=False)
 
 
-def _loop(playbook: Playbook, store: SQLiteStore, now: datetime | None) -> Loop:
+def _loop(playbook: Playbook, store: Store, now: datetime | None) -> Loop:
     """The loop a command acts through: the console channel stands in for
     every channel a policy names, and for every channel a message still
     waiting in the outbox was queued on."""

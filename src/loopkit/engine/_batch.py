@@ -9,7 +9,7 @@ from loopkit.errors import ConflictError, LoopkitError, ValidationError, describ
 from loopkit.model import Customer, FollowUpCase, Response
 from loopkit.stores import IngestOutcome
 
-from ._context import Context
+from ._context import Context, begin_batch, retrying
 from ._ingest import Ingest
 from .results import BatchItem, IngestResult
 
@@ -89,6 +89,7 @@ class BatchIngest:
         hooked = [i for i, (r, c) in enumerate(batch) if c is None or not r.scale.is_builtin]
         if hooked:
             with self.ctx.store.transaction() as tx:
+                begin_batch(tx, [batch[i][0].id for i in hooked], ())
                 for i in hooked:
                     response = batch[i][0]
                     earlier = tx.get_ingest(response.id)
@@ -124,7 +125,7 @@ class BatchIngest:
         # 2. One transaction for the batch, one savepoint per item in it: an
         # item that fails undoes its own writes only, and costs about what a
         # good one does.
-        done, opened, waiting = self._write_batch(todo, answers)
+        done, opened, waiting = retrying(lambda: self._write_batch(todo, answers))
         for i, outcome in done:
             answers[i] = (
                 BatchItem(response_id=batch[i][0].id, result=outcome)
@@ -150,9 +151,11 @@ class BatchIngest:
         opened: list[FollowUpCase] = []
         waiting: list[int] = []
         with self.ctx.store.transaction() as tx:
+            new = [response for i, response, _ in todo if answers[i] is None]
+            begin_batch(tx, [r.id for r in new], [r.customer_id for r in new])
             # One look-up for the batch; an id an earlier item of the batch
             # wrote (or tried to) is looked up again.
-            stored = set(tx.stored_ingests([r.id for i, r, _ in todo if answers[i] is None]))
+            stored = set(tx.stored_ingests([r.id for r in new]))
             for i, response, customer in todo:
                 if answers[i] is not None:
                     continue

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
@@ -15,7 +16,14 @@ from loopkit._input.checks import shown_id
 from loopkit._input.instants import check_aware
 from loopkit._input.trusted import builder
 from loopkit.channels import Channel
-from loopkit.errors import UnknownCase, UnknownCustomer, ValidationError, describe, suggest
+from loopkit.errors import (
+    ConcurrentWriteError,
+    UnknownCase,
+    UnknownCustomer,
+    ValidationError,
+    describe,
+    suggest,
+)
 from loopkit.model import CaseEvent, Customer, FollowUpCase, Message
 from loopkit.stores import IngestRecord, Store, StoreTransaction, Timer
 
@@ -29,6 +37,36 @@ if TYPE_CHECKING:
     from loopkit.policies import FollowUpPolicy
 
 log = logging.getLogger("loopkit")
+T = TypeVar("T")
+
+ATTEMPTS: Final = 8
+"""How often a transaction that collided with another worker's is run in all."""
+
+
+def begin_batch(tx: object, keys: Sequence[str], customer_ids: Sequence[str]) -> None:
+    """Let a store prepare for the ingests of ``keys`` about ``customer_ids``
+    in this transaction, if it can (``begin_batch``, optional: the PostgreSQL
+    store locks the customers in one order and reads the keys' records in one
+    query)."""
+    prepare = getattr(tx, "begin_batch", None)
+    if prepare is not None and keys:
+        prepare(keys, customer_ids)
+
+
+def retrying(action: Callable[[], T]) -> T:
+    """Run ``action`` (one store transaction that calls no hook), again after a
+    short jittered pause while the store answers :class:`ConcurrentWriteError`
+    (a server store, when another worker wrote the same rows at once: the
+    transaction was rolled back whole, so running it again is safe)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return action()
+        except ConcurrentWriteError:
+            if attempt == ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
 
 # The engine's own builders for values made of already-checked parts: they skip
 # the validators. Measured (bench_ingest.py --n 20000, side by side): with the

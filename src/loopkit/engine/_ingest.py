@@ -13,7 +13,15 @@ from loopkit.policies import PRESENT_CHANNELS
 from loopkit.policies.casework import SYSTEM, attach
 from loopkit.stores import IngestOutcome, IngestRecord, StoreTransaction
 
-from ._context import Context, build_case, build_event, build_record, build_result
+from ._context import (
+    Context,
+    begin_batch,
+    build_case,
+    build_event,
+    build_record,
+    build_result,
+    retrying,
+)
 from ._outbox import Outbox
 from .results import IngestResult
 
@@ -65,11 +73,18 @@ class Ingest:
         else:
             customer = self.ctx.customer(response.customer_id, customer)
         now = self.ctx.now()
-        with self.ctx.store.transaction() as tx:
-            earlier = tx.get_ingest(response.id)  # another worker may have been first
-            if earlier is not None:
-                return self.replay(tx, earlier, response)
-            result = self.apply(tx, response, customer, now)
+
+        def write() -> tuple[IngestResult, bool]:
+            with self.ctx.store.transaction() as tx:
+                begin_batch(tx, (response.id,), (response.customer_id,))
+                earlier = tx.get_ingest(response.id)  # another worker may have been first
+                if earlier is not None:
+                    return self.replay(tx, earlier, response), True
+                return self.apply(tx, response, customer, now), False
+
+        result, replayed = retrying(write)
+        if replayed:
+            return result
         if result.outcome is IngestOutcome.OPENED and result.case is not None:
             self.ctx.hooks.case_opened(result.case)
         return result

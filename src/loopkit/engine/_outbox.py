@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -13,7 +14,7 @@ import attrs
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus
 from loopkit.stores import LaterTimer, StoreTransaction, TimerKind
 
-from ._context import END, Context, build_message, build_timer, in_utc, log, plus
+from ._context import END, Context, build_message, build_timer, in_utc, log, plus, retrying
 from .delivery import Sender, worker_token
 
 if TYPE_CHECKING:
@@ -126,8 +127,7 @@ class Outbox:
         try:
             while True:
                 until = plus(self._claim_time(now), lease)
-                with self.ctx.store.transaction() as tx:
-                    batch = tx.claim_messages(now, _CLAIMS, worker, until)
+                batch = retrying(functools.partial(self._claim, now, worker, until))
                 if not batch:
                     return
                 endless = until == END  # at the end of time a claim cannot run out
@@ -145,6 +145,19 @@ class Outbox:
                         raise
         finally:
             self._sender.stop()
+
+    def _claim(self, now: datetime, worker: str, until: datetime) -> Sequence[Message]:
+        with self.ctx.store.transaction() as tx:
+            return tx.claim_messages(now, _CLAIMS, worker, until)
+
+    def _record(self, updated: Message, worker: str) -> bool:
+        """Save what a send did, if our claim still holds: unless the message was
+        saved since (say, cancelled) or the claim ran out and another worker took it."""
+        with self.ctx.store.transaction() as tx:
+            if tx.claimed_by(updated.id) == worker:
+                tx.save_message(updated)
+                return True
+        return False
 
     def _release(self, messages: Sequence[Message], worker: str, quietly: bool = False) -> None:
         """Hand back claimed messages that were not sent, for any worker to take."""
@@ -196,12 +209,8 @@ class Outbox:
                 type(error).__name__,
                 "; dead-lettered" if dead else "",
             )
-        with self.ctx.store.transaction() as tx:
-            # Our claim still holds unless the message was saved since (say,
-            # cancelled) or the claim ran out and another worker took it.
-            if tx.claimed_by(message.id) == worker:
-                tx.save_message(updated)
-                return
+        if retrying(lambda: self._record(updated, worker)):
+            return
         log.warning(
             "message %s changed or was claimed by another worker during its send;"
             " this attempt (%s) is not recorded",

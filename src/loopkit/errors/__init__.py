@@ -25,6 +25,7 @@ from ._problem import join_path as join_path  # re-exported, outside __all__ as 
 
 __all__ = [
     "BusinessTimeError",
+    "ConcurrentWriteError",
     "ConflictError",
     "IllegalTransition",
     "LoopkitError",
@@ -32,6 +33,7 @@ __all__ = [
     "MissingStepError",
     "PluginError",
     "Problem",
+    "StoreConnectionError",
     "UndeliverableChannelWarning",
     "UnknownCase",
     "UnknownCustomer",
@@ -310,6 +312,31 @@ class PluginError(LoopkitError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild_with, (type(self), self.args, {"hook": self.hook}))
+
+
+# -- stores on a server (PostgreSQL) ---------------------------------------------
+
+
+class StoreConnectionError(LoopkitError):
+    """A store could not reach its database server (or lost it): the message
+    says where it tried (host, port, database, user; never a password) and what
+    to check.
+
+    >>> str(StoreConnectionError("could not connect to PostgreSQL at 127.0.0.1:1"))
+    'could not connect to PostgreSQL at 127.0.0.1:1'
+    """
+
+
+class ConcurrentWriteError(LoopkitError):
+    """Another worker wrote the same rows at the same moment (the same response
+    id, the same customer's open case, or a deadlock between two
+    transactions), so this transaction was rolled back whole. Running it again
+    is safe: ingesting is idempotent. :meth:`loopkit.Loop.ingest_many` and
+    :meth:`loopkit.Loop.ingest` retry on their own before they raise it.
+
+    >>> issubclass(ConcurrentWriteError, LoopkitError)
+    True
+    """
 
 
 class LoopkitWarning(UserWarning):

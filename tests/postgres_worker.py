@@ -1,0 +1,140 @@
+"""A worker process for the PostgreSQL concurrency and crash tests.
+
+``python postgres_worker.py DSN SCHEMA POLICIES SENT_FILE MODE ...``:
+
+- ``work START COUNT SEED``: ingest ``COUNT`` responses of the shared feed
+  from ``START`` on (wrapping around), in an order shuffled by ``SEED``, in
+  batches, then tick. It prints ``ready``, waits for a line on stdin (so all
+  workers start at once), and prints a JSON summary.
+- ``tick``: tick once, three days after the feed, on the go-ahead; print
+  the tick's report as JSON.
+- ``crash ACK_FILE``: a fork server. For each line ``go SCHEMA`` on stdin it
+  forks a child that ingests the whole feed into SCHEMA in batches, appending the ids of each
+  batch to ACK_FILE once ``ingest_many`` returned (acknowledged), and prints
+  the child's pid; the test kills the child (SIGKILL) whenever it likes, then
+  writes ``reap`` and the server answers ``reaped`` once the child is gone.
+
+The channel appends each message's idempotency key to SENT_FILE, one line per
+send (``O_APPEND``, one ``write`` a line: lines of several processes never
+interleave).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+
+FEED = 600
+T0 = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+
+
+def feed() -> list[tuple[object, object]]:
+    """The shared feed: responses of 150 customers, a third of them detractors."""
+    from loopkit.testing import make_customer, make_response
+
+    items = []
+    for i in range(FEED):
+        customer = f"c-{i % 150}"
+        score = (2, 8, 10, 5, 9, 1)[i % 6]
+        kind = "cancellation" if i % 5 == 0 else "support_contact"
+        items.append(
+            (
+                make_response(
+                    score,
+                    id=f"r-{i:04d}",
+                    customer_id=customer,
+                    kind=kind,
+                    answered_at=T0 + timedelta(seconds=i),
+                ),
+                make_customer(customer),
+            )
+        )
+    return items
+
+
+class AppendingChannel:
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def send(self, message: object) -> None:
+        os.write(self._fd, f"{message.idempotency_key}\n".encode())  # type: ignore[attr-defined]
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def loop_on(dsn: str, schema: str, policies: str, sent: str, clock: FixedClock) -> object:
+    import loopkit
+    from loopkit.stores.postgres import PostgresStore
+
+    channel = AppendingChannel(sent)
+    return loopkit.Loop(
+        loopkit.load_playbook(policies),
+        plugins=[loopkit.ChannelPlugin({"phone": channel, "email": channel})],
+        store=PostgresStore(dsn, schema=schema),
+        clock=clock,
+    )
+
+
+def work(argv: list[str], items: list[tuple[object, object]]) -> None:
+    dsn, schema, policies, sent = argv[:4]
+    start, count, seed = (int(a) for a in argv[5:8])
+    mine = [items[(start + k) % len(items)] for k in range(count)]
+    random.Random(seed).shuffle(mine)
+    clock = FixedClock(T0 + timedelta(hours=1))
+    loop = loop_on(dsn, schema, policies, sent, clock)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    errors = 0
+    for at in range(0, len(mine), 20):
+        answers = loop.ingest_many(mine[at : at + 20], batch_size=20)  # type: ignore[attr-defined]
+        errors += sum(a.error is not None for a in answers)
+    clock.at = T0 + timedelta(days=3)
+    report = loop.tick()  # type: ignore[attr-defined]
+    print(json.dumps({"errors": errors, "sent": report.sent}), flush=True)
+
+
+def tick(argv: list[str], items: list[tuple[object, object]]) -> None:
+    clock = FixedClock(T0 + timedelta(days=3))
+    loop = loop_on(*argv[:4], clock)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    report = loop.tick()  # type: ignore[attr-defined]
+    print(json.dumps({"sent": report.sent, "breaches": report.breaches}), flush=True)
+
+
+def crash(argv: list[str], items: list[tuple[object, object]]) -> None:
+    dsn, _, policies, sent, _, acks = argv[:6]
+    print("ready", flush=True)
+    child = 0
+    for line in sys.stdin:
+        if line.strip() == "reap":
+            os.waitpid(child, 0)
+            print("reaped", flush=True)
+            continue
+        schema = line.split()[1]
+        child = os.fork()
+        if child == 0:  # the child: ingest everything, acknowledging each batch
+            loop = loop_on(dsn, schema, policies, sent, FixedClock(T0 + timedelta(hours=1)))
+            fd = os.open(acks, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            for at in range(0, len(items), 25):
+                batch = items[at : at + 25]
+                answers = loop.ingest_many(batch, batch_size=25)  # type: ignore[attr-defined]
+                assert all(a.error is None for a in answers)
+                os.write(fd, "".join(f"{a.response_id}\n" for a in answers).encode())
+            os._exit(0)
+        print(child, flush=True)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    everything = feed()
+    {"work": work, "tick": tick, "crash": crash}[args[4]](args, everything)
