@@ -39,7 +39,7 @@ from loopkit.errors import UnknownCustomer, ValidationError, describe, suggest
 from loopkit.model import Customer
 
 from . import _grants
-from ._context import Context
+from ._context import Context, retrying
 
 __all__ = ["BudgetUse", "CompensationDesk"]
 
@@ -185,31 +185,37 @@ class CompensationDesk:
         else:
             raise ValidationError("offer", "an Offer or a Proposal", describe(offer))
         member = self._member(by)
-        with ctx.store.transaction() as tx:
-            case = ctx.load(tx, case_id)
-            ledger = _grants.grant_excerpt(
-                tx,
-                self.empowerment,
-                key=key,
-                case=case,
-                member=member,
-                proposal=proposal,
-                budget=budget,
-                at=at,
-            )
-            outcome = grant(
-                ledger,
-                self.empowerment,
-                key=key,
-                case=case,
-                by=member,
-                at=at,
-                offer=given,
-                proposal=proposal,
-                budget=budget,
-            )
-            _grants.record(tx, outcome, by=by, at=at, case=case)
-        return outcome
+
+        def decide() -> GrantOutcome:
+            with ctx.store.transaction() as tx:
+                case = ctx.load(tx, case_id)
+                ledger = _grants.grant_excerpt(
+                    tx,
+                    self.empowerment,
+                    key=key,
+                    case=case,
+                    member=member,
+                    proposal=proposal,
+                    budget=budget,
+                    at=at,
+                )
+                outcome = grant(
+                    ledger,
+                    self.empowerment,
+                    key=key,
+                    case=case,
+                    by=member,
+                    at=at,
+                    offer=given,
+                    proposal=proposal,
+                    budget=budget,
+                )
+                _grants.record(tx, outcome, by=by, at=at, case=case)
+            return outcome
+
+        # A server store may roll the transaction back when another worker
+        # wrote the same rows at once: it is decided again, from what is stored.
+        return retrying(decide)
 
     def approve(self, request_id: str, *, by: str, at: datetime | None = None) -> GrantOutcome:
         """Approve a pending request: the offer is granted, its reserved amount
@@ -231,13 +237,17 @@ class CompensationDesk:
         at = ctx.now(at)
         check_id(request_id, "request_id")
         approver = self._member(by)
-        with ctx.store.transaction() as tx:
-            ledger = ledger_excerpt(tx.ledger_entries(key=request_id))
-            outcome: GrantOutcome = decide(  # type: ignore[operator]
-                ledger, self.empowerment, request_id=request_id, by=approver, at=at
-            )
-            _grants.record(tx, outcome, by=by, at=at)
-        return outcome
+
+        def settle() -> GrantOutcome:
+            with ctx.store.transaction() as tx:
+                ledger = ledger_excerpt(tx.ledger_entries(key=request_id))
+                outcome: GrantOutcome = decide(  # type: ignore[operator]
+                    ledger, self.empowerment, request_id=request_id, by=approver, at=at
+                )
+                _grants.record(tx, outcome, by=by, at=at)
+            return outcome
+
+        return retrying(settle)
 
     def reverse(
         self, grant_key: str, *, key: str, by: str, at: datetime | None = None
@@ -249,13 +259,17 @@ class CompensationDesk:
         at = ctx.now(at)
         check_id(grant_key, "grant_key")
         check_id(by, "by")
-        with ctx.store.transaction() as tx:
-            chain = list(tx.ledger_entries(key=grant_key))
-            around = tx.ledger_entries(case_id=chain[0].case_id) if chain else ()
-            ledger = ledger_excerpt([*chain, *around, *tx.ledger_entries(key=key)])
-            outcome = reverse(ledger, grant_key=grant_key, key=key, by=by, at=at)
-            _grants.record(tx, outcome, by=by, at=at)
-        return outcome
+
+        def take_back() -> GrantOutcome:
+            with ctx.store.transaction() as tx:
+                chain = list(tx.ledger_entries(key=grant_key))
+                around = tx.ledger_entries(case_id=chain[0].case_id) if chain else ()
+                ledger = ledger_excerpt([*chain, *around, *tx.ledger_entries(key=key)])
+                outcome = reverse(ledger, grant_key=grant_key, key=key, by=by, at=at)
+                _grants.record(tx, outcome, by=by, at=at)
+            return outcome
+
+        return retrying(take_back)
 
     # -- reading -----------------------------------------------------------------
 
