@@ -26,7 +26,7 @@ from loopkit.stores.postgres import PostgresStore
 from loopkit.testing import FakeClock
 
 HERE = Path(__file__).resolve().parent
-WORKER = HERE / "postgres_worker.py"
+WORKER = HERE / "store_worker.py"
 POLICIES = HERE.parent / "examples" / "policies.toml"
 
 
@@ -43,7 +43,7 @@ def _worker(*args: str) -> subprocess.Popen[str]:
 def _feed() -> list[tuple[loopkit.Response, loopkit.Customer]]:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("postgres_worker", WORKER)
+    spec = importlib.util.spec_from_file_location("store_worker", WORKER)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

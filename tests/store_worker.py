@@ -1,6 +1,8 @@
-"""A worker process for the PostgreSQL concurrency and crash tests.
+"""A worker process for the concurrency and crash tests on PostgreSQL and SQLite.
 
-``python postgres_worker.py DSN SCHEMA POLICIES SENT_FILE MODE ...``:
+``python store_worker.py DSN SCHEMA POLICIES SENT_FILE MODE ...``, where
+DSN is a PostgreSQL DSN (SCHEMA: the schema) or ``sqlite:DIRECTORY`` (SCHEMA:
+the database file ``DIRECTORY/SCHEMA.db``):
 
 - ``work START COUNT SEED``: ingest ``COUNT`` responses of the shared feed
   from ``START`` on (wrapping around), in an order shuffled by ``SEED``, in
@@ -73,15 +75,25 @@ class FixedClock:
 
 def loop_on(dsn: str, schema: str, policies: str, sent: str, clock: FixedClock) -> object:
     import loopkit
-    from loopkit.stores.postgres import PostgresStore
 
     channel = AppendingChannel(sent)
     return loopkit.Loop(
         loopkit.load_playbook(policies),
         plugins=[loopkit.ChannelPlugin({"phone": channel, "email": channel})],
-        store=PostgresStore(dsn, schema=schema),
+        store=open_store(dsn, schema),
         clock=clock,
     )
+
+
+def open_store(dsn: str, schema: str) -> object:
+    """The store a worker works on: PostgreSQL, or one SQLite file."""
+    if dsn.startswith("sqlite:"):
+        from loopkit import SQLiteStore
+
+        return SQLiteStore(os.path.join(dsn.removeprefix("sqlite:"), f"{schema}.db"), timeout=120)
+    from loopkit.stores.postgres import PostgresStore
+
+    return PostgresStore(dsn, schema=schema)
 
 
 def work(argv: list[str], items: list[tuple[object, object]]) -> None:

@@ -1,0 +1,160 @@
+"""Many processes on one SQLite file: eight workers ingesting overlapping feeds
+and ticking at once store each response once, open one case per customer and
+topic and send each message once (taking turns for the file's one writer); a
+process killed in the middle of a batch loses no acknowledged response, the
+file stays whole (``PRAGMA integrity_check``), and the feed run again completes
+without a duplicate. (The same worker drives the PostgreSQL tests.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import loopkit
+from loopkit import MessageStatus, SQLiteStore
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "store_worker.py"
+POLICIES = HERE.parent / "examples" / "policies.toml"
+
+
+def _worker(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _feed() -> list[tuple[loopkit.Response, loopkit.Customer]]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("store_worker", WORKER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.feed()  # type: ignore[no-any-return]
+
+
+def _check_no_duplicates(store: SQLiteStore, feed_ids: set[str]) -> list[loopkit.FollowUpCase]:
+    with store.transaction() as tx:
+        ingests = tx.ingests()
+        cases = list(tx.cases())
+    assert {r.key for r in ingests} == feed_ids and len(ingests) == len(feed_ids)
+    attached = Counter(rid for case in cases for rid in case.response_ids)
+    assert [rid for rid, n in attached.items() if n > 1] == []
+    unclosed = Counter((c.customer_id, c.topic) for c in cases if not c.is_closed)
+    assert [key for key, n in unclosed.items() if n > 1] == []
+    return cases
+
+
+def _intact(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
+    tmp_path: Path,
+) -> None:
+    sent, dsn = tmp_path / "sent.txt", f"sqlite:{tmp_path}"
+    feed = _feed()
+    SQLiteStore(tmp_path / "loop.db").close()  # the file, made once
+    common = [dsn, "loop", str(POLICIES), str(sent), "work"]
+    workers = [
+        _worker(*common, str(k * len(feed) // 8), str(len(feed) * 2 // 5), str(k)) for k in range(8)
+    ]
+    try:
+        for w in workers:
+            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
+        for w in workers:
+            assert w.stdin is not None
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        reports = []
+        for w in workers:
+            out, err = w.communicate(timeout=300)
+            assert w.returncode == 0, err
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+    assert sum(r["errors"] for r in reports) == 0
+
+    alone = loopkit.Loop(loopkit.load_playbook(POLICIES), store=loopkit.MemoryStore())
+    alone.ingest_many(feed)
+    with SQLiteStore(tmp_path / "loop.db") as store:
+        cases = _check_no_duplicates(store, {r.id for r, _ in feed})
+        assert sorted((c.customer_id, c.topic) for c in cases) == sorted(
+            (c.customer_id, c.topic) for c in alone.cases()
+        )
+        with store.transaction() as tx:
+            sent_rows = tx.messages(status=MessageStatus.SENT)
+    for case in cases:
+        fired = Counter((e.kind, e.details.get("due_at")) for e in case.events)
+        assert all(n == 1 for (kind, _), n in fired.items() if kind.startswith("deadline_"))
+    sends = Counter(sent.read_text().split())
+    assert [key for key, n in sends.items() if n > 1] == []  # nothing sent twice
+    assert len(sends) == len(sent_rows) == sum(r["sent"] for r in reports) > 0
+    _intact(tmp_path / "loop.db")
+
+
+def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
+    tmp_path: Path,
+) -> None:
+    acks, sent, dsn = tmp_path / "acks.txt", tmp_path / "sent.txt", f"sqlite:{tmp_path}"
+    feed_ids = {r.id for r, _ in _feed()}
+    server = _worker(dsn, "-", str(POLICIES), str(sent), "crash", str(acks))
+    assert server.stdout is not None and server.stdin is not None
+    assert server.stdout.readline().strip() == "ready"
+    rng = random.Random(15)
+    rounds, killed, trials = 0, 0, 0
+    name = "loop-0"
+    started = time.monotonic()
+    try:
+        for trials in range(1, 61):
+            server.stdin.write(f"go {name}\n")
+            server.stdin.flush()
+            child = int(server.stdout.readline())
+            time.sleep(rng.uniform(0.0, 0.5))
+            try:
+                os.kill(child, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass  # it had finished
+            server.stdin.write("reap\n")
+            server.stdin.flush()
+            assert server.stdout.readline().strip() == "reaped"
+            path = tmp_path / f"{name}.db"
+            acked = set(acks.read_text().split()) if acks.exists() else set()
+            with SQLiteStore(path) as store, store.transaction() as tx:
+                lost = [key for key in acked if tx.get_ingest(key) is None]
+            assert lost == [], f"trial {trials}: acknowledged responses lost"
+            _intact(path)
+            if acked >= feed_ids:  # all in: check, then start again on a new file
+                with SQLiteStore(path) as store:
+                    _check_no_duplicates(store, feed_ids)
+                acks.unlink()
+                rounds += 1
+                name = f"loop-{rounds}"
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+    assert trials == 60 and killed >= 50, (trials, killed)
+    assert time.monotonic() - started < 120
+
+    with SQLiteStore(tmp_path / f"{name}.db") as store:  # the feed again, to its end
+        loop = loopkit.Loop(loopkit.load_playbook(POLICIES), store=store)
+        assert all(a.error is None for a in loop.ingest_many(_feed()))
+        _check_no_duplicates(store, feed_ids)
