@@ -3,18 +3,23 @@ and ``close``, each one change through the loop, refused changes exit 1."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loopkit import Loop, SQLiteStore, load_playbook
 from loopkit.cli import main
+from loopkit.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "examples" / "policies.toml"
 FEED = ROOT / "examples" / "feed.jsonl"
 FRIDAY_EVENING = "2026-11-20T21:30:00+01:00"
 MONDAY = "2026-11-23T09:00:00+01:00"
+LATER = "2026-11-30T09:00:00+01:00"
 
 
 @pytest.fixture
@@ -113,3 +118,37 @@ def test_a_wrong_command_line_exits_2(db: Path, capsys: pytest.CaptureFixture[st
     assert code == 2 and "invalid choice" in err
     code, _, _ = _run(capsys, db, "close", "case-1")  # --by is required
     assert code == 2
+
+
+def test_cases_are_filtered_by_state_owner_and_breach(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reached = ("--outcome", "reached")
+    assert _run(capsys, db, "contact", "case-1", "--by", "emp-7", *reached)[0] == 0
+    assert _run(capsys, db, "close", "case-1", "--by", "emp-7", "--cause", "no_callback")[0] == 0
+    assert main(["tick", "--policies", str(POLICIES), "--db", str(db), "--now", LATER]) == 0
+    capsys.readouterr()
+
+    def listed(*args: str) -> list[str]:
+        assert main(["cases", "--db", str(db), "--json", *args]) == 0
+        return [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()]
+
+    everything = listed()
+    assert listed("--state", "closed") == ["case-1"]
+    assert set(listed("--state", "open", "--state", "closed")) == set(everything)
+    assert listed("--owner", "team:cx") == ["case-4"]
+    breached = listed("--breached")
+    assert breached and "case-1" not in breached  # contacted in time, then closed
+    with SQLiteStore(db) as store:  # a note in a case's log is personal data
+        clock = FakeClock(datetime.fromisoformat(LATER))
+        Loop(load_playbook(POLICIES), store=store, clock=clock, check_channels=False).add_note(
+            "case-4", "She sounded upset PLANTED", by="emp-7"
+        )
+    lines = _json_cases(capsys, db)
+    assert "PLANTED" not in json.dumps(lines)
+    assert [e["kind"] for e in lines[3]["events"]][-1] == "note"
+
+
+def _json_cases(capsys: pytest.CaptureFixture[str], db: Path) -> list[dict[str, Any]]:
+    assert main(["cases", "--db", str(db), "--json"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]

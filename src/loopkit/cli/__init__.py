@@ -53,6 +53,7 @@ from loopkit._input.checks import check_timezone
 from loopkit._input.instants import parse_instant
 from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
+from loopkit.model import CaseState
 
 from . import _casework, _commands, _explain, _report
 from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
@@ -200,7 +201,23 @@ def _parser() -> argparse.ArgumentParser:
     common(cases, policies=False, now=False)
     cases.add_argument("--customer", metavar="ID", help="only this customer's cases")
     cases.add_argument(
+        "--state",
+        action="append",
+        choices=[s.value for s in CaseState],
+        help="only cases in this state (repeatable)",
+    )
+    cases.add_argument(
+        "--owner", metavar="OWNER", help="only cases this owner has (emp-7, team:cx)"
+    )
+    cases.add_argument(
+        "--breached", action="store_true", help="only cases whose deadline was breached"
+    )
+    shape = cases.add_mutually_exclusive_group()
+    shape.add_argument(
         "--csv", action="store_true", help="print CSV (for a spreadsheet) instead of a table"
+    )
+    shape.add_argument(
+        "--json", action="store_true", help="print JSON Lines, one case a line, with its log"
     )
     cases.set_defaults(run=_commands.cases)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import json
 import random
 import sqlite3
 import tempfile
@@ -23,7 +24,7 @@ from typing import Final, TextIO, cast
 from loopkit.channels import ChannelPlugin, ConsoleChannel
 from loopkit.engine import Loop, TickReport
 from loopkit.errors import LoopkitError
-from loopkit.model import CHANNELS, MessageStatus
+from loopkit.model import CHANNELS, FollowUpCase, MessageStatus
 from loopkit.playbook import Playbook, load_playbook
 from loopkit.policies import PolicySet
 from loopkit.stores import SQLiteStore, Store
@@ -106,7 +107,14 @@ def tick(args: argparse.Namespace, out: TextIO) -> int:
 
 def cases(args: argparse.Namespace, out: TextIO) -> int:
     with _store(args.db, create=False) as store:
-        found = _reading(store).cases(args.customer)
+        found = [case for case in _reading(store).cases(args.customer) if _wanted(args, case)]
+    if args.json:
+        for case in found:  # the log's notes are personal data: left out
+            data = case.to_dict()
+            for event in data["events"]:
+                event.pop("note", None)
+            print(json.dumps(data, ensure_ascii=True), file=out)
+        return 0
     none = "" if args.csv else "-"
     rows = [("CASE", "STATE", "LEVEL", "OWNER", "DUE", "POLICY", "CUSTOMER")]
     for case in found:
@@ -129,6 +137,15 @@ def cases(args: argparse.Namespace, out: TextIO) -> int:
     table(rows, out)
     print(f"{len(found)} case{'' if len(found) == 1 else 's'}", file=out)
     return 0
+
+
+def _wanted(args: argparse.Namespace, case: FollowUpCase) -> bool:
+    """Whether ``case`` passes ``--state``, ``--owner`` and ``--breached``."""
+    if args.state and case.state.value not in args.state:
+        return False
+    if args.owner is not None and case.owner != args.owner:
+        return False
+    return not args.breached or any(e.kind == "deadline_breached" for e in case.events)
 
 
 def demo(
