@@ -70,6 +70,14 @@ def _postgres_for(
 
 def test_every_docs_page_is_linked_from_the_index() -> None:
     index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    # the site's table of contents: the index's {toctree} blocks
+    listed = {
+        line.strip()
+        for block in re.findall(r"^```\{toctree\}\n(.*?)^```", index, re.S | re.M)
+        for line in block.splitlines()
+        if line.strip() and not line.startswith(":")
+    }
     for page in ROOT.joinpath("docs").glob("*.md"):
         if page.name != "index.md":
             assert f"({page.name})" in index, f"docs/index.md does not link {page.name}"
+            assert page.stem in listed, f"docs/index.md's table of contents lacks {page.stem}"
