@@ -56,11 +56,13 @@ from loopkit.errors import LoopkitError, ValidationError
 from loopkit.model import CaseState
 
 from . import _casework, _commands, _explain, _report
+from . import _run as _run_command
 from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
 from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
 from ._commands import Failed
 from ._feed import MAX_LINE_BYTES as MAX_LINE_BYTES
 from ._output import csv_cell, error, for_terminal
+from ._plugins import add_options as add_plugin_options
 from ._source import FORMATS
 
 if TYPE_CHECKING:
@@ -95,9 +97,16 @@ def _zone(text: str) -> ZoneInfo:
         ) from None
 
 
-def _feed_options(ingest: argparse.ArgumentParser, *, rejects: bool = True) -> None:
+def _quiet(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--quiet", "-q", action="store_true", help="no progress on standard error")
+
+
+def _feed_options(
+    ingest: argparse.ArgumentParser, *, rejects: bool = True, format_option: str = "--format"
+) -> None:
     ingest.add_argument(
-        "--format",
+        format_option,
+        dest="format",
         choices=FORMATS,
         help="the feed's format (default: from its extension, .csv or .tsv for CSV, "
         "else JSON Lines)",
@@ -162,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     def common(sub: argparse.ArgumentParser, *, policies: bool = True, now: bool = True) -> None:
         if policies:
             sub.add_argument("--policies", required=True, metavar="FILE", help="the policy file")
+            add_plugin_options(sub)
         sub.add_argument(
             "--db",
             required=True,
@@ -189,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
         '"customer": ...} per line) or a CSV export; - for stdin',
     )
     _feed_options(ingest)
+    _quiet(ingest)
     ingest.set_defaults(run=_commands.ingest)
 
     tick = commands.add_parser(
@@ -223,6 +234,13 @@ def _parser() -> argparse.ArgumentParser:
 
     _casework.add_parsers(commands, common)
     _report.add_parser(commands, _instant)
+    _run_command.add_parser(
+        commands,
+        common,
+        functools.partial(_feed_options, format_option="--input-format"),
+        _quiet,
+        _instant,
+    )
     _explain.add_parser(
         commands,
         _instant,

@@ -81,7 +81,7 @@ def _acting(args: argparse.Namespace, out: TextIO, act: Callable[..., Any]) -> i
     refused change (a typed loopkit error) is exit code 1, its message shown."""
     playbook = _playbook(args.policies)
     with _store(args.db, create=False) as store:
-        loop = _loop(playbook, store, args.now)
+        loop = _loop(playbook, store, args.now, hosts=args)
         try:
             result = act(args, loop)
         except LoopkitError as err:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import random
 import sqlite3
@@ -32,6 +33,8 @@ from loopkit.stores import SQLiteStore, Store
 from ._explain import explain as explain_feed
 from ._ingest import ingest_rows
 from ._output import EscapedStream, Failed, csv_cell, for_terminal, table
+from ._plugins import Plugins, plugins_of
+from ._progress import Progress, estimate_lines
 from ._source import feed_rows
 
 __all__ = [
@@ -58,13 +61,27 @@ message, and no channel for its loop to warn about."""
 
 
 class _FixedClock:
-    """The clock a command runs on when it is given ``--now``."""
+    """The clock a command runs on when it is given ``--now`` (``loopkit run``
+    moves it on as the feed's time passes: ``at``)."""
 
     def __init__(self, at: datetime) -> None:
-        self._at = at
+        self.at = at
 
     def now(self) -> datetime:
-        return self._at
+        return self.at
+
+
+NO_PLUGINS: Final = Plugins()
+
+
+class _Discard(io.TextIOBase):
+    """Where the console channel writes when its messages are not shown."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
 
 
 # -- the commands ----------------------------------------------------------------
@@ -82,8 +99,9 @@ def ingest(args: argparse.Namespace, out: TextIO) -> int:
         raise Failed(f"feed file not found: {args.feed}", 2)
     rows, rejects, times = feed_rows(args, out)
     with _store(args.db, create=True) as store:
-        loop = _loop(playbook, store, args.now)
-        code = ingest_rows(loop, rows, args.feed, out, rejects)
+        loop = _loop(playbook, store, args.now, hosts=args)
+        progress = None if args.quiet else Progress("loopkit ingest", estimate_lines(args.feed))
+        code = ingest_rows(loop, rows, args.feed, out, rejects, progress=progress)
     if times.zone is not None:
         n = times.placed
         print(
@@ -99,7 +117,7 @@ def explain(args: argparse.Namespace, out: TextIO) -> int:
 def tick(args: argparse.Namespace, out: TextIO) -> int:
     playbook = _playbook(args.policies)
     with _store(args.db, create=False) as store:
-        loop = _loop(playbook, store, args.now)
+        loop = _loop(playbook, store, args.now, hosts=args)
         report = loop.tick()
         print(_report(report), file=out)
     return 0
@@ -243,27 +261,49 @@ def _store(path: str, *, create: bool) -> Iterator[Store]:
         store.close()
 
 
-def _reading(store: Store) -> Loop:
-    """A loop that only reads ``store`` (its cases, its outbox)."""
-    return Loop(READ_ONLY_PLAYBOOK, store=store, check_channels=False)
+def _reading(store: Store, hosts: Plugins = NO_PLUGINS) -> Loop:
+    """A loop that only reads ``store`` (its cases, its outbox), with the
+    plugins ``hosts`` names (so their channels are known)."""
+    return Loop(
+        READ_ONLY_PLAYBOOK,
+        plugins=hosts.objects,
+        store=store,
+        check_channels=False,
+        load_entry_points=hosts.entry_points,
+    )
 
 
-def _loop(playbook: Playbook, store: Store, now: datetime | None) -> Loop:
-    """The loop a command acts through: the console channel stands in for
-    every channel a policy names, and for every channel a message still
-    waiting in the outbox was queued on."""
+def _loop(
+    playbook: Playbook,
+    store: Store,
+    now: datetime | None,
+    *,
+    hosts: Plugins | argparse.Namespace = NO_PLUGINS,
+    clock: _FixedClock | None = None,
+    echo: bool = True,
+) -> Loop:
+    """The loop a command acts through, with the plugins ``hosts`` names
+    (``--plugin``, entry points; a namespace is read for them): the console
+    channel stands in for every channel a policy names, and for every channel
+    a message still waiting in the outbox was queued on, that no plugin
+    registered (``echo=False``: its messages are counted, not printed)."""
+    if isinstance(hosts, argparse.Namespace):
+        hosts = plugins_of(hosts)
     names = set(CHANNELS)
     for policy in playbook.policies:
         names.update(policy.channels)
-    names.update(m.channel for m in _reading(store).messages(status=MessageStatus.PENDING))
+    reader = _reading(store, hosts)
+    names.update(m.channel for m in reader.messages(status=MessageStatus.PENDING))
+    names -= reader.channels.keys()  # a plugin's channel is used, not the console
     # prints to sys.stdout, personal data redacted, ids escaped
-    console = ConsoleChannel(stream=cast(TextIO, EscapedStream()))
+    console = ConsoleChannel(stream=cast(TextIO, EscapedStream() if echo else _Discard()))
     return Loop(
         playbook,
-        plugins=[ChannelPlugin([(name, console) for name in sorted(names)])],
+        plugins=[*hosts.objects, ChannelPlugin([(name, console) for name in sorted(names)])],
         store=store,
-        clock=None if now is None else _FixedClock(now),
+        clock=clock if clock is not None else None if now is None else _FixedClock(now),
         rng=random.Random(0),
+        load_entry_points=hosts.entry_points,
     )
 
 

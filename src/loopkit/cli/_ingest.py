@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final, TextIO
 
 from loopkit.engine import IngestResult, Loop
@@ -17,6 +17,7 @@ from loopkit.stores import IngestOutcome, signal_key
 
 from ._feed import Row
 from ._output import error, for_terminal
+from ._progress import Progress
 from ._rejects import Rejects
 
 __all__ = ["FEED_BATCH", "ingest_rows"]
@@ -25,9 +26,24 @@ FEED_BATCH: Final = 500
 """Feed lines ingested per store transaction (:meth:`Loop.ingest_many`)."""
 
 
-def ingest_rows(loop: Loop, rows: Iterable[Row], feed: str, out: TextIO, rejects: Rejects) -> int:
+def ingest_rows(
+    loop: Loop,
+    rows: Iterable[Row],
+    feed: str,
+    out: TextIO,
+    rejects: Rejects,
+    *,
+    each: bool = True,
+    progress: Progress | None = None,
+    pace: Callable[[Row, Callable[[], None]], bool] | None = None,
+) -> int:
     """Ingest every row of ``feed`` (a file name, or ``-`` for standard
-    input); the exit code: 0 when every row went in, 1 otherwise."""
+    input); the exit code: 0 when every row went in, 1 otherwise.
+
+    ``each``: print a line per row (else only problems and the totals).
+    ``progress`` counts the rows read. ``pace(row, flush)`` is asked before
+    each row is taken: it may ingest the rows before it (``flush()``) and
+    let time pass (``loopkit run`` ticks), and says whether to take the row."""
     counts: Counter[str] = Counter()
     tally = {"failed": 0, "replayed": 0, "signals": 0}
     # Per line: where it is, then what to ingest or the problems already found.
@@ -64,6 +80,8 @@ def ingest_rows(loop: Loop, rows: Iterable[Row], feed: str, out: TextIO, rejects
                     case = "-" if result.case is None else result.case.id
                     note = "  (replayed)" if result.replayed else ""
                     key = for_terminal(result.response_id or signal_key(subject.id))
+                    if not each:
+                        continue
                     print(
                         f"{key:<10} {result.outcome.value:<13} {case:<10} "
                         f"{result.policy or '-'}{note}",
@@ -84,6 +102,10 @@ def ingest_rows(loop: Loop, rows: Iterable[Row], feed: str, out: TextIO, rejects
     stopped: str | None = None
     try:
         for row in rows:
+            if progress is not None:
+                progress.row(row.line)
+            if pace is not None and not pace(row, flush):
+                continue
             touchpoint = not isinstance(row.entry, list) and isinstance(row.entry[0], Touchpoint)
             if touchpoint:
                 flush()  # the lines before it go in first
@@ -95,6 +117,8 @@ def ingest_rows(loop: Loop, rows: Iterable[Row], feed: str, out: TextIO, rejects
         stopped = f"loopkit ingest: stopped: {err}"
     finally:
         rejects.close()
+        if progress is not None:
+            progress.done()
     total = sum(counts.values())
     parts = [f"{counts[o.value]} {o.value}" for o in IngestOutcome if counts[o.value]]
     responses, signals = total - tally["signals"], tally["signals"]

@@ -18,17 +18,19 @@ from loopkit.compensation import LedgerEntry
 from loopkit.engine import Loop
 from loopkit.outcomes import RecoveryOutcome, SystemicIssue
 from loopkit.reports import (
+    Report,
     build_report,
     render_csv,
     render_html,
     render_json,
     render_text,
 )
+from loopkit.reports.report import PeriodKind
 
 from ._commands import Failed, _reading, _store
 from ._output import for_terminal
 
-__all__ = ["FORMATS", "add_parser", "report"]
+__all__ = ["FORMATS", "add_parser", "build", "report", "write"]
 
 FORMATS = ("text", "json", "csv", "html")
 
@@ -82,30 +84,55 @@ def _extras(
 def report(args: argparse.Namespace, out: TextIO) -> int:
     now = args.now if args.now is not None else datetime.now(UTC)
     with _store(args.db, create=False) as store:
-        loop = _reading(store)
-        ledger, recoveries, issues = _extras(loop)
-        built = build_report(
-            responses=loop.responses(),
-            cases=loop.cases(),
-            ledger=ledger,
-            recoveries=recoveries,
-            issues=issues,
+        built = build(
+            _reading(store),
             now=now,
             timezone=args.tz,
-            period_kind=args.period,
+            period=args.period,
             since=args.since,
             until=args.until,
         )
-    if args.format == "text":
+    write(built, args.format, args.output, out)
+    return 0
+
+
+def build(
+    loop: Loop,
+    *,
+    now: datetime,
+    timezone: str = "UTC",
+    period: PeriodKind = "week",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Report:
+    """The report over what ``loop``'s store holds, as of ``now``."""
+    ledger, recoveries, issues = _extras(loop)
+    return build_report(
+        responses=loop.responses(),
+        cases=loop.cases(),
+        ledger=ledger,
+        recoveries=recoveries,
+        issues=issues,
+        now=now,
+        timezone=timezone,
+        period_kind=period,
+        since=since,
+        until=until,
+    )
+
+
+def write(built: Report, form: str, output: str | None, out: TextIO) -> None:
+    """``built`` rendered as ``form`` (text, json, csv, html), to ``output``
+    (a file) or ``out``."""
+    if form == "text":
         text = "".join(for_terminal(line) + "\n" for line in render_text(built).splitlines())
     else:
-        text = {"json": render_json, "csv": render_csv, "html": render_html}[args.format](built)
-    if args.output is None:
+        text = {"json": render_json, "csv": render_csv, "html": render_html}[form](built)
+    if output is None:
         out.write(text)
-        return 0
+        return
     try:
-        with Path(args.output).open("w", encoding="utf-8", newline="") as file:
+        with Path(output).open("w", encoding="utf-8", newline="") as file:
             file.write(text)
     except OSError as err:
-        raise Failed(f"cannot write {args.output}: {err.strerror}", 2) from None
-    return 0
+        raise Failed(f"cannot write {output}: {err.strerror}", 2) from None
