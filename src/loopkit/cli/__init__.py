@@ -55,7 +55,7 @@ from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
 from loopkit.model import CaseState
 
-from . import _casework, _commands, _explain, _report
+from . import _casework, _commands, _demo, _explain, _report
 from . import _run as _run_command
 from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
 from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
@@ -249,8 +249,15 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     demo = commands.add_parser("demo", help="run the bundled example end to end")
-    demo.add_argument("--db", metavar="FILE", help="keep the database here (default: a temp file)")
-    demo.set_defaults(run=functools.partial(_commands.demo, run=_run))
+    demo.add_argument("--db", metavar="FILE", help="keep the database here (default: in memory)")
+    demo.add_argument(
+        "--format", choices=_report.FORMATS, default="text", help="the report's (default: text)"
+    )
+    demo.add_argument("--output", metavar="FILE", help="write the report here")
+    _quiet(demo)
+    demo.set_defaults(
+        run=functools.partial(_demo.demo, run=_run, parse=lambda argv: _parser().parse_args(argv))
+    )
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The commands — check, ingest, tick, cases, demo — each over a
+"""The commands — check, ingest, tick, cases — each over a
 :class:`~loopkit.Loop` on the SQLite store.
 
 Every read and write goes through the loop's public methods; the command
@@ -15,10 +15,8 @@ import io
 import json
 import random
 import sqlite3
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Final, TextIO, cast
 
@@ -44,7 +42,6 @@ __all__ = [
     "Failed",
     "cases",
     "check",
-    "demo",
     "ingest",
     "tick",
 ]
@@ -164,46 +161,6 @@ def _wanted(args: argparse.Namespace, case: FollowUpCase) -> bool:
     if args.owner is not None and case.owner != args.owner:
         return False
     return not args.breached or any(e.kind == "deadline_breached" for e in case.events)
-
-
-def demo(
-    args: argparse.Namespace, out: TextIO, *, run: Callable[[Iterable[str], TextIO], int]
-) -> int:
-    """Run the bundled example: each step through ``run``, the command line,
-    as a user would type it."""
-    data = resources.files("loopkit").joinpath("_demo")
-    db = None if args.db is None else Path(args.db).resolve()
-    with tempfile.TemporaryDirectory(prefix="loopkit-demo-") as work:
-        for name in ("policies.toml", "feed.jsonl"):
-            Path(work, name).write_bytes(data.joinpath(name).read_bytes())
-        where = "a temporary file (keep it with --db PATH)" if db is None else str(db)
-        print("loopkit demo: ten survey answers from one Friday, and the follow-up", file=out)
-        print(f"database: {where}", file=out)
-        with contextlib.chdir(work):  # so each step shows the command a user would type
-            for title, argv in _DEMO_STEPS:
-                print(f"\n== {title}\n$ loopkit {' '.join(argv)}", file=out)
-                code = run([str(db) if a == "loop.db" and db else a for a in argv], out)
-                if code:
-                    return code
-    return 0
-
-
-_DEMO_STEPS: Final = (
-    ("check the policy file", ("check", "policies.toml")),
-    (
-        "Friday evening: ingest the survey answers",
-        (
-            "ingest",
-            *("--policies", "policies.toml", "--db", "loop.db", "--now", DEMO_INGEST_AT),
-            "feed.jsonl",
-        ),
-    ),
-    (
-        "Monday afternoon: send what is due, warn, breach and escalate",
-        ("tick", "--policies", "policies.toml", "--db", "loop.db", "--now", DEMO_TICK_AT),
-    ),
-    ("where things stand", ("cases", "--db", "loop.db")),
-)
 
 
 # -- helpers -----------------------------------------------------------------------

@@ -43,8 +43,9 @@ def add_options(sub: argparse.ArgumentParser) -> None:
 def plugins_of(args: argparse.Namespace) -> Plugins:
     """The plugins ``args`` asks for (none for a command without the options)."""
     names: Sequence[str] = getattr(args, "plugin", None) or ()
+    given: tuple[object, ...] = getattr(args, "extra_plugins", ())  # loopkit demo's team
     return Plugins(
-        objects=tuple(_load(name) for name in names),
+        objects=(*(_load(name) for name in names), *given),
         entry_points=bool(getattr(args, "entry_points", False)),
     )
 

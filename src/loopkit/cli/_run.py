@@ -115,8 +115,15 @@ def when(row: Row) -> datetime | None:
 class _Pace:
     """Moves the loop's clock on with the feed and ticks at each step crossed."""
 
-    def __init__(self, clock: _FixedClock, every: timedelta, until: datetime | None) -> None:
+    def __init__(
+        self,
+        clock: _FixedClock,
+        every: timedelta,
+        until: datetime | None,
+        after_tick: Callable[[Loop, datetime], None] | None,
+    ) -> None:
         self.clock, self.every, self.until = clock, every, until
+        self.after_tick = after_tick
         self.loop: Loop | None = None
         self.next = self._step(clock.at) + every
         self.ticks = 0
@@ -146,6 +153,8 @@ class _Pace:
         self.ticks += 1
         for name in _COUNTS:
             self.totals[name] += getattr(done, name)
+        if self.after_tick is not None:
+            self.after_tick(self.loop, self.clock.at)
         self.next = self._step(self.clock.at) + self.every
 
 
@@ -160,7 +169,14 @@ def _first_time(rows: Iterator[Row]) -> tuple[datetime | None, Iterator[Row]]:
     return None, iter(seen)
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
+def run(
+    args: argparse.Namespace,
+    out: TextIO,
+    *,
+    after_tick: Callable[[Loop, datetime], None] | None = None,
+) -> int:
+    """``loopkit run``; ``after_tick(loop, at)`` is called after each tick
+    (``loopkit demo``'s team works its cases there)."""
     playbook = _playbook(args.policies)
     if args.feed != "-" and not Path(args.feed).is_file():
         raise Failed(f"feed file not found: {args.feed}", 2)
@@ -169,7 +185,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if start is None:
         start = args.until if args.until is not None else datetime.now(UTC)
     clock = _FixedClock(start)
-    pace = _Pace(clock, args.tick_every, args.until)
+    pace = _Pace(clock, args.tick_every, args.until, after_tick)
     progress = None if args.quiet else Progress("loopkit run", estimate_lines(args.feed))
     with _store(args.db, create=True) as store:
         loop = _loop(playbook, store, None, hosts=args, clock=clock, echo=False)
@@ -183,11 +199,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             n = pace.later
             later = f"{n} row{'' if n == 1 else 's'} from {end.isoformat()} on"
             print(f"{later} left for a later run", file=out)
-        counts = ", ".join(f"{pace.totals[name]} {name}" for name in _COUNTS)
+        counts = ", ".join(f"{pace.totals[name]} {name}" for name in _COUNTS if pace.totals[name])
         print(
             f"clock: {pace.ticks} tick{'' if pace.ticks == 1 else 's'} from "
-            f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}: "
-            f"{counts}",
+            f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}"
+            + (f": {counts}" if counts else ""),
             file=out,
         )
         built = build(loop, now=end, timezone=args.tz, period=args.period)
