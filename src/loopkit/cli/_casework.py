@@ -12,6 +12,7 @@ from loopkit.compensation import Offer
 
 from ._commands import _loop, _playbook, _store
 from ._output import Failed, for_terminal
+from ._plugins import plugins_of
 
 __all__ = ["add_parsers"]
 
@@ -80,8 +81,9 @@ def _acting(args: argparse.Namespace, out: TextIO, act: Callable[..., Any]) -> i
     """Run ``act(args, loop)`` on the database and print what came of it; a
     refused change (a typed loopkit error) is exit code 1, its message shown."""
     playbook = _playbook(args.policies)
+    hosts = plugins_of(args)  # before the store: a plugin that cannot load changes nothing
     with _store(args.db, create=False) as store:
-        loop = _loop(playbook, store, args.now, hosts=args)
+        loop = _loop(playbook, store, args.now, hosts=hosts)
         try:
             result = act(args, loop)
         except LoopkitError as err:

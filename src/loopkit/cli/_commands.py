@@ -92,11 +92,12 @@ def check(args: argparse.Namespace, out: TextIO) -> int:
 
 def ingest(args: argparse.Namespace, out: TextIO) -> int:
     playbook = _playbook(args.policies)
+    hosts = plugins_of(args)  # before the store: a plugin that cannot load changes nothing
     if args.feed != "-" and not Path(args.feed).is_file():
         raise Failed(f"feed file not found: {args.feed}", 2)
     rows, rejects, times = feed_rows(args, out)
     with _store(args.db, create=True) as store:
-        loop = _loop(playbook, store, args.now, hosts=args)
+        loop = _loop(playbook, store, args.now, hosts=hosts)
         progress = None if args.quiet else Progress("loopkit ingest", estimate_lines(args.feed))
         code = ingest_rows(loop, rows, args.feed, out, rejects, progress=progress)
     if times.zone is not None:
@@ -113,8 +114,9 @@ def explain(args: argparse.Namespace, out: TextIO) -> int:
 
 def tick(args: argparse.Namespace, out: TextIO) -> int:
     playbook = _playbook(args.policies)
+    hosts = plugins_of(args)  # before the store: a plugin that cannot load changes nothing
     with _store(args.db, create=False) as store:
-        loop = _loop(playbook, store, args.now, hosts=args)
+        loop = _loop(playbook, store, args.now, hosts=hosts)
         report = loop.tick()
         print(_report(report), file=out)
     return 0

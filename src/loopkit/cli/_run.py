@@ -30,6 +30,7 @@ from ._commands import _FixedClock, _loop, _playbook, _store
 from ._feed import Row
 from ._ingest import ingest_rows
 from ._output import Failed, for_terminal
+from ._plugins import plugins_of
 from ._progress import Progress, estimate_lines
 from ._report import FORMATS, build, write
 from ._source import feed_rows
@@ -178,6 +179,7 @@ def run(
     """``loopkit run``; ``after_tick(loop, at)`` is called after each tick
     (``loopkit demo``'s team works its cases there)."""
     playbook = _playbook(args.policies)
+    hosts = plugins_of(args)  # before the store: a plugin that cannot load changes nothing
     if args.feed != "-" and not Path(args.feed).is_file():
         raise Failed(f"feed file not found: {args.feed}", 2)
     rows, rejects, _ = feed_rows(args, out)
@@ -188,7 +190,7 @@ def run(
     pace = _Pace(clock, args.tick_every, args.until, after_tick)
     progress = None if args.quiet else Progress("loopkit run", estimate_lines(args.feed))
     with _store(args.db, create=True) as store:
-        loop = _loop(playbook, store, None, hosts=args, clock=clock, echo=False)
+        loop = _loop(playbook, store, None, hosts=hosts, clock=clock, echo=False)
         pace.loop = loop
         code = ingest_rows(
             loop, rows, args.feed, out, rejects, each=False, progress=progress, pace=pace

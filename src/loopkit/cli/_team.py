@@ -4,19 +4,23 @@ run``, works its queue through the loop's public methods, as a host
 application's users would: in office hours (Stockholm, weekdays 08-17,
 not on the support calendar's holidays) each case is called back a few
 hours after it opened (one in ten is not reached at first), its required
-steps done, and closed a few hours later, mostly resolved and most with a
+steps done, one in four unhappy customers given a 100 SEK discount code by the
+team lead, and closed a few hours later, mostly resolved and most with a
 root cause. One case in fourteen is never worked, so deadlines are also
 missed. Every choice comes from the case's id (CRC-32): the same story on
 every run."""
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from datetime import date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from loopkit.compensation import Offer
 from loopkit.engine import Loop
+from loopkit.errors import LoopkitError
 from loopkit.hooks import hookimpl
 from loopkit.model import FollowUpCase
 
@@ -55,6 +59,10 @@ _CAUSES: Final = {
     "passive-ask-what-would-make-it-ten": ("checkout-discount", "size-guide", "", ""),
     "complaint-in-person": ("campaign-targeting", "till-queue", ""),
 }
+
+
+_GOODWILL: Final = frozenset({"support-detractor-callback", "purchase-detractor-email"})
+_GOODWILL_OFFER: Final = Offer.from_dict({"kind": "discount_code", "value": "100 SEK"})
 
 
 class Team:
@@ -97,6 +105,9 @@ class Team:
                 continue
             for step in sorted(case.missing_steps):
                 loop.complete_step(case_id, step, by=by)
+            if case.policy in _GOODWILL and (h >> 28) % 4 == 0:  # a goodwill gesture
+                with contextlib.suppress(LoopkitError):  # refused: over budget, say
+                    loop.compensation.grant(case_id, _GOODWILL_OFFER, by="lead-1", key=case_id)
             causes = _CAUSES.get(case.policy or "", ("",))
             cause = causes[(h >> 20) % len(causes)]
             loop.close(
