@@ -1,11 +1,10 @@
-"""The ``loopkit`` command: check a policy file, ingest a feed, tick, list cases, demo."""
+"""The ``loopkit`` command: check a policy file, ingest a feed, tick, list cases."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -348,54 +347,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"loopkit {loopkit.__version__}\n"
 
 
-# -- demo ------------------------------------------------------------------------------
-
-
-def test_the_demo_tells_the_whole_story_the_same_way_every_time(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert main(["demo"]) == 0
-    first, err = capsys.readouterr()
-    assert err == ""
-    assert main(["demo"]) == 0
-    assert capsys.readouterr().out == first
-    assert "$ loopkit check policies.toml" in first
-    assert f"$ loopkit ingest --policies policies.toml --db loop.db --now {FRIDAY_EVENING}" in first
-    assert "10 responses ingested: 5 opened, 1 attached" in first
-    assert (
-        "tick: 5 sent, 0 retried, 0 dead_lettered, 4 warnings, 4 breaches, 2 escalations" in first
-    )
-    assert first.rstrip().endswith("5 cases")
-    _no_personal_data(first)
-
-
-def test_the_demo_keeps_its_database_when_asked_and_reruns_idempotently(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    db = tmp_path / "demo.db"
-    assert main(["demo", "--db", str(db)]) == 0
-    assert f"database: {db}" in capsys.readouterr().out
-    assert main(["demo", "--db", str(db)]) == 0
-    again = capsys.readouterr().out
-    assert "10 replayed, 0 failed" in again
-    assert "tick: 0 sent" in again
-    with loopkit.SQLiteStore(db) as store, store.transaction() as tx:
-        assert len(tx.cases()) == 5
-
-
-def test_python_dash_m_loopkit_demo_runs_from_any_directory(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "loopkit", "demo"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    assert "5 cases" in done.stdout
-    assert list(tmp_path.iterdir()) == []  # the temporary database is gone
+# -- demo: tests/test_cli_demo.py ------------------------------------------------------
 
 
 # -- feeds with broken lines, and what is echoed ---------------------------------------
