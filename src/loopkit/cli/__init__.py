@@ -11,7 +11,13 @@ tool's CSV export through a column mapping) with the SQLite store.
     loopkit cases --db loop.db [--customer ID] [--csv]
     loopkit report --db loop.db [--format text|json|csv|html] [--output FILE]
                    [--since ISO] [--until ISO] [--period day|week|month] [--tz ZONE]
-    loopkit demo [--db PATH]
+    loopkit run FEED --policies POLICIES.toml --db loop.db [--until ISO] [--tick-every 1h]
+        [--input-format csv|jsonl] [--mapping ...] [--format text|json|csv|html] [--output FILE]
+    loopkit demo [--db PATH] [--format text|json|csv|html] [--output FILE]
+
+The commands that act through a loop take ``--plugin MODULE[:ATTR]``
+(repeatable) and load the ``loopkit`` entry points (``--no-entry-points``:
+not); ``ingest`` and ``run`` show progress on stderr (``--quiet``: not).
 
 Output never contains personal data: responses, cases and messages are shown
 by their ids, outcomes and owners only. Exit codes: 0 done, 1 the input was
@@ -29,7 +35,11 @@ This module parses the command line and runs a command; the parts live in
 private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
 :class:`~loopkit.Loop`: the command never opens a store transaction itself),
 ``_casework`` (contact, step, grant, close: working one case),
-``_report`` (the report, rendered by :mod:`loopkit.reports`), ``_explain``
+``_report`` (the report, rendered by :mod:`loopkit.reports`), ``_run``
+(a feed ingested with the clock following its data, then the report),
+``_plugins`` (``--plugin`` and entry points), ``_progress`` (progress on
+stderr), ``_demo`` (the bundled example) and ``_team`` (the demo's support
+team, a plugin working cases), ``_explain``
 (what the policies decide for each answer of a feed, and why),
 ``_ingest`` (ingesting a feed's rows), ``_source`` (which rows: the format,
 the mapping, the default time zone, the rejects file), ``_feed`` (reading a
