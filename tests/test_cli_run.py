@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import loopkit
 from loopkit.cli import main
@@ -148,3 +150,42 @@ def test_the_deadlines_a_run_breaches_are_those_past_at_the_end(tmp_path: Path) 
         assert breached == (case.due_at <= monday), case.id
         for event in case.events:
             assert event.at <= monday + timedelta(seconds=1)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    step=st.sampled_from(["15m", "1h", "3h", "1d"]),
+    until=st.datetimes(
+        min_value=datetime(2026, 11, 19, 12),
+        max_value=datetime(2026, 11, 24, 12),
+    ).map(lambda t: t.replace(second=0, microsecond=0, tzinfo=UTC)),
+)
+def test_whatever_the_step_and_the_end_only_earlier_rows_go_in_and_only_past_deadlines_breach(
+    tmp_path_factory: pytest.TempPathFactory, step: str, until: datetime
+) -> None:
+    db = tmp_path_factory.mktemp("run") / "loop.db"
+    code = main(
+        [
+            *("run", str(FEED), "--policies", str(POLICIES), "--db", str(db)),
+            *("--quiet", "--tick-every", step, "--until", until.isoformat()),
+        ]
+    )
+    assert code == 0
+    answered = {
+        json.loads(line)["response"]["id"]: datetime.fromisoformat(
+            json.loads(line)["response"]["answered_at"]
+        )
+        for line in FEED.open()
+    }
+    with loopkit.SQLiteStore(db) as store:
+        loop = loopkit.Loop(loopkit.load_playbook(POLICIES), store=store, check_channels=False)
+        ingested = {r.id for r in loop.responses()}
+        cases = loop.cases()
+    assert ingested == {rid for rid, at in answered.items() if at < until}
+    for case in cases:
+        breached = any(e.kind == "deadline_breached" for e in case.events)
+        assert case.due_at is not None
+        assert breached == (case.due_at <= until), (case.id, case.due_at, until)
+        assert all(event.at <= until for event in case.events)

@@ -184,7 +184,7 @@ def run(
         raise Failed(f"feed file not found: {args.feed}", 2)
     rows, rejects, _ = feed_rows(args, out)
     start, rows = _first_time(rows)
-    if start is None:
+    if start is None or (args.until is not None and args.until < start):
         start = args.until if args.until is not None else datetime.now(UTC)
     clock = _FixedClock(start)
     pace = _Pace(clock, args.tick_every, args.until, after_tick)
