@@ -88,10 +88,16 @@ def test_elsewhere_a_line_every_so_many_rows_or_seconds(monkeypatch: pytest.Monk
         "loopkit run: 800 rows, 1,000 rows/s",
     ]
     slow, clock = io.StringIO(), _Clock()
-    progress = Progress("loopkit run", None, stream=slow, clock=clock)
+    progress = Progress("loopkit run", 1000, stream=slow, clock=clock)  # long: >= 400
     for line in range(1, 301):
         clock.at += 0.0625  # 16 rows a second: past 5 s at each 100th row (checked there)
         progress.row(line)
+    short, clock = io.StringIO(), _Clock()
+    progress = Progress("loopkit run", 399, stream=short, clock=clock)  # short: < 400
+    for line in range(1, 300):
+        clock.at += 0.0625
+        progress.row(line)
+    assert short.getvalue() == ""  # a short feed says nothing, however slow
     assert [line.split(",")[0] for line in slow.getvalue().splitlines()] == [
         "loopkit run: 100 rows",
         "loopkit run: 200 rows",

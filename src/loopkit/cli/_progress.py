@@ -3,8 +3,10 @@
 On a terminal: one line redrawn in place, a bar with the rows read, the rate
 and the time left. The total is an estimate: the file's size over the mean
 length of its first lines (nothing is read twice). Elsewhere (a log, a CI
-job): one plain line every :data:`EVERY_ROWS` rows or :data:`EVERY_SECONDS`
-seconds. ``--quiet`` turns it off. Nothing from the feed is ever shown.
+job): one plain line every :data:`EVERY_ROWS` rows, or every
+:data:`EVERY_SECONDS` seconds when the feed is long (an estimate of at least
+:data:`EVERY_ROWS` lines), so a short feed prints nothing. ``--quiet``
+turns it off. Nothing from the feed is ever shown.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Progress:
         self._start = self._last = clock()
         self._last_rows = 0
         self._drawn = False
+        # a line every few seconds only for a long feed: a short one says nothing
+        self._long = total is not None and total >= EVERY_ROWS
 
     def row(self, line: int) -> None:
         """One more row; ``line`` is the feed line it started on."""
@@ -81,7 +85,7 @@ class Progress:
                 self._last = now
                 self._draw(now)
         elif self.rows - self._last_rows >= EVERY_ROWS or (
-            self.rows % 100 == 0 and self._clock() - self._last >= EVERY_SECONDS
+            self.rows % 100 == 0 and self._long and self._clock() - self._last >= EVERY_SECONDS
         ):
             now = self._clock()
             self._last, self._last_rows = now, self.rows
