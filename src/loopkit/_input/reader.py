@@ -22,10 +22,16 @@ from loopkit.errors import (
 )
 
 from .checks import check_number, check_storable, check_whole
+from .trusted import builder
 
 T = TypeVar("T")
 
 REQUIRED: Final = object()
+
+_PATHS: Final[dict[tuple[str, str], str]] = {}
+"""Field paths already joined: a feed's lines name the same few dozen fields,
+so each path is built once, not once a line (bounded by :data:`_MAX_PATHS`)."""
+_MAX_PATHS: Final = 4096
 
 _NAMES: Final[Mapping[type, str]] = {
     str: "a string",
@@ -53,7 +59,13 @@ class Reader:
             self.problems.append(Problem(path, "a table (mapping)", describe_input(data)))
 
     def at(self, key: str) -> str:
-        return join_path(self.path, key)
+        found = _PATHS.get((self.path, key))
+        if found is None:
+            found = join_path(self.path, key)
+            if len(_PATHS) >= _MAX_PATHS:
+                _PATHS.clear()
+            _PATHS[self.path, key] = found
+        return found
 
     def note(self, err: ValidationError) -> None:
         self.problems.extend(err.problems)
@@ -71,15 +83,17 @@ class Reader:
         """The value at ``key`` checked against ``kind`` (a type or a
         ``check(value, path)`` function); ``default`` when absent or null."""
         self._seen.add(key)
-        path = self.at(key)
         value = self.data.get(key)
         if value is None:
             if default is REQUIRED:
                 if self._is_mapping:  # else the one problem is the input's type
-                    self.problems.append(Problem(path, "a value (this field is required)"))
+                    self.problems.append(Problem(self.at(key), "a value (this field is required)"))
                 return None
             return default
+        path = self.at(key)
         try:
+            if not isinstance(kind, type):  # a check(value, path): the most common
+                return kind(value, path)
             if kind is int:  # the caller's validator checks the range (and 64 bits)
                 return check_whole(value, path)
             if kind is float:
@@ -94,8 +108,7 @@ class Reader:
                     raise ValidationError(path, expected, got)
                 if kind is str:
                     return check_storable(value, path)
-                return value
-            return kind(value, path)
+            return value
         except ValidationError as err:
             self.note(err)
             return None
@@ -108,7 +121,7 @@ class Reader:
         out: list[T] = []
         for i, value in enumerate(values):
             try:
-                out.append(read(value, f"{self.at(key)}[{i}]"))
+                out.append(read(value, self.at(key) + f"[{i}]"))
             except ValidationError as err:
                 self.note(err)
         return tuple(out)
@@ -147,3 +160,13 @@ class Reader:
             return cls(**kwargs)
         except ValidationError as err:
             raise err.under(self.path, strip=getattr(cls, "__name__", None)) from None
+
+    def build_checked(self, cls: Callable[..., T], kwargs: Mapping[str, Any]) -> T:
+        """Construct ``cls`` from ``kwargs`` whose every field this reader has
+        already checked as strictly as ``cls``'s validators would, and converted
+        as its converters would (so they are not run again: "checked once");
+        or raise every problem noted so far. Only for a ``from_dict`` whose
+        checks are those of its class (the tests of bad input hold it to the
+        same errors); ``__attrs_post_init__`` is not run."""
+        self.raise_if_any()
+        return builder(cls)(**kwargs)  # type: ignore[arg-type]
