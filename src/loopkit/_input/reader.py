@@ -28,10 +28,11 @@ T = TypeVar("T")
 
 REQUIRED: Final = object()
 
-_PATHS: Final[dict[tuple[str, str], str]] = {}
-"""Field paths already joined: a feed's lines name the same few dozen fields,
-so each path is built once, not once a line (bounded by :data:`_MAX_PATHS`)."""
-_MAX_PATHS: Final = 4096
+_PATHS: Final[dict[str, dict[str, str]]] = {}
+"""Field paths already joined, by the reader's path then the key: a feed's
+lines name the same few dozen fields, so each path is built once, not once a
+line (at most :data:`_MAX_PATHS` readers' paths are kept)."""
+_MAX_PATHS: Final = 1024
 
 _NAMES: Final[Mapping[type, str]] = {
     str: "a string",
@@ -46,25 +47,31 @@ class Reader:
 
     def __init__(self, data: object, path: str) -> None:
         self.path = path
+        paths = _PATHS.get(path)
+        if paths is None:
+            if len(_PATHS) >= _MAX_PATHS:
+                _PATHS.clear()
+            paths = _PATHS[path] = {}
+        self._paths = paths
         self.problems: list[Problem] = []
         self._seen: set[str] = set()
         self._time_problems = 0
-        self._is_mapping = isinstance(data, Mapping)
-        if isinstance(data, Mapping):
+        self._is_mapping = True
+        if type(data) is dict or isinstance(data, Mapping):  # a dict: no ABC check
             self.data: Mapping[str, Any] = data
         else:
+            self._is_mapping = False
             self.data = {}
             # Described, never shown: a whole record given as a string
             # ("Anna, anna@example.com") is personal data.
             self.problems.append(Problem(path, "a table (mapping)", describe_input(data)))
 
     def at(self, key: str) -> str:
-        found = _PATHS.get((self.path, key))
+        found = self._paths.get(key)
         if found is None:
             found = join_path(self.path, key)
-            if len(_PATHS) >= _MAX_PATHS:
-                _PATHS.clear()
-            _PATHS[self.path, key] = found
+            if len(self._paths) < 256:  # known keys; a feed's stray keys are not kept
+                self._paths[key] = found
         return found
 
     def note(self, err: ValidationError) -> None:
@@ -90,7 +97,7 @@ class Reader:
                     self.problems.append(Problem(self.at(key), "a value (this field is required)"))
                 return None
             return default
-        path = self.at(key)
+        path = self._paths.get(key) or self.at(key)
         try:
             if not isinstance(kind, type):  # a check(value, path): the most common
                 return kind(value, path)
@@ -128,6 +135,8 @@ class Reader:
 
     def finish(self) -> None:
         """Note every key that was not read as unknown, with a suggestion."""
+        if self._seen.issuperset(self.data):
+            return  # every key was read: the common case, one C call
         for key in self.data:
             if key in self._seen:
                 continue

@@ -290,8 +290,12 @@ class Customer:
             "value": r.get("value", lambda v, p: _check_value(_to_decimal(v), p), default=None),
             "language": r.get("language", _check_language, default=None),
             "name": r.get("name", _check_name, default=None, personal=True),
-            "contact": r.get("contact", ContactPreferences.from_dict, default=ContactPreferences()),
+            "contact": r.get("contact", ContactPreferences.from_dict, default=_NO_CONTACT),
             "attributes": r.get("attributes", check_attributes, default=empty_attributes()),
         }
         r.finish()
         return r.build_checked(cls, kwargs)  # each field checked once, above
+
+
+_NO_CONTACT: Final = ContactPreferences()
+"""A customer's contact preferences when none are given (a value: shared)."""
