@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -96,7 +97,7 @@ def simulate(args: argparse.Namespace, out: TextIO) -> int:
             )
         )
     args.rejects = None  # nothing is written: a row that cannot be read is named
-    rows, _, _ = feed_rows(args, out)
+    rows, _, _ = feed_rows(args, sys.stderr if args.json else out)  # JSON alone on stdout
     failed = signals = 0
     for row in rows:
         if isinstance(row.entry, list):
