@@ -22,7 +22,7 @@ from loopkit.testing import make_customer, make_response
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-NPS = {"detractor": range(0, 7), "passive": range(7, 9)}
+NPS = {"detractor": range(7), "passive": range(7, 9)}
 CSAT = {"detractor": range(1, 3), "passive": range(3, 4)}
 
 
