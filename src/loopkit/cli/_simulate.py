@@ -160,7 +160,9 @@ def render(
         for col in zip(*(cells for _, cells in [head, *rows]), strict=True)
     ]
     lines = [
-        (label.ljust(width) + "".join(c.rjust(w) for c, w in zip(cells, cols, strict=True))).rstrip()
+        (
+            label.ljust(width) + "".join(c.rjust(w) for c, w in zip(cells, cols, strict=True))
+        ).rstrip()
         for label, cells in [head, *rows]
     ]
     lines.append(

@@ -23,6 +23,7 @@ above every authority limit of the playbook is counted as needing approval.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -107,15 +108,17 @@ class Simulation:
         self._policy: Counter[str] = Counter()
         self._spent: dict[str, Decimal] = {}
         self._end: datetime | None = None
-        # with no staff: deadlines and escalation times still to come, by instant
-        self._pending: Counter[datetime] = Counter()
-        self._pending_escalations: Counter[datetime] = Counter()
+        # with no staff: deadlines and escalation steps not yet reached by the
+        # latest answer (a heap each: only those within the horizon are held)
+        self._pending: list[datetime] = []
+        self._pending_escalations: list[datetime] = []
 
     def add(self, response: Response, customer: Customer) -> None:
         """Decide ``response`` as at its answer time and count what follows."""
         at = response.answered_at
         if self._end is None or at > self._end:
             self._end = at
+            self._reach(at)
         counts = self._counts
         counts["answers"] += 1
         decision = self.policies.decide(response, customer, at)
@@ -134,9 +137,10 @@ class Simulation:
             counts["deadlines"] += 1
         if self._team is None:
             if due is not None:
-                self._pending[due] += 1
+                heapq.heappush(self._pending, due)
             for step in decision.escalations:
-                self._pending_escalations[step.at] += 1
+                heapq.heappush(self._pending_escalations, step.at)
+            self._reach(at)
             return
         deadline = None if policy is None else policy.deadline
         calendar = None if deadline is None else self._calendars.get(deadline.calendar)
@@ -144,6 +148,16 @@ class Simulation:
         if due is not None:
             counts["met" if done <= due else "missed"] += 1
         counts["escalations"] += sum(1 for step in decision.escalations if step.at < done)
+
+    def _reach(self, end: datetime) -> None:
+        """With no staff: deadlines and escalation steps at or before ``end``
+        (the latest answer so far) have passed; count them, hold only the rest."""
+        while self._pending and self._pending[0] <= end:
+            heapq.heappop(self._pending)
+            self._counts["missed"] += 1
+        while self._pending_escalations and self._pending_escalations[0] <= end:
+            heapq.heappop(self._pending_escalations)
+            self._counts["escalations"] += 1
 
     def _offer(self, response: Response, customer: Customer) -> None:
         best: tuple[tuple[int, int, Decimal, int], CompensationRule] | None = None
@@ -167,17 +181,7 @@ class Simulation:
     def result(self) -> SimulationResult:
         """What the replay counted so far."""
         c = self._counts
-        missed, still_open, escalations = c["missed"], 0, c["escalations"]
-        if self._team is None:
-            end = self._end
-            for due, n in self._pending.items():
-                if end is not None and due <= end:
-                    missed += n
-                else:
-                    still_open += n
-            escalations = sum(
-                n for at, n in self._pending_escalations.items() if end is not None and at <= end
-            )
+        still_open = len(self._pending)  # not yet due at the latest answer
         return SimulationResult(
             answers=c["answers"],
             cases=c["cases"],
@@ -189,9 +193,9 @@ class Simulation:
             per_contact=self.per_contact,
             deadlines=c["deadlines"],
             met=c["met"],
-            missed=missed,
+            missed=c["missed"],
             open=still_open,
-            escalations=escalations,
+            escalations=c["escalations"],
             offers=c["offers"],
             over_authority=c["over_authority"],
             spent=dict(self._spent),
