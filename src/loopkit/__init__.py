@@ -125,6 +125,7 @@ from loopkit.policies import (
     ScheduledEscalation,
     questions_to_ask,
 )
+from loopkit.simulation import Simulation, SimulationResult, simulate
 from loopkit.stores import IngestOutcome, MemoryStore, SQLiteStore, Store
 
 __all__ = [
@@ -223,6 +224,8 @@ __all__ = [
     "ScheduledEscalation",
     "SelfApproval",
     "SendTimeout",
+    "Simulation",
+    "SimulationResult",
     "SmtpChannel",
     "Staff",
     "StaffMember",
@@ -248,6 +251,7 @@ __all__ = [
     "load_policies",
     "parse_duration",
     "questions_to_ask",
+    "simulate",
 ]
 
 # Old names of :class:`Cap`, kept importable (not in ``__all__``): the

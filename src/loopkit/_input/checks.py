@@ -42,9 +42,17 @@ def looks_personal(value: str) -> bool:
     return "@" in value or _PHONE.fullmatch(value.strip()) is not None
 
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:/\-]{1,200}")
+"""An id every check below passes at once (ASCII letters, digits and ``_.:/-``:
+no space, no ``@``, no ``+``, so neither an e-mail address nor a phone number);
+one match instead of six checks for the ids a feed is made of."""
+
+
 def check_id(value: object, path: str) -> str:
     """A non-empty identifier of at most 200 characters with no control
     characters and no lone surrogates."""
+    if type(value) is str and _PLAIN_ID.fullmatch(value) is not None:
+        return value
     if not isinstance(value, str):
         raise ValidationError(path, "a string id", describe_input(value))
     if not value or not value.strip():

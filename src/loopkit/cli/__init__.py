@@ -65,7 +65,7 @@ from loopkit._version import __version__
 from loopkit.errors import LoopkitError, ValidationError
 from loopkit.model import CaseState
 
-from . import _casework, _commands, _demo, _explain, _report
+from . import _casework, _commands, _demo, _explain, _report, _simulate
 from . import _run as _run_command
 from ._commands import DEMO_INGEST_AT as DEMO_INGEST_AT  # kept importable from here
 from ._commands import DEMO_TICK_AT as DEMO_TICK_AT
@@ -257,6 +257,8 @@ def _parser() -> argparse.ArgumentParser:
         functools.partial(_feed_options, rejects=False),
         _commands.explain,
     )
+
+    _simulate.add_parser(commands, functools.partial(_feed_options, rejects=False), _zone)
 
     demo = commands.add_parser("demo", help="run the bundled example end to end")
     demo.add_argument("--db", metavar="FILE", help="keep the database here (default: in memory)")

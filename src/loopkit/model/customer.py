@@ -85,7 +85,7 @@ class ContactPoint:
             "address": r.get("address", _check_address),
         }
         r.finish()
-        return r.build(cls, kwargs)
+        return r.build_checked(cls, kwargs)  # each field checked once, above
 
 
 def _check_points(value: object, path: str) -> tuple[ContactPoint, ...]:
@@ -171,7 +171,7 @@ class ContactPreferences:
             "surveys_opt_out": r.get("surveys_opt_out", bool, default=False),
         }
         r.finish()
-        return r.build(cls, kwargs)
+        return r.build_checked(cls, kwargs)  # each field checked once, above
 
 
 _NUMBER: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -290,8 +290,12 @@ class Customer:
             "value": r.get("value", lambda v, p: _check_value(_to_decimal(v), p), default=None),
             "language": r.get("language", _check_language, default=None),
             "name": r.get("name", _check_name, default=None, personal=True),
-            "contact": r.get("contact", ContactPreferences.from_dict, default=ContactPreferences()),
-            "attributes": r.get("attributes", check_attributes, default={}),
+            "contact": r.get("contact", ContactPreferences.from_dict, default=_NO_CONTACT),
+            "attributes": r.get("attributes", check_attributes, default=empty_attributes()),
         }
         r.finish()
-        return r.build(cls, kwargs)
+        return r.build_checked(cls, kwargs)  # each field checked once, above
+
+
+_NO_CONTACT: Final = ContactPreferences()
+"""A customer's contact preferences when none are given (a value: shared)."""

@@ -146,4 +146,6 @@ class Response:
             except ValidationError as err:
                 r.note(err)
         r.finish()
-        return r.build(cls, kwargs)
+        response = r.build_checked(cls, kwargs)  # each field checked once, above
+        object.__setattr__(response, "category", kwargs["scale"].classify(kwargs["score"]))
+        return response

@@ -96,7 +96,7 @@ class Touchpoint:
             "occurred_at": r.get("occurred_at", parse_instant),
             "employee_id": r.get("employee_id", check_optional_id, default=None),
             "reference": r.get("reference", check_optional_id, default=None),
-            "attributes": r.get("attributes", check_attributes, default={}),
+            "attributes": r.get("attributes", check_attributes, default=empty_attributes()),
         }
         r.finish()
-        return r.build(cls, kwargs)
+        return r.build_checked(cls, kwargs)  # each field checked once, above

@@ -63,6 +63,10 @@ class DailyWindow:
     @classmethod
     def parse(cls, text: object, path: str = "window") -> DailyWindow:
         """Parse ``"HH:MM-HH:MM"``; ``24:00`` is allowed as an end."""
+        if type(text) is str and cls is DailyWindow:
+            found = _PARSED.get(text)
+            if found is not None:
+                return found  # a value: the same text is the same window
         match = _WINDOW.match(text) if isinstance(text, str) else None
         if match is None:
             raise ValidationError(path, 'a window such as "20:00-08:00"', _shown(text))
@@ -73,7 +77,12 @@ class DailyWindow:
                 'a window of valid, different times such as "20:00-08:00"',
                 _shown(text),
             )
-        return cls(start=start, end=end)
+        window = cls(start=start, end=end)
+        if type(text) is str and cls is DailyWindow:
+            if len(_PARSED) >= 1024:
+                _PARSED.clear()
+            _PARSED[text] = window
+        return window
 
     @property
     def covers_whole_day(self) -> bool:
@@ -103,3 +112,7 @@ class DailyWindow:
         return (
             f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
         )
+
+
+_PARSED: dict[str, DailyWindow] = {}
+"""Windows already parsed, by their text (a feed repeats a few: "20:00-08:00")."""
