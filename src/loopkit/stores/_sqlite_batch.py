@@ -46,7 +46,6 @@ DEFERRED: Final = (
     "timers",
     "messages",
     "customers",
-    "sequences",
     "survey_stops",
     "recovery_watches",
 )
@@ -225,6 +224,8 @@ class _Batch:
             return
         key = (case.customer_id, case.topic)
         known = self.unclosed.get(key)
+        if known is MISSING:  # not known: stays so (read from the file)
+            return
         if case.state is not CaseState.CLOSED:
             if known is None or known.id == case.id or _order(case) >= _order(known):
                 self.set(self.unclosed, key, case)

@@ -4,7 +4,6 @@ re-survey's bookkeeping (``recovery_watches``), added by schema version 4."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar

@@ -143,7 +143,8 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
                 "SELECT value FROM sequences WHERE name = ?", (sequence,)
             ).fetchone()
             number = 0 if row is None else int(row[0])
-        batch.set(batch.numbers, sequence, number + 1)  # written by batch.flush_all
+        # never undone by a failing savepoint: a number is never used twice
+        batch.numbers[sequence] = number + 1  # written by batch.flush_all
         return number + 1
 
     # responses
