@@ -82,6 +82,7 @@ class _Batch:
         self.stops: dict[str, str | None] = {}
         self.watches: dict[str, str | None] = {}
         self.unclosed: dict[tuple[str, str], FollowUpCase | None] = {}
+        self.cases: dict[str, FollowUpCase] = {}  # read or written here, by id
         self.numbers: dict[str, int] = {}
 
     # -- statements ----------------------------------------------------------------
@@ -214,12 +215,14 @@ class _Batch:
                 chunk,
             ).fetchall():
                 case = read(text)
+                self.cases[case.id] = case
                 if case.topic is not None:  # the latest one wins
                     self.unclosed[(case.customer_id, case.topic)] = case
             self.covered.update(chunk)
 
     def case_saved(self, case: FollowUpCase) -> None:
-        """Keep the cached open case of ``case``'s customer and topic true."""
+        """Keep the cached case and open case of ``case``'s customer and topic true."""
+        self.set(self.cases, case.id, case)
         if case.customer_id not in self.covered or case.topic is None:
             return
         key = (case.customer_id, case.topic)

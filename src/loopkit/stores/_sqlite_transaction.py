@@ -208,6 +208,9 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
 
     # cases
     def get_case(self, case_id: str) -> FollowUpCase | None:
+        known = self._batch.cases.get(case_id)
+        if known is not None:  # saved or read in this transaction: no read, no flush
+            return known
         return self._one("SELECT data FROM cases WHERE id = ?", (case_id,), FollowUpCase.from_dict)
 
     def save_case(self, case: FollowUpCase) -> None:
