@@ -14,7 +14,7 @@ from .records import IngestRecord
 
 if TYPE_CHECKING:
     from ._sqlite_batch import _Batch
-    from ._sqlite_transaction import _Decoded
+    from ._sqlite_codec import _Decoded
 
 T = TypeVar("T")
 

@@ -3,8 +3,6 @@ on one connection, with savepoints, message claims and the cache of decoded rows
 
 from __future__ import annotations
 
-import itertools
-import json
 import sqlite3
 from collections.abc import Callable, Sequence, Set
 from datetime import datetime
@@ -23,7 +21,7 @@ from loopkit.model import (
 )
 
 from ._sqlite_batch import MISSING, _Batch
-from ._sqlite_codec import _json, _us
+from ._sqlite_codec import _Decoded, _json, _us
 from ._sqlite_erasure import _Erasures
 from ._sqlite_ledger import _SQLiteLedger
 from ._sqlite_outcomes import _OutcomeStatements
@@ -63,41 +61,6 @@ class _Ended:
 
 
 _ENDED: Final[Any] = _Ended()
-
-
-class _Decoded:
-    """Values this store wrote or read lately, by their JSON text: a row whose
-    text is unchanged is the same value, so it is not decoded (and checked)
-    again. Bounded; a text written by another process is simply not found."""
-
-    __slots__ = ("_values", "erased")
-
-    _SIZE: Final = 4096
-
-    def __init__(self) -> None:
-        self._values: dict[tuple[Callable[[Any], Any], str], Any] = {}
-        self.erased = False
-
-    def read(self, text: str, read: Callable[[Any], T]) -> T:
-        key = (read, text)
-        value = self._values.get(key)
-        if value is None:
-            value = read(json.loads(text))
-            self.keep(text, read, value)
-        return value
-
-    def forget(self) -> None:
-        """Drop every decoded value (personal data was erased) and mark that
-        the write-ahead log must be checkpointed at the next commit."""
-        self._values.clear()
-        self.erased = True
-
-    def keep(self, text: str, read: Callable[[Any], Any], value: Any) -> None:
-        values = self._values
-        if len(values) >= self._SIZE:  # drop the older half
-            for key in list(itertools.islice(values, self._SIZE // 2)):
-                del values[key]
-        values[(read, text)] = value
 
 
 class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):

@@ -17,6 +17,7 @@ from typing import Literal
 from loopkit.errors import ValidationError, describe
 
 from ._sqlite_batch import _Batch
+from ._sqlite_codec import _Decoded
 from ._sqlite_codec import _us as _us
 
 # The layout's names, importable from here as before (the tests build files of
@@ -26,7 +27,7 @@ from ._sqlite_schema import _SCHEMA as _SCHEMA
 from ._sqlite_schema import _SYNCHRONOUS, _open_schema, _patiently
 from ._sqlite_schema import APPLICATION_ID as APPLICATION_ID
 from ._sqlite_schema import SCHEMA_VERSION as SCHEMA_VERSION
-from ._sqlite_transaction import _ENDED, SQLiteTransaction, _Decoded
+from ._sqlite_transaction import _ENDED, SQLiteTransaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
