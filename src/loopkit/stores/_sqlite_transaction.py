@@ -106,8 +106,9 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
                 "SELECT value FROM sequences WHERE name = ?", (sequence,)
             ).fetchone()
             number = 0 if row is None else int(row[0])
-        # never undone by a failing savepoint: a number is never used twice
-        batch.numbers[sequence] = number + 1  # written by batch.flush_all
+        # a failing savepoint gives its numbers back (as SQLite's own rollback
+        # did): the number was used by nothing that is kept
+        batch.set(batch.numbers, sequence, number + 1)  # written by batch.flush_all
         return number + 1
 
     # responses
