@@ -20,6 +20,7 @@ from loopkit.model import (
     PromiseStatus,
 )
 
+from ._open_policies import _SQLiteOpenPolicies
 from ._sqlite_batch import MISSING, _Batch
 from ._sqlite_codec import _Decoded, _json, _us
 from ._sqlite_erasure import _Erasures
@@ -63,7 +64,7 @@ class _Ended:
 _ENDED: Final[Any] = _Ended()
 
 
-class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
+class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements, _SQLiteOpenPolicies):
     """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
 
     Parameters always go in as ``?`` placeholders, never formatted into SQL.
