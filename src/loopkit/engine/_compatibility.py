@@ -7,10 +7,11 @@ policy-driven follow-up for it again), or its policy's topic changed (the
 next low score of that customer would open a second case on the new topic
 instead of attaching to the open one). Everything else a playbook edit can
 change (deadlines, calendars, messages, new policies, budgets) applies to the
-open cases from the next step on, and is allowed. Measured (SQLite file,
-200,000 cases of which 20,000 open, ``benchmarks``-style, best of 5): the
-check costs one query of about 10 ms when the loop is built, nothing per
-ingest.
+open cases from the next step on, and is allowed. It costs one query when the
+loop is built and nothing per ingest: measured on an SQLite file of 200,000
+cases, 20,000 of them open, 60-90 ms (best of 5, on a busy 2-CPU machine; the
+query walks the unclosed-case index and reads each open case's policy from its
+JSON); 10 ms on the in-memory store with 20,000 open cases.
 """
 
 from __future__ import annotations
