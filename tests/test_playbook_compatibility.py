@@ -57,6 +57,9 @@ def test_a_playbook_without_the_policy_of_open_cases_is_refused(store: loopkit.S
     assert isinstance(caught.value, loopkit.LoopkitError)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert (copy.missing, copy.moved, str(copy)) == (caught.value.missing, (), message)
+    # a playbook without policies only reads: not checked
+    reader = loopkit.Playbook(version=1, policies=loopkit.PolicySet(policies=()))
+    loopkit.Loop(reader, store=store, clock=FakeClock(), check_channels=False)
     # check_store=False builds it anyway (to close the cases, say)
     assert _loop(store, without, check_store=False).playbook is not None
 

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 def check_playbook(store: Store, playbook: Playbook) -> None:
     """Raise :class:`IncompatiblePlaybook` when ``store`` holds open cases
     ``playbook`` would strand (a store without ``open_case_policies`` is not
-    checked)."""
+    checked, nor a playbook without policies: it decides nothing, so it opens
+    no second case; a loop that only reads a store is built on one)."""
+    if not playbook.policies.policies:
+        return
     with store.transaction() as tx:
         count = getattr(tx, "open_case_policies", None)
         if count is None:
