@@ -173,7 +173,7 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements, _SQLiteOpe
 
     # cases
     def get_case(self, case_id: str) -> FollowUpCase | None:
-        known = self._batch.cases.get(case_id)
+        known = self._batch.case(case_id)
         if known is not None:  # saved or read in this transaction: no read, no flush
             return known
         return self._one("SELECT data FROM cases WHERE id = ?", (case_id,), FollowUpCase.from_dict)
@@ -192,7 +192,7 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements, _SQLiteOpe
     def find_unclosed_case(self, customer_id: str, topic: str) -> FollowUpCase | None:
         batch = self._batch
         if customer_id in batch.covered:
-            known = batch.unclosed.get((customer_id, topic))
+            known = batch.unclosed_case((customer_id, topic))
             if known is not MISSING:
                 return known
         return self._one(
