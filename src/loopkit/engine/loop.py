@@ -40,6 +40,7 @@ from loopkit.stores import Store
 from ._batch import BatchIngest
 from ._calendars import with_host_holidays
 from ._casework import Casework
+from ._compatibility import check_playbook
 from ._context import Context
 from ._ingest import Ingest
 from ._outbox import Outbox
@@ -72,7 +73,8 @@ class Loop:
     A loop whose playbook sends on channels no plugin registered says so when
     it is built, with an :class:`~loopkit.UndeliverableChannelWarning` naming
     them; ``check_channels=False`` is for a loop that only ingests (a worker
-    whose tick runs elsewhere, or a unit test of the policies).
+    whose tick runs elsewhere, or a unit test of the policies); a playbook that strands
+    open cases raises :class:`~loopkit.IncompatiblePlaybook` unless ``check_store=False``.
 
     >>> from loopkit import load_playbook
     >>> from loopkit.testing import FakeClock
@@ -91,12 +93,15 @@ class Loop:
         rng: random.Random | None = None,
         load_entry_points: bool = False,
         check_channels: bool = True,
+        check_store: bool = True,
     ) -> None:
         clock = clock or SystemClock()
         self.hooks = PluginHooks(plugin_manager(plugins, load_entry_points=load_entry_points))
         self.store: Store = store if store is not None else self.hooks.store()
         self.channels = self.hooks.channels()
         self.playbook = with_host_holidays(playbook, self.hooks, clock.now().year)
+        if check_store:
+            check_playbook(self.store, self.playbook)
         self._ctx = ctx = Context(
             store=self.store,
             hooks=self.hooks,

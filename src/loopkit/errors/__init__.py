@@ -28,6 +28,7 @@ __all__ = [
     "ConcurrentWriteError",
     "ConflictError",
     "IllegalTransition",
+    "IncompatiblePlaybook",
     "LoopkitError",
     "LoopkitWarning",
     "MissingStepError",
@@ -337,6 +338,37 @@ class ConcurrentWriteError(LoopkitError):
     >>> issubclass(ConcurrentWriteError, LoopkitError)
     True
     """
+
+
+class IncompatiblePlaybook(LoopkitError):
+    """A :class:`~loopkit.Loop` was built on a store holding open cases its
+    playbook cannot carry on: cases of a policy the playbook no longer has
+    (``missing``: policy names), or of a policy whose topic changed
+    (``moved``: ``(policy, stored topic, playbook topic)``), which would open
+    a second case for the same customer instead of attaching to the first.
+    Names only, never personal data. What to do: use the playbook that opened
+    them, or keep those policies (with their topics) until their cases close;
+    ``check_store=False`` builds the loop anyway (to close them, say).
+
+    >>> err = IncompatiblePlaybook("2 open cases", missing=("detractor",))
+    >>> err.missing, err.moved
+    (('detractor',), ())
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: tuple[str, ...] = (),
+        moved: tuple[tuple[str, str, str], ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.moved = moved
+
+    def __reduce__(self) -> tuple[object, ...]:
+        context = {"missing": self.missing, "moved": self.moved}
+        return (_rebuild_with, (type(self), self.args, context))
 
 
 class LoopkitWarning(UserWarning):

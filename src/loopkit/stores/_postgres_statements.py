@@ -41,6 +41,9 @@ _TEMPLATES: Final = {
     " WHERE (customer_id = ANY(%s) AND state <> 'closed')"
     " OR id IN (SELECT case_id FROM {s}.ingests WHERE key = ANY(%s)) FOR UPDATE",
     "cases": "SELECT data FROM {s}.cases ORDER BY opened_us, id",
+    "open_case_policies": "SELECT data::jsonb ->> 'policy' AS policy, topic, count(*)"
+    " FROM {s}.cases WHERE state <> 'closed' AND data::jsonb ->> 'policy' IS NOT NULL"
+    " GROUP BY 1, 2",
     "cases_of": "SELECT data FROM {s}.cases WHERE customer_id = %s ORDER BY opened_us, id",
     # timers
     "add_timer": "INSERT INTO {s}.timers (id, case_id, due_us, data) VALUES (%s, %s, %s, %s)"

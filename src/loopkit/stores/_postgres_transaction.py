@@ -21,6 +21,7 @@ from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise
 
+from ._open_policies import _PostgresOpenPolicies
 from ._postgres_erasure import PostgresErasure
 from ._postgres_known import Known
 from ._postgres_ledger import PostgresLedger
@@ -71,7 +72,7 @@ class _Savepoint:
             tx._known.clear()  # the server undid writes this transaction read back
 
 
-class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes):
+class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _PostgresOpenPolicies):
     """The operations of :class:`~loopkit.StoreTransaction` on one PostgreSQL
     connection (the ledger, erasure and outcomes in mixins of their own)."""
 

@@ -3,7 +3,6 @@ copies, and the record of each erasure (see ``_sqlite_schema``: version 4)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,7 +13,8 @@ from ._sqlite_codec import _json, _us
 from .records import IngestRecord
 
 if TYPE_CHECKING:
-    from ._sqlite_transaction import _Decoded
+    from ._sqlite_batch import _Batch
+    from ._sqlite_codec import _Decoded
 
 T = TypeVar("T")
 
@@ -23,7 +23,7 @@ class _Erasures:
     """Mixed into :class:`SQLiteTransaction`."""
 
     __slots__ = ()
-    _conn: sqlite3.Connection
+    _conn: _Batch  # every statement through the batch (see _sqlite_batch)
     _decoded: _Decoded
 
     def _all(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> list[T]:

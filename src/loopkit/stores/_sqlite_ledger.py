@@ -16,11 +16,14 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from loopkit._input.instants import instant_key
 from loopkit.compensation import EntryKind, LedgerEntry, budget_effect
 from loopkit.errors import ConflictError
+
+if TYPE_CHECKING:
+    from ._sqlite_batch import _Batch
 
 LEDGER_TABLES: Final = """
 CREATE TABLE IF NOT EXISTS ledger_entries (
@@ -63,7 +66,7 @@ class _SQLiteLedger:
     """The ledger part of :class:`SQLiteTransaction` (see the store protocol)."""
 
     __slots__ = ()
-    _conn: sqlite3.Connection
+    _conn: _Batch  # every statement through the batch (see _sqlite_batch)
     _all: Callable[..., list[Any]]
 
     def add_ledger_entries(self, entries: Sequence[LedgerEntry]) -> None:

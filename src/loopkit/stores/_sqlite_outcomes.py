@@ -4,13 +4,15 @@ re-survey's bookkeeping (``recovery_watches``), added by schema version 4."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loopkit._input.instants import instant_key
 from loopkit.outcomes import SystemicIssue
+
+if TYPE_CHECKING:
+    from ._sqlite_batch import _Batch
 
 T = TypeVar("T")
 _US = timedelta(microseconds=1)
@@ -21,7 +23,8 @@ class _OutcomeStatements:
 
     __slots__ = ()
 
-    _conn: sqlite3.Connection
+    _conn: _Batch
+    _batch: _Batch
 
     if TYPE_CHECKING:  # SQLiteTransaction's
 
@@ -49,17 +52,31 @@ class _OutcomeStatements:
             SystemicIssue.from_dict,
         )
 
+    # recovery watches: written and read through the batch (see _sqlite_batch)
     def set_recovery_watch(self, customer_id: str, case_id: str) -> None:
-        self._conn.execute(
+        batch = self._batch
+        batch.defer(
+            "recovery_watches",
             "INSERT OR REPLACE INTO recovery_watches (customer_id, case_id) VALUES (?, ?)",
             (customer_id, case_id),
         )
+        if customer_id in batch.covered:
+            batch.set(batch.watches, customer_id, case_id)
 
     def recovery_watch(self, customer_id: str) -> str | None:
+        if customer_id in self._batch.covered:
+            return self._batch.watches[customer_id]
         row = self._conn.execute(
             "SELECT case_id FROM recovery_watches WHERE customer_id = ?", (customer_id,)
         ).fetchone()
         return None if row is None else str(row[0])
 
     def clear_recovery_watch(self, customer_id: str) -> None:
-        self._conn.execute("DELETE FROM recovery_watches WHERE customer_id = ?", (customer_id,))
+        batch = self._batch
+        batch.defer(
+            "recovery_watches",
+            "DELETE FROM recovery_watches WHERE customer_id = ?",
+            (customer_id,),
+        )
+        if customer_id in batch.covered:
+            batch.set(batch.watches, customer_id, None)

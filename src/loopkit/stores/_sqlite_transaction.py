@@ -3,8 +3,6 @@ on one connection, with savepoints, message claims and the cache of decoded rows
 
 from __future__ import annotations
 
-import itertools
-import json
 import sqlite3
 from collections.abc import Callable, Sequence, Set
 from datetime import datetime
@@ -22,7 +20,9 @@ from loopkit.model import (
     PromiseStatus,
 )
 
-from ._sqlite_codec import _json, _us
+from ._open_policies import _SQLiteOpenPolicies
+from ._sqlite_batch import MISSING, _Batch
+from ._sqlite_codec import _Decoded, _json, _us
 from ._sqlite_erasure import _Erasures
 from ._sqlite_ledger import _SQLiteLedger
 from ._sqlite_outcomes import _OutcomeStatements
@@ -30,91 +30,51 @@ from .records import IngestRecord, Timer
 
 T = TypeVar("T")
 
-_NEXT_NUMBER: Final = (
-    "INSERT INTO sequences (name, value) VALUES (?, 1)"
-    " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"
-    if sqlite3.sqlite_version_info >= (3, 35)
-    else None
+_ADD_INGEST: Final = (
+    "INSERT INTO ingests (response_id, customer_id, ingested_us, data) VALUES (?, ?, ?, ?)"
 )
-"""One statement that counts and answers (SQLite 3.35+ has ``RETURNING``)."""
-
 
 _CHUNK: Final = 500
 """Keys per ``IN (...)`` look-up: well under SQLite's limit on parameters."""
 
 
 class _Savepoint:
-    """The context manager :meth:`SQLiteTransaction.savepoint` returns."""
+    """The context manager :meth:`SQLiteTransaction.savepoint` returns (a mark
+    in the batch; see ``_sqlite_batch``)."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_batch",)
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, batch: _Batch) -> None:
+        self._batch = batch
 
     def __enter__(self) -> None:
-        self._conn.execute("SAVEPOINT loopkit_item")
+        self._batch.enter()
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if kind is not None:
-            self._conn.execute("ROLLBACK TO loopkit_item")
-        self._conn.execute("RELEASE loopkit_item")
+        self._batch.leave(kind is not None)
 
 
 class _Ended:
     """Stands in for the connection once a transaction block has ended."""
 
-    def execute(self, *args: object) -> sqlite3.Cursor:
+    def __getattr__(self, name: str) -> Any:
         raise RuntimeError("SQLiteStore: this transaction has ended; open a new one")
 
 
 _ENDED: Final[Any] = _Ended()
 
 
-class _Decoded:
-    """Values this store wrote or read lately, by their JSON text: a row whose
-    text is unchanged is the same value, so it is not decoded (and checked)
-    again. Bounded; a text written by another process is simply not found."""
-
-    __slots__ = ("_values", "erased")
-
-    _SIZE: Final = 4096
-
-    def __init__(self) -> None:
-        self._values: dict[tuple[Callable[[Any], Any], str], Any] = {}
-        self.erased = False
-
-    def read(self, text: str, read: Callable[[Any], T]) -> T:
-        key = (read, text)
-        value = self._values.get(key)
-        if value is None:
-            value = read(json.loads(text))
-            self.keep(text, read, value)
-        return value
-
-    def forget(self) -> None:
-        """Drop every decoded value (personal data was erased) and mark that
-        the write-ahead log must be checkpointed at the next commit."""
-        self._values.clear()
-        self.erased = True
-
-    def keep(self, text: str, read: Callable[[Any], Any], value: Any) -> None:
-        values = self._values
-        if len(values) >= self._SIZE:  # drop the older half
-            for key in list(itertools.islice(values, self._SIZE // 2)):
-                del values[key]
-        values[(read, text)] = value
-
-
-class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
+class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements, _SQLiteOpenPolicies):
     """The operations of :class:`~loopkit.StoreTransaction` on one SQLite connection.
 
     Parameters always go in as ``?`` placeholders, never formatted into SQL.
     """
 
-    __slots__ = ("_conn", "_decoded")
+    __slots__ = ("_batch", "_conn", "_decoded")
 
-    def __init__(self, conn: sqlite3.Connection, decoded: _Decoded) -> None:
-        self._conn = conn
+    def __init__(self, batch: _Batch, decoded: _Decoded) -> None:
+        self._conn = batch  # every statement through the batch (see _sqlite_batch)
+        self._batch = batch
         self._decoded = decoded
 
     def _one(self, sql: str, args: tuple[Any, ...], read: Callable[[Any], T]) -> T | None:
@@ -128,19 +88,29 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
     def savepoint(self) -> _Savepoint:
         """An SQLite ``SAVEPOINT``: released when the block ends, rolled back
         to (then released) when it raises."""
-        return _Savepoint(self._conn)
+        return _Savepoint(self._batch)
+
+    def begin_batch(self, keys: Sequence[str], customer_ids: Sequence[str]) -> None:
+        """Read what the ingests of ``customer_ids`` look up, one query per
+        table (optional hook the engine calls; see ``_sqlite_batch``)."""
+        self._batch.prepare(customer_ids, self._read_case)
+
+    def _read_case(self, text: str) -> FollowUpCase:
+        return self._decoded.read(text, FollowUpCase.from_dict)
 
     def next_number(self, sequence: str) -> int:
-        if _NEXT_NUMBER is not None:
-            return int(self._conn.execute(_NEXT_NUMBER, (sequence,)).fetchone()[0])
-        row = self._conn.execute(
-            "SELECT value FROM sequences WHERE name = ?", (sequence,)
-        ).fetchone()
-        number = 1 if row is None else row[0] + 1
-        self._conn.execute(
-            "INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)", (sequence, number)
-        )
-        return int(number)
+        # Counted in memory from the first read, written once at the end.
+        batch = self._batch
+        number = batch.numbers.get(sequence)
+        if number is None:
+            row = self._conn.execute(
+                "SELECT value FROM sequences WHERE name = ?", (sequence,)
+            ).fetchone()
+            number = 0 if row is None else int(row[0])
+        # a failing savepoint gives its numbers back (as SQLite's own rollback
+        # did): the number was used by nothing that is kept
+        batch.set(batch.numbers, sequence, number + 1)  # written by batch.flush_all
+        return number + 1
 
     # responses
     def get_ingest(self, response_id: str) -> IngestRecord | None:
@@ -149,6 +119,11 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
         )
 
     def stored_ingests(self, keys: Sequence[str]) -> Set[str]:
+        found = self._stored_ingests(keys)
+        self._batch.absent.update(dict.fromkeys(key for key in keys if key not in found))
+        return found
+
+    def _stored_ingests(self, keys: Sequence[str]) -> Set[str]:
         found: set[str] = set()
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
@@ -163,12 +138,14 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
         return found
 
     def add_ingest(self, record: IngestRecord) -> None:
+        batch = self._batch
+        row = (record.key, record.customer_id, _us(record.ingested_at), _json(record))
+        if record.key in batch.absent:  # known not stored: no conflict to detect now
+            batch.forget(batch.absent, record.key)
+            batch.defer("ingests", _ADD_INGEST, row)
+            return
         try:
-            self._conn.execute(
-                "INSERT INTO ingests (response_id, customer_id, ingested_us, data)"
-                " VALUES (?, ?, ?, ?)",
-                (record.key, record.customer_id, _us(record.ingested_at), _json(record)),
-            )
+            self._conn.execute(_ADD_INGEST, row)
         except sqlite3.IntegrityError:
             what, kind = (
                 ("response", "response")
@@ -196,18 +173,28 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
 
     # cases
     def get_case(self, case_id: str) -> FollowUpCase | None:
+        known = self._batch.case(case_id)
+        if known is not None:  # saved or read in this transaction: no read, no flush
+            return known
         return self._one("SELECT data FROM cases WHERE id = ?", (case_id,), FollowUpCase.from_dict)
 
     def save_case(self, case: FollowUpCase) -> None:
         text = _json(case)
-        self._conn.execute(
+        self._batch.defer(
+            "cases",
             "INSERT OR REPLACE INTO cases (id, customer_id, topic, state, opened_us, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (case.id, case.customer_id, case.topic, case.state.value, _us(case.opened_at), text),
         )
+        self._batch.case_saved(case)
         self._decoded.keep(text, FollowUpCase.from_dict, case)
 
     def find_unclosed_case(self, customer_id: str, topic: str) -> FollowUpCase | None:
+        batch = self._batch
+        if customer_id in batch.covered:
+            known = batch.unclosed_case((customer_id, topic))
+            if known is not MISSING:
+                return known
         return self._one(
             "SELECT data FROM cases WHERE customer_id = ? AND topic = ? AND state <> 'closed'"
             " ORDER BY opened_us DESC, id DESC LIMIT 1",
@@ -228,7 +215,8 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
 
     # timers
     def add_timer(self, timer: Timer) -> None:
-        self._conn.execute(
+        self._batch.defer(
+            "timers",
             "INSERT OR REPLACE INTO timers (id, case_id, due_us, data) VALUES (?, ?, ?, ?)",
             (timer.id, timer.case_id, _us(timer.due_at), _json(timer)),
         )
@@ -256,7 +244,8 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
     # outbox
     def save_message(self, message: Message) -> None:
         due = message.next_attempt_at or message.not_before
-        self._conn.execute(
+        self._batch.defer(
+            "messages",
             "INSERT OR REPLACE INTO messages (id, case_id, status, created_us, due_us, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -353,7 +342,8 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
 
     # customers
     def save_customer(self, customer: Customer) -> None:
-        self._conn.execute(
+        self._batch.defer(
+            "customers",
             "INSERT OR REPLACE INTO customers (id, data) VALUES (?, ?)",
             (customer.id, _json(customer)),
         )
@@ -365,19 +355,30 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements):
 
     # the survey-flow guard
     def set_survey_stop(self, customer_id: str, case_id: str) -> None:
-        self._conn.execute(
+        batch = self._batch
+        batch.defer(
+            "survey_stops",
             "INSERT OR REPLACE INTO survey_stops (customer_id, case_id) VALUES (?, ?)",
             (customer_id, case_id),
         )
+        if customer_id in batch.covered:
+            batch.set(batch.stops, customer_id, case_id)
 
     def survey_stop(self, customer_id: str) -> str | None:
+        if customer_id in self._batch.covered:
+            return self._batch.stops[customer_id]
         row = self._conn.execute(
             "SELECT case_id FROM survey_stops WHERE customer_id = ?", (customer_id,)
         ).fetchone()
         return None if row is None else str(row[0])
 
     def clear_survey_stop(self, customer_id: str) -> None:
-        self._conn.execute("DELETE FROM survey_stops WHERE customer_id = ?", (customer_id,))
+        batch = self._batch
+        batch.defer(
+            "survey_stops", "DELETE FROM survey_stops WHERE customer_id = ?", (customer_id,)
+        )
+        if customer_id in batch.covered:
+            batch.set(batch.stops, customer_id, None)
 
     def add_survey_invitation(self, customer_id: str, at: datetime) -> None:
         self._conn.execute(

@@ -36,12 +36,13 @@ from ._memory_rows import (
     _TimerRow,
 )
 from ._memory_undo import _MISSING, _Transaction
+from ._open_policies import _MemoryOpenPolicies
 from .records import IngestOutcome, IngestRecord, Timer, TimerKind
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(_MemoryLedger, _OutcomeTables):
+class MemoryStore(_MemoryLedger, _OutcomeTables, _MemoryOpenPolicies):
     """Keeps everything in dictionaries of immutable values.
 
     Transactions are serialised by a lock and undone on error with an undo log

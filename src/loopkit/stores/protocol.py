@@ -247,6 +247,22 @@ class StoreTransaction(Protocol):
     def clear_recovery_watch(self, customer_id: str) -> None: ...
 
 
+# -- optional transaction methods (sqlite-batch) ----------------------------------
+# Not part of the protocol: the engine calls them only when a store's
+# transaction has them (``getattr``), so a third-party store need not.
+#
+# ``begin_batch(keys, customer_ids) -> None``: the engine is about to ingest
+#     ``keys`` about ``customer_ids`` in this transaction; a store may read
+#     what those ingests look up in one query per table (the PostgreSQL store
+#     also locks the customers, the SQLite store caches their open cases,
+#     survey stops and recovery watches). Every later read must still answer
+#     as if it went to the database.
+# ``open_case_policies() -> Mapping[tuple[str, str | None], int]``: how many
+#     unclosed cases each ``(policy, topic)`` has (cases without a policy left
+#     out). Read once when a Loop is built, to refuse a playbook that would
+#     strand them (:class:`~loopkit.IncompatiblePlaybook`); keep it one query.
+
+
 @runtime_checkable
 class Store(Protocol):
     """A place the loop keeps its state. One store per worker process is fine;

@@ -16,6 +16,8 @@ from typing import Literal
 
 from loopkit.errors import ValidationError, describe
 
+from ._sqlite_batch import _Batch
+from ._sqlite_codec import _Decoded
 from ._sqlite_codec import _us as _us
 
 # The layout's names, importable from here as before (the tests build files of
@@ -25,7 +27,7 @@ from ._sqlite_schema import _SCHEMA as _SCHEMA
 from ._sqlite_schema import _SYNCHRONOUS, _open_schema, _patiently
 from ._sqlite_schema import APPLICATION_ID as APPLICATION_ID
 from ._sqlite_schema import SCHEMA_VERSION as SCHEMA_VERSION
-from ._sqlite_transaction import _ENDED, SQLiteTransaction, _Decoded
+from ._sqlite_transaction import _ENDED, SQLiteTransaction
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -85,6 +87,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._decoded = _Decoded()
+        self._batch: _Batch | None = None  # the open transaction's (see _sqlite_batch)
         self.timeout = timeout
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -145,11 +148,13 @@ class _Transaction:
             if store._depth == 0:
                 _patiently(lambda: conn.execute("BEGIN IMMEDIATE"), store.timeout)
                 self._outermost = True
+                store._batch = _Batch(conn)
             store._depth += 1
         except BaseException:
             store._lock.release()
             raise
-        self._tx = SQLiteTransaction(conn, store._decoded)
+        assert store._batch is not None
+        self._tx = SQLiteTransaction(store._batch, store._decoded)
         return self._tx
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
@@ -157,11 +162,14 @@ class _Transaction:
         try:
             store._depth -= 1
             if self._tx is not None:
-                self._tx._conn = _ENDED
+                self._tx._conn = self._tx._batch = _ENDED
             if self._outermost:
                 conn = store._connection()
+                batch, store._batch = store._batch, None
                 if kind is None:
                     try:
+                        if batch is not None:
+                            batch.flush_all()  # the rows still waiting
                         conn.execute("COMMIT")
                     except BaseException:
                         if conn.in_transaction:

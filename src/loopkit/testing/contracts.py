@@ -20,6 +20,7 @@ import pytest
 
 from loopkit.stores import Store
 
+from ._store_contract_batch import BatchContract
 from ._store_contract_cases import CaseContract
 from ._store_contract_customers import CustomerContract
 from ._store_contract_erasure import ErasureContract
@@ -45,6 +46,7 @@ class StoreContract(
     ErasureContract,
     LedgerContract,
     OutcomeContract,
+    BatchContract,
 ):
     """The behaviour loopkit's engine relies on from a store: every test of the
     contracts it is made of, each run on a fresh store from :meth:`make_store`."""
