@@ -58,6 +58,8 @@ class _Ended:
     """Stands in for the connection once a transaction block has ended."""
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # introspection (hasattr, doctest's finder) is no use
+            raise AttributeError(name)
         raise RuntimeError("SQLiteStore: this transaction has ended; open a new one")
 
 
