@@ -26,8 +26,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 FEED = 600
 T0 = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
@@ -144,6 +147,61 @@ def crash(argv: list[str], items: list[tuple[object, object]]) -> None:
                 os.write(fd, "".join(f"{a.response_id}\n" for a in answers).encode())
             os._exit(0)
         print(child, flush=True)
+
+
+# -- for the tests that drive the workers ---------------------------------------
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    """A worker process running this file with ``args``."""
+    return subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def together(workers: list[subprocess.Popen[str]], timeout: float = 300) -> list[dict[str, int]]:
+    """Let workers that said ``ready`` go at once; their JSON reports."""
+    try:
+        for w in workers:
+            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
+        for w in workers:
+            assert w.stdin is not None
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        reports = []
+        for w in workers:
+            out, err = w.communicate(timeout=timeout)
+            assert w.returncode == 0, err
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        return reports
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+
+
+def check_no_duplicates(store: Any, feed_ids: set[str]) -> list[Any]:
+    """Every response of the feed stored once, in at most one case, each
+    record naming the case that holds it, one open case per customer and
+    topic; the cases."""
+    with store.transaction() as tx:
+        ingests = tx.ingests()
+        cases = list(tx.cases())
+    assert {r.key for r in ingests} == feed_ids and len(ingests) == len(feed_ids)
+    attached = Counter(rid for case in cases for rid in case.response_ids)
+    assert [rid for rid, n in attached.items() if n > 1] == []  # each response in one case
+    unclosed = Counter((c.customer_id, c.topic) for c in cases if not c.is_closed)
+    assert [key for key, n in unclosed.items() if n > 1] == []
+    by_id = {case.id: case for case in cases}
+    for record in ingests:  # each record names the case that holds its response
+        if record.case_id is not None:
+            assert record.response_id in by_id[record.case_id].response_ids
+    return cases
 
 
 if __name__ == "__main__":

@@ -6,16 +6,15 @@ completes without a duplicate."""
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -26,83 +25,42 @@ from loopkit.stores.postgres import PostgresStore
 from loopkit.testing import FakeClock
 
 HERE = Path(__file__).resolve().parent
-WORKER = HERE / "store_worker.py"
 POLICIES = HERE.parent / "examples" / "policies.toml"
 
 
-def _worker(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _feed() -> list[tuple[loopkit.Response, loopkit.Customer]]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("store_worker", WORKER)
+def _load_worker() -> Any:
+    """The worker module beside this test (run as a script by the workers)."""
+    spec = importlib.util.spec_from_file_location("store_worker", HERE / "store_worker.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.feed()  # type: ignore[no-any-return]
+    return module
 
 
-def _check_no_duplicates(store: PostgresStore, feed_ids: set[str]) -> list[loopkit.FollowUpCase]:
-    with store.transaction() as tx:
-        ingests = tx.ingests()
-        cases = list(tx.cases())
-    assert {r.key for r in ingests} == feed_ids and len(ingests) == len(feed_ids)
-    attached = Counter(rid for case in cases for rid in case.response_ids)
-    assert [rid for rid, n in attached.items() if n > 1] == []  # each response in one case
-    unclosed = Counter((c.customer_id, c.topic) for c in cases if not c.is_closed)
-    assert [key for key, n in unclosed.items() if n > 1] == []
-    for record in ingests:  # each record names the case that holds its response
-        if record.case_id is not None:
-            assert (
-                record.response_id in next(c for c in cases if c.id == record.case_id).response_ids
-            )
-    return cases
+store_worker = _load_worker()
 
 
 def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
     postgres_dsn: str, postgres_schema: str, tmp_path: Path
 ) -> None:
     sent = tmp_path / "sent.txt"
-    feed = _feed()
+    feed = store_worker.feed()
     PostgresStore(postgres_dsn, schema=postgres_schema).close()  # the schema, made once
     common = [postgres_dsn, postgres_schema, str(POLICIES), str(sent), "work"]
     # each worker takes 40% of the feed from its own start: every response is
     # ingested by three or four workers, in a different order by each
     workers = [
-        _worker(*common, str(k * len(feed) // 8), str(len(feed) * 2 // 5), str(k)) for k in range(8)
+        store_worker.spawn(*common, str(k * len(feed) // 8), str(len(feed) * 2 // 5), str(k))
+        for k in range(8)
     ]
-    try:
-        for w in workers:
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
-        for w in workers:
-            assert w.stdin is not None
-            w.stdin.write("go\n")
-            w.stdin.flush()
-        reports = []
-        for w in workers:
-            out, err = w.communicate(timeout=240)
-            assert w.returncode == 0, err
-            reports.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
+    reports = store_worker.together(workers)
     assert sum(r["errors"] for r in reports) == 0
 
     # the same feed on the memory store, one process: the same cases
     alone = loopkit.Loop(loopkit.load_playbook(POLICIES), store=loopkit.MemoryStore())
     alone.ingest_many(feed)
     with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
-        cases = _check_no_duplicates(store, {r.id for r, _ in feed})
+        cases = store_worker.check_no_duplicates(store, {r.id for r, _ in feed})
         expected = alone.cases()
         assert sorted((c.customer_id, c.topic) for c in cases) == sorted(
             (c.customer_id, c.topic) for c in expected
@@ -125,28 +83,6 @@ def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
     assert not [m for m in pending if m.next_attempt_at is None and m.attempts]
 
 
-def _together(workers: list[subprocess.Popen[str]]) -> list[dict[str, int]]:
-    """Let workers that said ``ready`` go at once; their JSON reports."""
-    try:
-        for w in workers:
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready"
-        for w in workers:
-            assert w.stdin is not None
-            w.stdin.write("go\n")
-            w.stdin.flush()
-        reports = []
-        for w in workers:
-            out, err = w.communicate(timeout=240)
-            assert w.returncode == 0, err
-            reports.append(json.loads(out.strip().splitlines()[-1]))
-        return reports
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
-
-
 def test_four_workers_tick_one_database_and_share_the_work(
     postgres_dsn: str, postgres_schema: str, tmp_path: Path
 ) -> None:
@@ -156,11 +92,11 @@ def test_four_workers_tick_one_database_and_share_the_work(
         loop = loopkit.Loop(
             loopkit.load_playbook(POLICIES), store=store, clock=clock, check_channels=False
         )
-        assert all(a.error is None for a in loop.ingest_many(_feed()))
+        assert all(a.error is None for a in loop.ingest_many(store_worker.feed()))
         with store.transaction() as tx:
             due = len(tx.messages(status=MessageStatus.PENDING))
     common = [postgres_dsn, postgres_schema, str(POLICIES), str(sent), "tick"]
-    reports = _together([_worker(*common) for _ in range(4)])
+    reports = store_worker.together([store_worker.spawn(*common) for _ in range(4)])
 
     sends = Counter(sent.read_text().split())
     assert [key for key, n in sends.items() if n > 1] == []
@@ -184,8 +120,8 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
     # returned; the child is killed at a random moment. When a child got the
     # whole feed in before its kill, the next trials start on a fresh schema.
     acks, sent = tmp_path / "acks.txt", tmp_path / "sent.txt"
-    feed_ids = {r.id for r, _ in _feed()}
-    server = _worker(postgres_dsn, "-", str(POLICIES), str(sent), "crash", str(acks))
+    feed_ids = {r.id for r, _ in store_worker.feed()}
+    server = store_worker.spawn(postgres_dsn, "-", str(POLICIES), str(sent), "crash", str(acks))
     assert server.stdout is not None and server.stdin is not None
     assert server.stdout.readline().strip() == "ready"
     rng = random.Random(15)
@@ -214,7 +150,7 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
                 lost = [key for key in acked if tx.get_ingest(key) is None]
             assert lost == [], f"trial {trials}: acknowledged responses lost"
             if acked >= feed_ids:  # all in: check, then start again on a new schema
-                _check_no_duplicates(store, feed_ids)
+                store_worker.check_no_duplicates(store, feed_ids)
                 store.close()
                 acks.unlink()
                 rounds += 1
@@ -229,9 +165,9 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
 
     # the feed run again, to its end: everything in, once
     loop = loopkit.Loop(loopkit.load_playbook(POLICIES), store=store)
-    answers = loop.ingest_many(_feed())
+    answers = loop.ingest_many(store_worker.feed())
     assert all(a.error is None for a in answers)
-    _check_no_duplicates(store, feed_ids)
+    store_worker.check_no_duplicates(store, feed_ids)
     store.close()
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         for name in schemas:

@@ -7,55 +7,33 @@ without a duplicate. (The same worker drives the PostgreSQL tests.)"""
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import loopkit
 from loopkit import MessageStatus, SQLiteStore
 
 HERE = Path(__file__).resolve().parent
-WORKER = HERE / "store_worker.py"
 POLICIES = HERE.parent / "examples" / "policies.toml"
 
 
-def _worker(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _feed() -> list[tuple[loopkit.Response, loopkit.Customer]]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("store_worker", WORKER)
+def _load_worker() -> Any:
+    """The worker module beside this test (run as a script by the workers)."""
+    spec = importlib.util.spec_from_file_location("store_worker", HERE / "store_worker.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.feed()  # type: ignore[no-any-return]
+    return module
 
 
-def _check_no_duplicates(store: SQLiteStore, feed_ids: set[str]) -> list[loopkit.FollowUpCase]:
-    with store.transaction() as tx:
-        ingests = tx.ingests()
-        cases = list(tx.cases())
-    assert {r.key for r in ingests} == feed_ids and len(ingests) == len(feed_ids)
-    attached = Counter(rid for case in cases for rid in case.response_ids)
-    assert [rid for rid, n in attached.items() if n > 1] == []
-    unclosed = Counter((c.customer_id, c.topic) for c in cases if not c.is_closed)
-    assert [key for key, n in unclosed.items() if n > 1] == []
-    return cases
+store_worker = _load_worker()
 
 
 def _intact(path: Path) -> None:
@@ -67,35 +45,20 @@ def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
     tmp_path: Path,
 ) -> None:
     sent, dsn = tmp_path / "sent.txt", f"sqlite:{tmp_path}"
-    feed = _feed()
+    feed = store_worker.feed()
     SQLiteStore(tmp_path / "loop.db").close()  # the file, made once
     common = [dsn, "loop", str(POLICIES), str(sent), "work"]
     workers = [
-        _worker(*common, str(k * len(feed) // 8), str(len(feed) * 2 // 5), str(k)) for k in range(8)
+        store_worker.spawn(*common, str(k * len(feed) // 8), str(len(feed) * 2 // 5), str(k))
+        for k in range(8)
     ]
-    try:
-        for w in workers:
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
-        for w in workers:
-            assert w.stdin is not None
-            w.stdin.write("go\n")
-            w.stdin.flush()
-        reports = []
-        for w in workers:
-            out, err = w.communicate(timeout=300)
-            assert w.returncode == 0, err
-            reports.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
+    reports = store_worker.together(workers)
     assert sum(r["errors"] for r in reports) == 0
 
     alone = loopkit.Loop(loopkit.load_playbook(POLICIES), store=loopkit.MemoryStore())
     alone.ingest_many(feed)
     with SQLiteStore(tmp_path / "loop.db") as store:
-        cases = _check_no_duplicates(store, {r.id for r, _ in feed})
+        cases = store_worker.check_no_duplicates(store, {r.id for r, _ in feed})
         assert sorted((c.customer_id, c.topic) for c in cases) == sorted(
             (c.customer_id, c.topic) for c in alone.cases()
         )
@@ -114,8 +77,8 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
     tmp_path: Path,
 ) -> None:
     acks, sent, dsn = tmp_path / "acks.txt", tmp_path / "sent.txt", f"sqlite:{tmp_path}"
-    feed_ids = {r.id for r, _ in _feed()}
-    server = _worker(dsn, "-", str(POLICIES), str(sent), "crash", str(acks))
+    feed_ids = {r.id for r, _ in store_worker.feed()}
+    server = store_worker.spawn(dsn, "-", str(POLICIES), str(sent), "crash", str(acks))
     assert server.stdout is not None and server.stdin is not None
     assert server.stdout.readline().strip() == "ready"
     rng = random.Random(15)
@@ -144,7 +107,7 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
             _intact(path)
             if acked >= feed_ids:  # all in: check, then start again on a new file
                 with SQLiteStore(path) as store:
-                    _check_no_duplicates(store, feed_ids)
+                    store_worker.check_no_duplicates(store, feed_ids)
                 acks.unlink()
                 rounds += 1
                 name = f"loop-{rounds}"
@@ -156,5 +119,5 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
 
     with SQLiteStore(tmp_path / f"{name}.db") as store:  # the feed again, to its end
         loop = loopkit.Loop(loopkit.load_playbook(POLICIES), store=store)
-        assert all(a.error is None for a in loop.ingest_many(_feed()))
-        _check_no_duplicates(store, feed_ids)
+        assert all(a.error is None for a in loop.ingest_many(store_worker.feed()))
+        store_worker.check_no_duplicates(store, feed_ids)
