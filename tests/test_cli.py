@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -560,3 +561,17 @@ def test_escaped_text_is_one_printable_line_and_csv_cells_are_never_formulas(tex
     cell = _csv_cell(text)
     assert cell.isprintable()
     assert not cell.lstrip(" ").startswith(("=", "+", "-", "@"))
+
+
+def test_a_reader_that_goes_away_early_gets_no_traceback() -> None:
+    export, mapping = ROOT / "examples" / "export.csv", ROOT / "examples" / "export-mapping.toml"
+    command = [sys.executable, "-m", "loopkit", "explain", "--policies", str(POLICIES)]
+    with subprocess.Popen(
+        [*command, str(export), "--mapping", str(mapping)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as explain:
+        assert explain.stdout is not None and explain.stdout.readline().startswith(b"times")
+        explain.stdout.close()  # as `| head -1` does
+        _, err = explain.communicate(timeout=120)
+    assert explain.returncode == 1 and b"Traceback" not in err

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -300,4 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples/policies.toml: ok: 5 policies, 2 compensation rules, 2 calendars
     0
     """
-    return _run(sys.argv[1:] if argv is None else argv, sys.stdout)
+    try:
+        return _run(sys.argv[1:] if argv is None else argv, sys.stdout)
+    except BrokenPipeError:
+        # The reader went away (``loopkit cases | head``): no traceback, and
+        # nothing more written to the closed pipe when Python flushes at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
