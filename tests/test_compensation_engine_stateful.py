@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -40,42 +41,7 @@ from loopkit import (
 from loopkit.compensation import EntryKind, period_of
 from loopkit.testing import FakeClock, make_customer
 
-PLAYBOOK = load_playbook(
-    {
-        "version": 1,
-        "policies": [
-            {
-                "name": "p",
-                "when": {"field": "response.score", "le": 6},
-                "channels": ["email"],
-                "owner": "team:support",
-            }
-        ],
-        "staff": {
-            "clerk-1": {"role": "store-clerk", "team": "stores"},
-            "clerk-2": {"role": "store-clerk", "team": "stores"},
-            "lead-1": {"role": "team-lead", "team": "stores"},
-            "agent-1": {"role": "agent", "team": "support"},
-            "lead-2": {"role": "team-lead", "team": "support"},
-        },
-        "authority": {"store-clerk": "150 SEK", "agent": "200 SEK", "team-lead": "1000 SEK"},
-        "approvals": {"expire_after": "3d"},
-        "budgets": {
-            "stores": {
-                "amount": "1000 SEK",
-                "per": "week",
-                "team": "stores",
-                "timezone": "Europe/Stockholm",
-            },
-            "support": {
-                "amount": "2000 SEK",
-                "per": "month",
-                "team": "support",
-                "timezone": "America/New_York",
-            },
-        },
-    }
-)
+PLAYBOOK = load_playbook(Path(__file__).resolve().parent / "data" / "two_teams.toml")
 EMPLOYEES = ["agent-1", "clerk-1", "clerk-2", "lead-1", "lead-2", "temp-9"]  # temp-9: unknown
 START = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)  # DST changes in both zones nearby
 AMOUNTS = st.sampled_from([None, "25 SEK", "75 SEK", "150 SEK", "300 SEK", "900 SEK"])

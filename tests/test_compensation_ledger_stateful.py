@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from loopkit import ConflictError, FollowUpCase
+from loopkit import ConflictError, FollowUpCase, load_playbook
 from loopkit.compensation import (
     BudgetExceeded,
-    Empowerment,
     EntryKind,
     GrantStatus,
     Ledger,
@@ -32,33 +32,8 @@ from loopkit.compensation import (
     reverse,
 )
 
-EMPOWERMENT = Empowerment.from_dict(
-    {
-        "staff": {
-            "clerk-1": {"role": "store-clerk", "team": "stores"},
-            "clerk-2": {"role": "store-clerk", "team": "stores"},
-            "lead-1": {"role": "team-lead", "team": "stores"},
-            "agent-1": {"role": "agent", "team": "support"},
-            "lead-2": {"role": "team-lead", "team": "support"},
-        },
-        "authority": {"store-clerk": "150 SEK", "agent": "200 SEK", "team-lead": "1000 SEK"},
-        "approvals": {"expire_after": "3d"},
-        "budgets": {
-            "stores": {
-                "amount": "1000 SEK",
-                "per": "week",
-                "team": "stores",
-                "timezone": "Europe/Stockholm",
-            },
-            "support": {
-                "amount": "2000 SEK",
-                "per": "month",
-                "team": "support",
-                "timezone": "America/New_York",
-            },
-        },
-    }
-)
+# the same two teams as the loop's state machine
+EMPOWERMENT = load_playbook(Path(__file__).resolve().parent / "data" / "two_teams.toml").empowerment
 EMPLOYEES = [*sorted(EMPOWERMENT.staff.members), "temp-9"]  # temp-9: unknown, no authority
 START = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)  # DST changes in both zones nearby
 AMOUNTS = st.sampled_from([None, "25 SEK", "75 SEK", "150 SEK", "300 SEK", "900 SEK"])
