@@ -13,14 +13,13 @@ from loopkit._input.checks import check_id
 from loopkit.model import (
     Erasure,
     FollowUpCase,
-    MessageStatus,
     erased_case,
     erased_customer,
     erased_message,
     erased_response,
     erased_touchpoint,
 )
-from loopkit.policies.casework import SYSTEM
+from loopkit.policies.casework import SYSTEM, cancel_messages
 from loopkit.stores import IngestRecord, StoreTransaction, TimerKind
 
 from ._context import Context, build_timer
@@ -170,18 +169,12 @@ def _erase_ingest(tx: StoreTransaction, record: IngestRecord) -> None:
 def _erase_case(tx: StoreTransaction, case: FollowUpCase, now: datetime) -> None:
     """Erase the case's notes and its messages' text and addresses; a message
     still owed is cancelled, and the case's log says why."""
-    erased = erased_case(case)
-    for message in tx.messages(case.id):
-        cleaned = erased_message(message)
-        if message.status is MessageStatus.PENDING:
-            cleaned = attrs.evolve(cleaned, status=MessageStatus.CANCELLED)
-            erased = erased.record(
-                "message_cancelled",
-                at=max(now, erased.events[-1].at),
-                by=SYSTEM,
-                details={"message_id": message.id, "reason": ERASED},
-            )
-        if cleaned != message:
-            tx.save_message(cleaned)
-    if erased is not case:
-        tx.save_case(erased)
+    stored = list(tx.messages(case.id))
+    erased = [erased_message(m) for m in stored]
+    cleaned, cancelled = cancel_messages(erased_case(case), erased, at=now, why=ERASED)
+    final = {m.id: m for m in (*erased, *cancelled)}  # a cancelled one replaces its erased copy
+    for message in stored:
+        if final[message.id] != message:
+            tx.save_message(final[message.id])
+    if cleaned is not case:
+        tx.save_case(cleaned)

@@ -21,7 +21,7 @@ from loopkit.model import CaseEvent, CaseOrigin, FollowUpCase, Message, MessageS
 from .decision import Decision
 from .recovery import RECOVERY_TOPIC, RecoveryAsk, RecoveryPolicy
 
-__all__ = ["SYSTEM", "Recovery", "attach", "cancel_follow_ups", "recover"]
+__all__ = ["SYSTEM", "Recovery", "attach", "cancel_follow_ups", "cancel_messages", "recover"]
 
 SYSTEM: Final = "loopkit"
 """The actor named in the events loopkit records on its own."""
@@ -70,9 +70,20 @@ def cancel_follow_ups(
     customer is not owed once they were reached or the case closed. Returns the
     case with a ``message_cancelled`` event for each, and the cancelled
     messages. Other messages (an apology, say) stay owed."""
+    follow_ups = [m for m in pending if m.purpose == "follow_up"]
+    return cancel_messages(case, follow_ups, at=at, why=why)
+
+
+def cancel_messages(
+    case: FollowUpCase, messages: Sequence[Message], *, at: datetime, why: str
+) -> tuple[FollowUpCase, tuple[Message, ...]]:
+    """Cancel those of ``messages`` still pending, whatever their purpose (say,
+    because the customer's personal data was erased): the case with a
+    ``message_cancelled`` event (``reason``: ``why``) for each, and the
+    cancelled messages."""
     cancelled: list[Message] = []
-    for message in pending:
-        if message.purpose != "follow_up" or message.status is not MessageStatus.PENDING:
+    for message in messages:
+        if message.status is not MessageStatus.PENDING:
             continue
         cancelled.append(attrs.evolve(message, status=MessageStatus.CANCELLED))
         case = case.record(
