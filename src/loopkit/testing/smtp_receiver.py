@@ -11,15 +11,14 @@ import email
 import email.policy
 import logging
 import socket
-import ssl
-import threading
-from collections import deque
 from email.message import EmailMessage
 from typing import Any, Literal
 
 import attrs
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from ._receiver import ScriptedServer
 
 __all__ = ["ReceivedMail", "SmtpReceiver"]
 
@@ -55,7 +54,7 @@ class ReceivedMail:
         return self.answer == 250
 
 
-class SmtpReceiver:
+class SmtpReceiver(ScriptedServer[ReceivedMail, "int | Literal['timeout']"]):
     """An SMTP server on 127.0.0.1 (a free port) that keeps what it receives.
 
     ``security`` is ``"plain"`` (no TLS), ``"starttls"`` (TLS required
@@ -73,20 +72,13 @@ class SmtpReceiver:
         login: tuple[str, str] | None = None,
         delay: float = 1.0,
     ) -> None:
+        super().__init__(250, lambda mail: mail.accepted)
         self.security = security
         self.delay = delay
-        self.received: list[ReceivedMail] = []
         self.logins: list[bool] = []
-        self._script: deque[int | Literal["timeout"]] = deque()
-        self._lock = threading.Lock()
-        self._ca: Any = None
         kwargs: dict[str, Any] = {}
         if security != "plain":
-            import trustme
-
-            self._ca = trustme.CA()
-            server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+            server_context = self._tls_context()
             if security == "tls":
                 kwargs.update(ssl_context=server_context, auth_require_tls=False)  # TLS already
             else:
@@ -106,45 +98,13 @@ class SmtpReceiver:
     def __repr__(self) -> str:
         return f"SmtpReceiver(port={self.port}, security={self.security!r})"
 
-    def __enter__(self) -> SmtpReceiver:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def client_context(self) -> ssl.SSLContext:
-        """A client TLS context that trusts this server's test CA."""
-        context = ssl.create_default_context()
-        if self._ca is not None:
-            self._ca.configure_trust(context)
-        return context
-
-    def answer(self, *answers: int | Literal["timeout"]) -> None:
-        """Reply to the next DATA commands so, in order; then 250 again."""
-        with self._lock:
-            self._script.extend(answers)
-
-    def accepted(self) -> list[ReceivedMail]:
-        """The e-mails answered 250."""
-        with self._lock:
-            return [m for m in self.received if m.accepted]
-
-    def reset(self) -> None:
-        """Forget what was received and scripted, to reuse the server in a new test."""
-        with self._lock:
-            self.received.clear()
-            self._script.clear()
+    @property
+    def received(self) -> list[ReceivedMail]:
+        """Every e-mail that arrived, answered or not, in order."""
+        return self._items
 
     def close(self) -> None:
         self._controller.stop()
-
-    def _next(self) -> int | Literal["timeout"]:
-        with self._lock:
-            return self._script.popleft() if self._script else 250
-
-    def _record(self, mail: ReceivedMail) -> None:
-        with self._lock:
-            self.received.append(mail)
 
 
 class _Handler:

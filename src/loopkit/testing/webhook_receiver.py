@@ -3,14 +3,14 @@ answers as the test scripts it (a status, a timeout, a dropped connection)."""
 
 from __future__ import annotations
 
-import ssl
 import threading
-from collections import deque
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
+
+from ._receiver import ScriptedServer
 
 __all__ = ["Fault", "ReceivedRequest", "WebhookReceiver"]
 
@@ -39,7 +39,7 @@ class ReceivedRequest:
         return isinstance(self.answer, int) and 200 <= self.answer < 300
 
 
-class WebhookReceiver:
+class WebhookReceiver(ScriptedServer[ReceivedRequest, "int | Fault"]):
     """An HTTP server on 127.0.0.1 (a free port) that records each request.
 
     With ``tls=True`` it serves https with a certificate from a test CA
@@ -65,20 +65,13 @@ class WebhookReceiver:
     def __init__(
         self, *, delay: float = 1.0, path: str = "/hooks/loopkit", tls: bool = False
     ) -> None:
+        super().__init__(204, lambda request: request.accepted)
         self.delay = delay
-        self.requests: list[ReceivedRequest] = []
-        self._script: deque[int | Fault] = deque()
-        self._lock = threading.Lock()
         self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._ca: Any = None
         if tls:  # https with a certificate from a test CA (needs trustme)
-            import trustme
-
-            self._ca = trustme.CA()
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+            context = self._tls_context()
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port: int = self._server.server_address[1]
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}{path}"
@@ -93,34 +86,10 @@ class WebhookReceiver:
     def __repr__(self) -> str:
         return f"WebhookReceiver(port={self.port}, requests={len(self.requests)})"
 
-    def __enter__(self) -> WebhookReceiver:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def client_context(self) -> ssl.SSLContext:
-        """A client TLS context that trusts this server's test CA (with ``tls=True``)."""
-        context = ssl.create_default_context()
-        if self._ca is not None:
-            self._ca.configure_trust(context)
-        return context
-
-    def answer(self, *answers: int | Fault) -> None:
-        """Answer the next requests so, in order; then 204 again."""
-        with self._lock:
-            self._script.extend(answers)
-
-    def accepted(self) -> list[ReceivedRequest]:
-        """The requests answered with a 2xx status."""
-        with self._lock:
-            return [r for r in self.requests if r.accepted]
-
-    def reset(self) -> None:
-        """Forget what was received and scripted, to reuse the server in a new test."""
-        with self._lock:
-            self.requests.clear()
-            self._script.clear()
+    @property
+    def requests(self) -> list[ReceivedRequest]:
+        """Every request that arrived, answered or not, in order."""
+        return self._items
 
     def close(self) -> None:
         """Stop serving (a request waiting out a ``"timeout"`` ends at once)."""
@@ -128,14 +97,6 @@ class WebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
-
-    def _next(self) -> int | Fault:
-        with self._lock:
-            return self._script.popleft() if self._script else 204
-
-    def _record(self, request: ReceivedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
 
 
 def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
