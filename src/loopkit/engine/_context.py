@@ -25,7 +25,7 @@ from loopkit.errors import (
     suggest,
 )
 from loopkit.model import CaseEvent, Customer, FollowUpCase, Message
-from loopkit.stores import IngestRecord, Store, StoreTransaction, Timer
+from loopkit.stores import IngestRecord, LaterTimer, Store, StoreTransaction, Timer
 
 from ._plugins import PluginHooks
 from .clock import Clock
@@ -77,6 +77,7 @@ build_event: Final = builder(CaseEvent)
 build_case: Final = builder(FollowUpCase)
 build_message: Final = builder(Message)
 build_timer: Final = builder(Timer)
+build_later: Final = builder(LaterTimer)
 build_result: Final = builder(IngestResult)
 build_record: Final = builder(IngestRecord)
 

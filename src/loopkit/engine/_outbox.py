@@ -14,7 +14,17 @@ import attrs
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus
 from loopkit.stores import LaterTimer, StoreTransaction, TimerKind
 
-from ._context import END, Context, build_message, build_timer, in_utc, log, plus, retrying
+from ._context import (
+    END,
+    Context,
+    build_later,
+    build_message,
+    build_timer,
+    in_utc,
+    log,
+    plus,
+    retrying,
+)
 from .delivery import Sender, worker_token
 
 if TYPE_CHECKING:
@@ -36,12 +46,12 @@ class Outbox:
         """One timer row per case: the first thing due, the rest in ``later``."""
         rows: list[LaterTimer] = []
         if decision.warn_at is not None:
-            rows.append(LaterTimer(kind=TimerKind.WARNING, due_at=decision.warn_at))
+            rows.append(build_later(kind=TimerKind.WARNING, due_at=decision.warn_at))
         if decision.due_at is not None:
-            rows.append(LaterTimer(kind=TimerKind.BREACH, due_at=decision.due_at))
+            rows.append(build_later(kind=TimerKind.BREACH, due_at=decision.due_at))
         if decision.escalations:
             rows.extend(
-                LaterTimer(kind=TimerKind.ESCALATION, due_at=e.at, level=e.level, to=e.to)
+                build_later(kind=TimerKind.ESCALATION, due_at=e.at, level=e.level, to=e.to)
                 for e in decision.escalations
             )
         if rows:

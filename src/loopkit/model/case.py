@@ -19,6 +19,7 @@ from loopkit._input.checks import check_id, check_slug, optional, validator
 from loopkit._input.choices import check_choice, choice, to_choice
 from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
 from loopkit._input.reader import Reader
+from loopkit._input.trusted import copier
 from loopkit.errors import (
     IllegalTransition,
     MissingStepError,
@@ -219,11 +220,7 @@ class FollowUpCase:
         without re-validating the fields that were valid already: keeps appending
         to a long log cheap (measured at 79872b4: an attach 3.5 µs this way
         against 11.9 µs through ``attrs.evolve``)."""
-        copy = object.__new__(FollowUpCase)
-        for name in _FIELD_NAMES:
-            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
-        object.__setattr__(copy, "events", (*self.events, event))
-        return copy
+        return _copy_case(self, {**changes, "events": (*self.events, event)})
 
     def apply(
         self,
@@ -365,6 +362,6 @@ class FollowUpCase:
         return r.build(cls, kwargs)
 
 
-_FIELD_NAMES: Final = tuple(a.name for a in attrs.fields(FollowUpCase))
+_copy_case: Final = copier(FollowUpCase)
 _TRUSTED: Final = frozenset({"state", "escalation_level"})
 """Changes only the lifecycle makes, from values it computed itself."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import attrs
 
+from loopkit._input.trusted import builder
 from loopkit.businesstime import BusinessCalendar, ContactWindow
 from loopkit.businesstime.microseconds import add_us, from_us, next_open_us, td_us, to_us
 from loopkit.model import Customer, FollowUpCase, Promise
@@ -19,6 +21,10 @@ from .contact import ContactRules, _never_contact
 from .decision import Decision, Explanation, ScheduledEscalation
 from .policy import PRESENT_CHANNELS, EscalationStep, FollowUpPolicy
 from .recovery import RECOVERY_TOPIC, RecoveryPolicy
+
+# Built from the parts computed here, without attrs' __init__: measured with
+# bench_ingest.py's half-open feed (callgrind), 1.3% of ingest's instructions.
+_build_decision: Final = builder(Decision)
 
 __all__ = ["decide_recovery", "follow_up"]
 
@@ -156,7 +162,7 @@ def follow_up(
     reason = f"matched policy {name!r}: {channel} follow-up owned by {owner}"
     if due_at is not None:
         reason += f", due {due_at.isoformat(timespec='minutes')}"
-    return Decision(
+    return _build_decision(
         follow_up=True,
         reason=reason,
         owner=owner,
