@@ -124,7 +124,7 @@ def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     ingest's time going to these builders), else ``object.__setattr__``."""
     slot = inspect.getattr_static(cls, name, None)
     if isinstance(slot, types.MemberDescriptorType):
-        return slot.__set__  # type: ignore[no-any-return]
+        return slot.__set__
     return functools.partial(_set_named, name=name)
 
 
