@@ -5,17 +5,22 @@ Naive datetimes are refused, never guessed (a :class:`~loopkit.errors.BusinessTi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from loopkit.errors import BusinessTimeError, ValidationError, describe_input
+
+_OFFSET_ALWAYS: Final = (timezone, ZoneInfo)
 
 
 def check_aware(value: object, path: str) -> datetime:
     """A timezone-aware datetime; naive ones are refused, never guessed."""
     if not isinstance(value, datetime):
         raise ValidationError(path, "a timezone-aware datetime", describe_input(value))
-    if value.tzinfo is None or value.utcoffset() is None:
+    zone = value.tzinfo
+    # A timezone or a ZoneInfo always gives an offset: ask only other zones.
+    if zone is None or (type(zone) not in _OFFSET_ALWAYS and value.utcoffset() is None):
         raise BusinessTimeError(
             path,
             "a timezone-aware datetime",

@@ -122,7 +122,8 @@ def follow_up(
         due_at = from_us(due_us, calendar_zone)
         warn_at = from_us(add_us(calendar, start_us, warn_within), calendar_zone)
         at = due_us
-        for level, (step, after) in enumerate(zip(escalate, afters, strict=True), 1):
+        steps = zip(escalate, afters, strict=True) if escalate else ()  # most have none
+        for level, (step, after) in enumerate(steps, 1):
             at = add_us(calendar, at, after)
             escalations.append(
                 ScheduledEscalation(
