@@ -6,8 +6,11 @@ the database file ``DIRECTORY/SCHEMA.db``):
 
 - ``work START COUNT SEED``: ingest ``COUNT`` responses of the shared feed
   from ``START`` on (wrapping around), in an order shuffled by ``SEED``, in
-  batches, then tick. It prints ``ready``, waits for a line on stdin (so all
-  workers start at once), and prints a JSON summary.
+  batches, granting compensation after each batch on the cases its answers
+  landed in (see :func:`grant_after`), then tick. It prints ``ready``, waits
+  for a line on stdin (so all workers start at once), and prints a JSON
+  summary: ingest errors, messages sent, the keys it granted anew, how many
+  grants the budget refused, and any other error a grant raised.
 - ``tick``: tick once, three days after the feed, on the go-ahead; print
   the tick's report as JSON.
 - ``crash ACK_FILE``: a fork server. For each line ``go SCHEMA`` on stdin it
@@ -34,6 +37,11 @@ from typing import Any
 
 FEED = 600
 T0 = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+GRANT_AT = T0 + timedelta(hours=1)
+AMOUNTS = (20, 30, 250, 40, 60, 210)
+"""SEK a grant gives, by response number modulo 6; 250 and 210 are above the
+agent's authority (200 SEK)."""
+BUDGET = "team-support"
 
 
 def feed() -> list[tuple[object, object]]:
@@ -99,22 +107,56 @@ def open_store(dsn: str, schema: str) -> object:
     return PostgresStore(dsn, schema=schema)
 
 
+def grant_after(loop: Any, answers: list[Any], worker: str, summary: dict[str, Any]) -> None:
+    """Grant on the case each ingested answer landed in, against the support
+    team's one budget (20,000 SEK a month in the example playbook): a grant
+    under a key of the response, which every worker ingesting it grants too
+    (one grant, the others replays), and for every fourth response one of
+    this worker's own. Amounts of 250 SEK and more, above the agent's
+    authority, are approval requests, whose amounts are reserved. All in
+    all the workers ask for about 1.6 times the budget: once it has run
+    out, grants are refused (``BudgetExceeded``)."""
+    from loopkit import BudgetExceeded, Money, Offer, OfferKind
+
+    for answer in answers:
+        if answer.result is None or answer.result.case is None:
+            continue
+        i = int(answer.response_id.removeprefix("r-"))
+        keys = [(f"g-{answer.response_id}", AMOUNTS[i % len(AMOUNTS)])]
+        if i % 4 == 0:
+            keys.append((f"{worker}-{answer.response_id}", AMOUNTS[(i + 1) % len(AMOUNTS)]))
+        for key, amount in keys:
+            offer = Offer(kind=OfferKind.REFUND, value=Money.parse(f"{amount} SEK"))
+            try:
+                outcome = loop.compensation.grant(
+                    answer.result.case.id, offer, by="emp-7", key=key, at=GRANT_AT
+                )
+            except BudgetExceeded:
+                summary["refused"] += 1
+            except Exception as err:  # none is expected: the test fails on it
+                summary["grant_errors"].append(f"{key}: {type(err).__name__}: {err}")
+            else:
+                if not outcome.replayed:
+                    summary["granted"].append(key)
+
+
 def work(argv: list[str], items: list[tuple[object, object]]) -> None:
     dsn, schema, policies, sent = argv[:4]
     start, count, seed = (int(a) for a in argv[5:8])
     mine = [items[(start + k) % len(items)] for k in range(count)]
     random.Random(seed).shuffle(mine)
     clock = FixedClock(T0 + timedelta(hours=1))
-    loop = loop_on(dsn, schema, policies, sent, clock)
+    loop: Any = loop_on(dsn, schema, policies, sent, clock)
     print("ready", flush=True)
     sys.stdin.readline()
-    errors = 0
+    summary: dict[str, Any] = {"errors": 0, "refused": 0, "granted": [], "grant_errors": []}
     for at in range(0, len(mine), 20):
-        answers = loop.ingest_many(mine[at : at + 20], batch_size=20)  # type: ignore[attr-defined]
-        errors += sum(a.error is not None for a in answers)
+        answers = loop.ingest_many(mine[at : at + 20], batch_size=20)
+        summary["errors"] += sum(a.error is not None for a in answers)
+        grant_after(loop, answers, f"w{seed}", summary)
     clock.at = T0 + timedelta(days=3)
-    report = loop.tick()  # type: ignore[attr-defined]
-    print(json.dumps({"errors": errors, "sent": report.sent}), flush=True)
+    summary["sent"] = loop.tick().sent
+    print(json.dumps(summary), flush=True)
 
 
 def tick(argv: list[str], items: list[tuple[object, object]]) -> None:
@@ -163,7 +205,7 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def together(workers: list[subprocess.Popen[str]], timeout: float = 300) -> list[dict[str, int]]:
+def together(workers: list[subprocess.Popen[str]], timeout: float = 300) -> list[dict[str, Any]]:
     """Let workers that said ``ready`` go at once; their JSON reports."""
     try:
         for w in workers:
@@ -202,6 +244,44 @@ def check_no_duplicates(store: Any, feed_ids: set[str]) -> list[Any]:
         if record.case_id is not None:
             assert record.response_id in by_id[record.case_id].response_ids
     return cases
+
+
+def check_grants(store: Any, policies: str, reports: list[dict[str, Any]]) -> None:
+    """The workers' grants against the one budget: it was never overspent
+    (what was posted and reserved within its amount, its running totals
+    agreeing with the ledger's entries), each key granted once, by one worker
+    (the others' grants of it were replays), and its event written once on
+    its case; and the budget ran out (some grants were refused), so the test
+    tested something."""
+    import loopkit
+
+    assert [e for r in reports for e in r["grant_errors"]] == []
+    fresh = [key for r in reports for key in r["granted"]]
+    loop = loopkit.Loop(loopkit.load_playbook(policies), store=store, check_channels=False)
+    use = loop.compensation.budget(BUDGET, at=GRANT_AT)
+    ledger = loop.compensation.ledger()
+    budget = loop.compensation.empowerment.budgets[BUDGET]
+    assert use.used.amount + use.reserved.amount <= budget.amount.amount  # never overspent
+    assert use.left.amount >= 0
+    assert (use.used, use.reserved) == (
+        ledger.used(budget, use.period),
+        ledger.reserved(budget, use.period),
+    )
+    posted = sum(e.amount.amount for e in ledger if e.kind.value == "posting" and e.amount)
+    reserved = sum(e.amount.amount for e in ledger if e.kind.value == "reservation" and e.amount)
+    assert (posted, reserved) == (use.used.amount, use.reserved.amount)
+    assert reserved > 0 and posted > 0  # grants at once, and approval requests
+    assert sorted(fresh) == sorted({e.key for e in ledger})  # one grant per key
+    with store.transaction() as tx:
+        cases = tx.cases()
+    written = [
+        e.details["key"]
+        for case in cases
+        for e in case.events
+        if e.kind in ("compensation_granted", "compensation_requested")
+    ]
+    assert sorted(written) == sorted(fresh)  # each once on its case
+    assert sum(r["refused"] for r in reports) > 0 and use.left.amount < max(AMOUNTS)
 
 
 if __name__ == "__main__":

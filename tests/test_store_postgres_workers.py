@@ -40,7 +40,7 @@ def _load_worker() -> Any:
 store_worker = _load_worker()
 
 
-def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
+def test_eight_workers_ingest_tick_and_grant_without_duplicates_or_overspending(
     postgres_dsn: str, postgres_schema: str, tmp_path: Path
 ) -> None:
     sent = tmp_path / "sent.txt"
@@ -81,6 +81,8 @@ def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
     assert len(sends) == len(sent_rows) == sum(r["sent"] for r in reports) > 0
     assert {m.attempts for m in sent_rows} == {1}
     assert not [m for m in pending if m.next_attempt_at is None and m.attempts]
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        store_worker.check_grants(store, str(POLICIES), reports)
 
 
 def test_four_workers_tick_one_database_and_share_the_work(

@@ -41,7 +41,7 @@ def _intact(path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
-def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
+def test_eight_workers_ingest_tick_and_grant_without_duplicates_or_overspending(
     tmp_path: Path,
 ) -> None:
     sent, dsn = tmp_path / "sent.txt", f"sqlite:{tmp_path}"
@@ -70,6 +70,8 @@ def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
     sends = Counter(sent.read_text().split())
     assert [key for key, n in sends.items() if n > 1] == []  # nothing sent twice
     assert len(sends) == len(sent_rows) == sum(r["sent"] for r in reports) > 0
+    with SQLiteStore(tmp_path / "loop.db") as store:
+        store_worker.check_grants(store, str(POLICIES), reports)
     _intact(tmp_path / "loop.db")
 
 

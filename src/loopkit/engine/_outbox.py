@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
 
 
 _CLAIMS: Final = 25
-"""Messages a tick claims at a time: small, so that workers share the work finely."""
+"""Messages a tick claims at a time: small, so that workers share the work finely.
+Their sends are recorded together, in one transaction (on SQLite a commit is a
+sync to disk)."""
+
+_RECORD_WITHIN: Final = 0.25
+"""Seconds a send waits at most (about) for its record while the rest of its
+batch is sent: a slow channel's sends are recorded as they go, and a crash
+sends again only what went out in that time."""
 
 
 class Outbox:
@@ -123,26 +131,12 @@ class Outbox:
         """Claim due messages a few at a time, send each, record what happened."""
         worker = worker_token()
         lease = self.ctx.retry.claim_lease
-        margin = self.ctx.retry.send_timeout or timedelta(0)
         try:
             while True:
                 until = plus(self._claim_time(now), lease)
                 batch = retrying(functools.partial(self._claim, now, worker, until))
-                if not batch:
+                if not batch or not self._deliver_batch(batch, now, counts, worker, until):
                     return
-                endless = until == END  # at the end of time a claim cannot run out
-                for n, message in enumerate(batch):
-                    if not endless and plus(self._claim_time(now), margin) >= until:
-                        self._release(batch[n:], worker)
-                        if n == 0:  # claiming alone took the whole lease: try next tick
-                            log.warning("claims run out before a send can start: raise claim_lease")
-                            return
-                        break
-                    try:
-                        self._deliver(message, now, counts, worker)
-                    except BaseException:
-                        self._release(batch[n + 1 :], worker, quietly=True)
-                        raise
         finally:
             self._sender.stop()
 
@@ -150,35 +144,108 @@ class Outbox:
         with self.ctx.store.transaction() as tx:
             return tx.claim_messages(now, _CLAIMS, worker, until)
 
-    def _record(self, updated: Message, worker: str) -> bool:
-        """Save what a send did, if our claim still holds: unless the message was
-        saved since (say, cancelled) or the claim ran out and another worker took it."""
-        with self.ctx.store.transaction() as tx:
-            if tx.claimed_by(updated.id) == worker:
-                tx.save_message(updated)
+    def _deliver_batch(
+        self,
+        batch: Sequence[Message],
+        now: datetime,
+        counts: dict[str, int],
+        worker: str,
+        until: datetime,
+    ) -> bool:
+        """Send a claimed batch, one message after the other, and record what
+        the sends did together, in one transaction at the end of the batch
+        (with the messages the claim was too short to send, handed back).
+        Sooner when the channel is slow: before a send, what was sent is
+        recorded if the oldest send not yet recorded would otherwise wait
+        more than :data:`_RECORD_WITHIN` for its record (the next send
+        counted as long as the last), so a crash sends again only what went
+        out in that time. ``False`` when the claim ran out before the first
+        send could start (the tick then stops delivering)."""
+        endless = until == END  # at the end of time a claim cannot run out
+        margin = self.ctx.retry.send_timeout or timedelta(0)
+        done: list[Message] = []  # sent or failed, not yet recorded
+        oldest = last = 0.0
+        for n, message in enumerate(batch):
+            if not endless and plus(self._claim_time(now), margin) >= until:
+                self._settle(done, batch[n:], worker)
+                if n == 0:  # claiming alone took the whole lease: try next tick
+                    log.warning("claims run out before a send can start: raise claim_lease")
+                    return False
                 return True
-        return False
+            started = time.monotonic()
+            if done and started - oldest + last >= _RECORD_WITHIN:
+                self._settle(done, (), worker)
+                done = []
+                started = time.monotonic()
+            try:
+                done.append(self._attempt(message, now, counts))
+            except BaseException:  # an interrupt: what was sent stays sent
+                # The message in hand may have gone out: it keeps its claim,
+                # and goes again (at least once) when the claim runs out.
+                self._settle(done, batch[n + 1 :], worker, quietly=True)
+                raise
+            ended = time.monotonic()
+            last = ended - started
+            if len(done) == 1:
+                oldest = ended
+        self._settle(done, (), worker)
+        return True
 
-    def _release(self, messages: Sequence[Message], worker: str, quietly: bool = False) -> None:
-        """Hand back claimed messages that were not sent, for any worker to take."""
-        try:
+    def _settle(
+        self,
+        done: Sequence[Message],
+        unsent: Sequence[Message],
+        worker: str,
+        quietly: bool = False,
+    ) -> None:
+        """In one transaction, while our claims hold: record what the sends
+        did (``done``, the messages as their sends left them) and hand back
+        the claimed messages not sent (``unsent``), for any worker to take.
+        A message saved since it was claimed (say, cancelled) or claimed by
+        another worker once our claim ran out keeps what is stored, and its
+        send is not recorded. With ``quietly`` (on the way out of an
+        interrupt), a store error is logged, not raised: the claims then wait
+        to run out, and what was sent goes again."""
+        if not done and not unsent:
+            return
+
+        sent = {message.id for message in done}
+
+        def write() -> list[Message]:
+            lost = []
             with self.ctx.store.transaction() as tx:
-                for message in messages:
+                # in id order: two transactions lock the rows they share in one order
+                for message in sorted([*done, *unsent], key=lambda m: m.id):
                     if tx.claimed_by(message.id) == worker:
-                        tx.save_message(message)  # unchanged: saving releases the claim
+                        tx.save_message(message)  # saving releases the claim
+                    elif message.id in sent:
+                        lost.append(message)
+            return lost
+
+        try:
+            lost = retrying(write)
         except Exception as err:
             if not quietly:
                 raise
             log.warning(
-                "could not hand back %d claimed messages (they wait for their claims to"
-                " expire): %s",
-                len(messages),
+                "could not record %d sends nor hand back %d claimed messages (they wait for"
+                " their claims to expire): %s",
+                len(done),
+                len(unsent),
                 type(err).__name__,
             )
+            return
+        for message in lost:
+            log.warning(
+                "message %s changed or was claimed by another worker during its send;"
+                " this attempt (%s) is not recorded",
+                message.id,
+                message.last_error if message.status is not MessageStatus.SENT else "sent",
+            )
 
-    def _deliver(
-        self, message: Message, now: datetime, counts: dict[str, int], worker: str
-    ) -> None:
+    def _attempt(self, message: Message, now: datetime, counts: dict[str, int]) -> Message:
+        """Send the message once: the message as the attempt leaves it (sent,
+        to be retried, or dead), not saved yet."""
         channel = self.ctx.channels.get(message.channel)
         error: BaseException | None = None
         if channel is None:
@@ -189,31 +256,23 @@ class Outbox:
             except Exception as err:  # a failing channel never stops the others
                 error = err
         if error is None:
-            updated = attrs.evolve(
+            counts["sent"] += 1
+            return attrs.evolve(
                 message,
                 status=MessageStatus.SENT,
                 attempts=message.attempts + 1,
                 sent_at=now,
                 next_attempt_at=None,
             )
-            counts["sent"] += 1
-        else:
-            updated = self.ctx.retry.after_failure(message, error, now, self.ctx.rng)
-            dead = updated.status is MessageStatus.DEAD
-            counts["dead_lettered" if dead else "retried"] += 1
-            log.warning(
-                "channel %s failed to send message %s (attempt %d): %s%s",
-                message.channel,
-                message.id,
-                updated.attempts,
-                type(error).__name__,
-                "; dead-lettered" if dead else "",
-            )
-        if retrying(lambda: self._record(updated, worker)):
-            return
+        updated = self.ctx.retry.after_failure(message, error, now, self.ctx.rng)
+        dead = updated.status is MessageStatus.DEAD
+        counts["dead_lettered" if dead else "retried"] += 1
         log.warning(
-            "message %s changed or was claimed by another worker during its send;"
-            " this attempt (%s) is not recorded",
+            "channel %s failed to send message %s (attempt %d): %s%s",
+            message.channel,
             message.id,
-            "sent" if error is None else type(error).__name__,
+            updated.attempts,
+            type(error).__name__,
+            "; dead-lettered" if dead else "",
         )
+        return updated
