@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -128,50 +127,50 @@ class Outbox:
         return max(in_utc(now), in_utc(self.ctx.clock.now()))
 
     def deliver_due(self, now: datetime, counts: dict[str, int]) -> None:
-        """Claim due messages a few at a time, send each, record what happened."""
+        """Claim due messages a few at a time, send each, record what happened:
+        what a batch's sends did is recorded in the transaction that claims
+        the next batch (one commit a batch)."""
         worker = worker_token()
         lease = self.ctx.retry.claim_lease
+        done: list[Message] = []  # the last batch's sends, not yet recorded
+        unsent: Sequence[Message] = ()  # and the messages its claim was too short for
         try:
             while True:
                 until = plus(self._claim_time(now), lease)
-                batch = retrying(functools.partial(self._claim, now, worker, until))
-                if not batch or not self._deliver_batch(batch, now, counts, worker, until):
+                batch = self._settle(done, unsent, worker, claim=(now, until))
+                if not batch:
+                    return
+                done, unsent, go_on = self._send_batch(batch, now, counts, worker, until)
+                if not go_on:
+                    self._settle(done, unsent, worker)
                     return
         finally:
             self._sender.stop()
 
-    def _claim(self, now: datetime, worker: str, until: datetime) -> Sequence[Message]:
-        with self.ctx.store.transaction() as tx:
-            return tx.claim_messages(now, _CLAIMS, worker, until)
-
-    def _deliver_batch(
+    def _send_batch(
         self,
         batch: Sequence[Message],
         now: datetime,
         counts: dict[str, int],
         worker: str,
         until: datetime,
-    ) -> bool:
-        """Send a claimed batch, one message after the other, and record what
-        the sends did together, in one transaction at the end of the batch
-        (with the messages the claim was too short to send, handed back).
-        Sooner when the channel is slow: before a send, what was sent is
-        recorded if the oldest send not yet recorded would otherwise wait
-        more than :data:`_RECORD_WITHIN` for its record (the next send
-        counted as long as the last), so a crash sends again only what went
-        out in that time. ``False`` when the claim ran out before the first
-        send could start (the tick then stops delivering)."""
+    ) -> tuple[list[Message], Sequence[Message], bool]:
+        """Send a claimed batch, one message after the other: the messages as
+        the sends left them (not recorded yet), those the claim was too short
+        to send, and ``False`` when it was too short for the first (the tick
+        then stops delivering). A slow channel's sends are recorded as they
+        go: before a send, what was sent is recorded if the oldest send not
+        yet recorded would otherwise wait more than :data:`_RECORD_WITHIN`
+        for its record (the next send counted as long as the last)."""
         endless = until == END  # at the end of time a claim cannot run out
         margin = self.ctx.retry.send_timeout or timedelta(0)
-        done: list[Message] = []  # sent or failed, not yet recorded
+        done: list[Message] = []
         oldest = last = 0.0
         for n, message in enumerate(batch):
             if not endless and plus(self._claim_time(now), margin) >= until:
-                self._settle(done, batch[n:], worker)
                 if n == 0:  # claiming alone took the whole lease: try next tick
                     log.warning("claims run out before a send can start: raise claim_lease")
-                    return False
-                return True
+                return done, batch[n:], n > 0
             started = time.monotonic()
             if done and started - oldest + last >= _RECORD_WITHIN:
                 self._settle(done, (), worker)
@@ -188,30 +187,31 @@ class Outbox:
             last = ended - started
             if len(done) == 1:
                 oldest = ended
-        self._settle(done, (), worker)
-        return True
+        return done, (), True
 
     def _settle(
         self,
         done: Sequence[Message],
         unsent: Sequence[Message],
         worker: str,
+        *,
+        claim: tuple[datetime, datetime] | None = None,
         quietly: bool = False,
-    ) -> None:
+    ) -> Sequence[Message]:
         """In one transaction, while our claims hold: record what the sends
-        did (``done``, the messages as their sends left them) and hand back
-        the claimed messages not sent (``unsent``), for any worker to take.
+        did (``done``, the messages as their sends left them), hand back the
+        claimed messages not sent (``unsent``) for any worker to take, and
+        with ``claim`` (now, until) claim the next batch, which it returns.
         A message saved since it was claimed (say, cancelled) or claimed by
         another worker once our claim ran out keeps what is stored, and its
         send is not recorded. With ``quietly`` (on the way out of an
         interrupt), a store error is logged, not raised: the claims then wait
         to run out, and what was sent goes again."""
-        if not done and not unsent:
-            return
-
+        if not done and not unsent and claim is None:
+            return ()
         sent = {message.id for message in done}
 
-        def write() -> list[Message]:
+        def write() -> tuple[list[Message], Sequence[Message]]:
             lost = []
             with self.ctx.store.transaction() as tx:
                 # in id order: two transactions lock the rows they share in one order
@@ -220,10 +220,12 @@ class Outbox:
                         tx.save_message(message)  # saving releases the claim
                     elif message.id in sent:
                         lost.append(message)
-            return lost
+                if claim is None:
+                    return lost, ()
+                return lost, tx.claim_messages(claim[0], _CLAIMS, worker, claim[1])
 
         try:
-            lost = retrying(write)
+            lost, batch = retrying(write)
         except Exception as err:
             if not quietly:
                 raise
@@ -234,7 +236,7 @@ class Outbox:
                 len(unsent),
                 type(err).__name__,
             )
-            return
+            return ()
         for message in lost:
             log.warning(
                 "message %s changed or was claimed by another worker during its send;"
@@ -242,6 +244,7 @@ class Outbox:
                 message.id,
                 message.last_error if message.status is not MessageStatus.SENT else "sent",
             )
+        return batch
 
     def _attempt(self, message: Message, now: datetime, counts: dict[str, int]) -> Message:
         """Send the message once: the message as the attempt leaves it (sent,
