@@ -1,8 +1,9 @@
 """Many workers on one PostgreSQL database: eight processes ingesting
-overlapping feeds and ticking at once store each response once, open one case
-per customer and topic and send each message once; a process killed in the
-middle of a batch loses no acknowledged response, and the feed run again
-completes without a duplicate."""
+overlapping feeds, ticking and granting compensation against one budget at
+once store each response once, open one case per customer and topic, send each
+message once, grant each key once and never overspend the budget; a process
+killed in the middle of a batch loses no acknowledged response, and the feed
+run again completes without a duplicate."""
 
 from __future__ import annotations
 

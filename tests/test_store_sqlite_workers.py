@@ -1,9 +1,11 @@
-"""Many processes on one SQLite file: eight workers ingesting overlapping feeds
-and ticking at once store each response once, open one case per customer and
-topic and send each message once (taking turns for the file's one writer); a
-process killed in the middle of a batch loses no acknowledged response, the
-file stays whole (``PRAGMA integrity_check``), and the feed run again completes
-without a duplicate. (The same worker drives the PostgreSQL tests.)"""
+"""Many processes on one SQLite file: eight workers ingesting overlapping feeds,
+ticking and granting compensation against one budget at once store each
+response once, open one case per customer and topic, send each message once,
+grant each key once and never overspend the budget (taking turns for the
+file's one writer); a process killed in the middle of a batch loses no
+acknowledged response, the file stays whole (``PRAGMA integrity_check``), and
+the feed run again completes without a duplicate. (The same worker drives the
+PostgreSQL tests.)"""
 
 from __future__ import annotations
 
