@@ -11,8 +11,10 @@ the database file ``DIRECTORY/SCHEMA.db``):
   for a line on stdin (so all workers start at once), and prints a JSON
   summary: ingest errors, messages sent, the keys it granted anew, how many
   grants the budget refused, and any other error a grant raised.
-- ``tick``: tick once, three days after the feed, on the go-ahead; print
-  the tick's report as JSON.
+- ``tick [NOW PACE]``: tick once, three days after the feed (or at NOW, an
+  ISO time), on the go-ahead; print the tick's report as JSON. With PACE,
+  each send takes that many seconds (so that a test can kill the process in
+  the middle of a tick).
 - ``crash ACK_FILE``: a fork server. For each line ``go SCHEMA`` on stdin it
   forks a child that ingests the whole feed into SCHEMA in batches, appending the ids of each
   batch to ACK_FILE once ``ingest_many`` returned (acknowledged), and prints
@@ -29,9 +31,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,10 +74,13 @@ def feed() -> list[tuple[object, object]]:
 
 
 class AppendingChannel:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, pace: float = 0.0) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._pace = pace
 
     def send(self, message: object) -> None:
+        if self._pace:
+            time.sleep(self._pace)
         os.write(self._fd, f"{message.idempotency_key}\n".encode())  # type: ignore[attr-defined]
 
 
@@ -84,10 +92,12 @@ class FixedClock:
         return self.at
 
 
-def loop_on(dsn: str, schema: str, policies: str, sent: str, clock: FixedClock) -> object:
+def loop_on(
+    dsn: str, schema: str, policies: str, sent: str, clock: FixedClock, pace: float = 0.0
+) -> object:
     import loopkit
 
-    channel = AppendingChannel(sent)
+    channel = AppendingChannel(sent, pace)
     return loopkit.Loop(
         loopkit.load_playbook(policies),
         plugins=[loopkit.ChannelPlugin({"phone": channel, "email": channel})],
@@ -160,8 +170,9 @@ def work(argv: list[str], items: list[tuple[object, object]]) -> None:
 
 
 def tick(argv: list[str], items: list[tuple[object, object]]) -> None:
-    clock = FixedClock(T0 + timedelta(days=3))
-    loop = loop_on(*argv[:4], clock)
+    at, pace = argv[5:7] if len(argv) > 5 else (None, "0")
+    clock = FixedClock(T0 + timedelta(days=3) if at is None else datetime.fromisoformat(at))
+    loop = loop_on(*argv[:4], clock, float(pace))
     print("ready", flush=True)
     sys.stdin.readline()
     report = loop.tick()  # type: ignore[attr-defined]
@@ -282,6 +293,72 @@ def check_grants(store: Any, policies: str, reports: list[dict[str, Any]]) -> No
     ]
     assert sorted(written) == sorted(fresh)  # each once on its case
     assert sum(r["refused"] for r in reports) > 0 and use.left.amount < max(AMOUNTS)
+
+
+def kill_ticks(
+    dsn: str, schema: str, policies: str, sent: str, store: Any, check: Callable[[], None]
+) -> None:
+    """Workers ticking an outbox of 600 messages, each killed (SIGKILL) at a
+    random moment of its tick: in the middle of a batch's sends, or of the
+    commit that records them. After each, ``check()`` passes, what was
+    recorded stays recorded, and all of it was sent. A last tick, once the
+    dead workers' claims ran out, sends the rest: in the end every message is
+    sent and recorded as sent once, nothing stays claimed, and a message went
+    out twice only when a worker died after sending it, before recording its
+    batch (at most one batch, 25 messages, per death)."""
+    from loopkit import Message, MessageStatus
+
+    ids = [f"m-{i:04d}" for i in range(600)]
+    with store.transaction() as tx:
+        for i, message_id in enumerate(ids):
+            tx.save_message(
+                Message(
+                    id=message_id,
+                    case_id=f"case-{i % 97}",
+                    customer_id=f"c-{i % 89}",
+                    channel=("phone", "email")[i % 2],
+                    purpose="follow_up",
+                    created_at=T0,
+                    not_before=T0 - timedelta(seconds=i % 60),
+                )
+            )
+    rng = random.Random(15)
+    killed, recorded = 0, set[str]()
+    for trial in range(13):
+        now = T0 + timedelta(minutes=1 + 6 * trial)  # past the claims of the dead before
+        worker = spawn(dsn, schema, policies, sent, "tick", now.isoformat(), "0.002")
+        if trial == 12:  # the last: to its end
+            [report] = together([worker])
+            assert report["sent"] == len(ids) - len(recorded)
+            break
+        assert worker.stdout is not None and worker.stdin is not None
+        assert worker.stdout.readline().strip() == "ready"
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+        time.sleep(rng.uniform(0.05, 0.3))
+        worker.kill()
+        _, err = worker.communicate(timeout=60)
+        assert worker.returncode in (0, -signal.SIGKILL), err
+        killed += worker.returncode == -signal.SIGKILL
+        check()
+        with store.transaction() as tx:
+            now_recorded = {m.id for m in tx.messages(status=MessageStatus.SENT)}
+        assert recorded <= now_recorded  # what was recorded stays recorded
+        assert now_recorded <= set(_lines(sent))  # and was sent
+        recorded = now_recorded
+    assert killed >= 3, killed
+    sends = Counter(_lines(sent))
+    assert sorted(sends) == ids  # everything sent
+    assert sum(n - 1 for n in sends.values()) <= 25 * killed  # repeats: the dead's batches
+    with store.transaction() as tx:
+        assert tx.messages(status=MessageStatus.PENDING) == []
+        assert {m.attempts for m in tx.messages(status=MessageStatus.SENT)} == {1}
+        assert [i for i in ids if tx.claimed_by(i) is not None] == []  # nothing claimed
+
+
+def _lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return f.read().split()
 
 
 if __name__ == "__main__":

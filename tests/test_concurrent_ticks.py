@@ -4,12 +4,8 @@ message is sent exactly once, and opening a new file together never fails."""
 from __future__ import annotations
 
 import json
-import random
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,56 +162,3 @@ def test_two_loopkit_tick_commands_share_the_outbox(tmp_path: Path) -> None:
     assert sent == 400
     with SQLiteStore(db) as store, store.transaction() as tx:
         assert len(tx.messages(status=MessageStatus.SENT)) == 400
-
-
-def test_workers_killed_at_random_moments_of_a_tick_record_each_send_once(
-    tmp_path: Path,
-) -> None:
-    # SIGKILL at any moment of a tick: in the middle of a batch's sends, or
-    # of the commit that records them. The file stays whole, what was
-    # recorded stays recorded, a dead worker's claims run out, and in the end
-    # every message is sent and recorded as sent once; a message goes out
-    # again only when a worker died after sending it, before recording its
-    # batch (at most one batch, 25 messages, per death).
-    db, sent = tmp_path / "loop.db", tmp_path / "sent.txt"
-    ids = _outbox(db, 600)
-    rng = random.Random(15)
-    killed, recorded = 0, set[str]()
-    for trial in range(12):
-        now = T0 + timedelta(minutes=1 + 6 * trial)  # past the claims of the dead before
-        args = [str(db), str(POLICIES), str(sent), now.isoformat(), "pace", "0.002"]
-        worker = subprocess.Popen(
-            [sys.executable, str(WORKER), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert worker.stdout is not None and worker.stdin is not None
-        assert worker.stdout.readline().strip() == "ready"
-        worker.stdin.write("go\n")
-        worker.stdin.flush()
-        time.sleep(rng.uniform(0.05, 0.3))
-        worker.kill()
-        _, err = worker.communicate(timeout=30)
-        assert worker.returncode in (0, -signal.SIGKILL), err
-        killed += worker.returncode == -signal.SIGKILL
-        with sqlite3.connect(db) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        with SQLiteStore(db) as store, store.transaction() as tx:
-            now_recorded = {m.id for m in tx.messages(status=MessageStatus.SENT)}
-        assert recorded <= now_recorded  # what was recorded stays recorded
-        assert now_recorded <= set(sent.read_text().split())  # and was sent
-        recorded = now_recorded
-    assert killed >= 3, killed
-
-    last = (T0 + timedelta(minutes=1 + 6 * 12)).isoformat()
-    [report] = _run_together([[str(db), str(POLICIES), str(sent), last]])
-    assert json.loads(report)["sent"] == len(ids) - len(recorded)
-    sends = Counter(sent.read_text().split())
-    assert sorted(sends) == ids  # everything sent
-    assert sum(n - 1 for n in sends.values()) <= 25 * killed  # repeats: the dead's batches
-    with SQLiteStore(db) as store, store.transaction() as tx:
-        assert tx.messages(status=MessageStatus.PENDING) == []
-        assert {m.attempts for m in tx.messages(status=MessageStatus.SENT)} == {1}
-        assert [i for i in ids if tx.claimed_by(i) is not None] == []  # nothing claimed

@@ -175,3 +175,13 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         for name in schemas:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+def test_ticking_workers_killed_at_random_moments_record_each_send_once(
+    postgres_dsn: str, postgres_schema: str, tmp_path: Path
+) -> None:
+    sent = tmp_path / "sent.txt"
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        store_worker.kill_ticks(
+            postgres_dsn, postgres_schema, str(POLICIES), str(sent), store, lambda: None
+        )

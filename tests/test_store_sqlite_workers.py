@@ -125,3 +125,13 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
         loop = loopkit.Loop(loopkit.load_playbook(POLICIES), store=store)
         assert all(a.error is None for a in loop.ingest_many(store_worker.feed()))
         store_worker.check_no_duplicates(store, feed_ids)
+
+
+def test_ticking_workers_killed_at_random_moments_record_each_send_once(
+    tmp_path: Path,
+) -> None:
+    sent, dsn = tmp_path / "sent.txt", f"sqlite:{tmp_path}"
+    with SQLiteStore(tmp_path / "loop.db", synchronous="normal") as store:
+        store_worker.kill_ticks(
+            dsn, "loop", str(POLICIES), str(sent), store, lambda: _intact(tmp_path / "loop.db")
+        )

@@ -1,15 +1,13 @@
 """A worker process for the concurrency tests: one ``Loop.tick`` on a SQLite file.
 
-Run as ``python tick_worker.py DB POLICIES SENT_FILE NOW [MODE]``, MODE one of
-``open``, ``die-after N``, ``pace SECONDS``. It opens the
+Run as ``python tick_worker.py DB POLICIES SENT_FILE NOW [open | die-after N]``. It opens the
 store and builds the loop, prints ``ready``, waits for a line on stdin (so
 every worker starts at the same moment), ticks, and prints the tick's report
 as JSON. Its channel appends each message's idempotency key to SENT_FILE, one
 line per send, with ``O_APPEND`` (one ``write`` per line: lines of several
 processes never interleave). With ``open``, it prints ``ready``, opens the store
 only after the go-ahead, and prints ``opened`` or the error. With ``die-after N``,
-the process dies right after its N-th send. With ``pace SECONDS``, each send
-takes that long (so that a test can kill the process in the middle of a tick).
+the process dies right after its N-th send.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from datetime import datetime
 
 
@@ -25,14 +22,11 @@ class AppendingChannel:
     """Writes one line per send: the message's idempotency key. With ``die_after``,
     the process dies right after that many sends (before the loop records the last)."""
 
-    def __init__(self, path: str, die_after: int | None = None, pace: float = 0.0) -> None:
+    def __init__(self, path: str, die_after: int | None = None) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._left = die_after
-        self._pace = pace
 
     def send(self, message: object) -> None:
-        if self._pace:
-            time.sleep(self._pace)
         os.write(self._fd, f"{message.idempotency_key}\n".encode())  # type: ignore[attr-defined]
         if self._left is not None:
             self._left -= 1
@@ -67,8 +61,7 @@ def main(argv: list[str]) -> None:
     # need (it loses nothing committed); claims work the same either way.
     store = loopkit.SQLiteStore(db, synchronous="normal")
     die_after = int(argv[5]) if argv[4:5] == ["die-after"] else None
-    pace = float(argv[5]) if argv[4:5] == ["pace"] else 0.0
-    channel = AppendingChannel(sent_file, die_after, pace)
+    channel = AppendingChannel(sent_file, die_after)
     loop = loopkit.Loop(
         loopkit.load_playbook(policies),
         plugins=[loopkit.ChannelPlugin({"phone": channel, "email": channel})],
