@@ -173,7 +173,11 @@ class Outbox:
                 return done, batch[n:], n > 0
             started = time.monotonic()
             if done and started - oldest + last >= _RECORD_WITHIN:
-                self._settle(done, (), worker)
+                try:
+                    self._settle(done, (), worker)
+                except BaseException:  # the rest is handed back if it can be
+                    self._settle((), batch[n:], worker, quietly=True)
+                    raise
                 done = []
                 started = time.monotonic()
             try:
