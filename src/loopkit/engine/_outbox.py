@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from types import MappingProxyType
@@ -219,8 +219,10 @@ class Outbox:
             lost = []
             with self.ctx.store.transaction() as tx:
                 # in id order: two transactions lock the rows they share in one order
-                for message in sorted([*done, *unsent], key=lambda m: m.id):
-                    if tx.claimed_by(message.id) == worker:
+                mine = sorted([*done, *unsent], key=lambda m: m.id)
+                holders = _claims(tx, [message.id for message in mine])
+                for message in mine:
+                    if holders.get(message.id) == worker:
                         tx.save_message(message)  # saving releases the claim
                     elif message.id in sent:
                         lost.append(message)
@@ -283,3 +285,14 @@ class Outbox:
             "; dead-lettered" if dead else "",
         )
         return updated
+
+
+def _claims(tx: StoreTransaction, message_ids: list[str]) -> Mapping[str, str | None]:
+    """Who holds the claims on these messages: in one query where the store's
+    transaction can (``claims``, optional: the PostgreSQL store's saves a
+    round trip a message), else by ``claimed_by``, one message at a time."""
+    read = getattr(tx, "claims", None)
+    if read is not None:
+        found: Mapping[str, str | None] = read(message_ids)
+        return found
+    return {message_id: tx.claimed_by(message_id) for message_id in message_ids}

@@ -152,6 +152,25 @@ class MessageContract:
             assert tx.get_message("m-1") == sent
             assert list(tx.claim_messages(until, 10, "w-2", later)) == []
 
+    def test_the_claims_of_many_messages_agree_with_claimed_by(self, store: Store) -> None:
+        with store.transaction() as tx:
+            if getattr(tx, "claims", None) is None:
+                pytest.skip("claims() is optional: this store's claims are read one at a time")
+            for n in range(1, 5):
+                tx.save_message(_message(f"m-{n}", T0 + timedelta(seconds=n)))
+        now, until = T0 + timedelta(minutes=1), T0 + timedelta(minutes=5)
+        with store.transaction() as tx:
+            assert len(tx.claim_messages(now, 2, "w-1", until)) == 2
+            assert len(tx.claim_messages(now, 1, "w-2", until)) == 1
+        ids = ["no-such-message", "m-4", "m-3", "m-2", "m-1"]
+        with store.transaction() as tx:
+            claims = tx.claims(ids)  # type: ignore[attr-defined]
+            assert dict(claims) == {"m-1": "w-1", "m-2": "w-1", "m-3": "w-2"}
+            assert dict(claims) == {i: tx.claimed_by(i) for i in ids if tx.claimed_by(i)}
+            tx.save_message(_message("m-1", T0))  # saved: its claim released
+            assert dict(tx.claims(["m-1", "m-2"])) == {"m-2": "w-1"}  # type: ignore[attr-defined]
+            assert dict(tx.claims([])) == {}  # type: ignore[attr-defined]
+
     def test_a_failed_transaction_undoes_its_claims(self, store: Store) -> None:
         message = _message("m-1", T0)
         with store.transaction() as tx:
