@@ -5,6 +5,7 @@ one SQLite file; and the sends alone (a tick over an outbox of due messages).
     python benchmarks/bench_tick.py                  # 5,000 and 20,000 responses
     python benchmarks/bench_tick.py --n 300          # a smoke run
     python benchmarks/bench_tick.py --store memory   # one store only
+    python benchmarks/bench_tick.py --store postgres # PostgreSQL (not in "both")
 
 Each case opened by the feed has a warning, a breach, perhaps an escalation
 and a follow-up message due, so one tick does several items per case. The
@@ -21,29 +22,32 @@ the figures are for reading, never pass/fail.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench_ingest import ROOT, make_feed
 
 import loopkit
+from loopkit.channels import Channel
 from loopkit.testing import FakeClock, RecordingChannel
 
 Store = Callable[[], loopkit.Store]
 
 
-def _loop(playbook: loopkit.Playbook, store: loopkit.Store, start: object) -> loopkit.Loop:
-    channel = RecordingChannel()
+def _loop(playbook: loopkit.Playbook, store: loopkit.Store, start: datetime) -> loopkit.Loop:
+    channel: Channel = RecordingChannel()
     return loopkit.Loop(
         playbook,
         store=store,
-        clock=FakeClock(start),  # type: ignore[arg-type]
+        clock=FakeClock(start),
         plugins=[loopkit.ChannelPlugin({"phone": channel, "email": channel})],
     )
 
@@ -97,14 +101,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5_000, help="responses (default 5,000)")
     parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
-    parser.add_argument("--store", choices=["memory", "sqlite", "both"], default="both")
+    parser.add_argument(
+        "--store",
+        choices=["memory", "sqlite", "postgres", "both"],
+        default="both",
+        help="both: memory and sqlite (the default); postgres: a server of"
+        " LOOPKIT_POSTGRES_DSN, or one started as the tests do",
+    )
     args = parser.parse_args()
     playbook = loopkit.load_playbook(ROOT / "examples" / "policies.toml")
     print(
         f"{platform.machine()} {platform.system()}, Python {sys.version.split()[0]}, "
         f"best of {args.runs}"
     )
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         files = iter(range(1 << 30))
 
         def sqlite() -> loopkit.Store:
@@ -114,26 +124,64 @@ def main() -> None:
             ("memory (CPU time)", loopkit.MemoryStore, time.process_time),
             ("sqlite (wall time)", sqlite, time.perf_counter),
         ]
+        if args.store == "postgres":
+            postgres = stack.enter_context(_postgres())
+            if postgres is None:
+                return
+            stores.append(("postgres (wall time)", postgres, time.perf_counter))
         for name, store, timer in stores:
-            if args.store not in ("both", name.split()[0]):
+            if args.store not in ("both", name.split()[0]) or (
+                args.store == "both" and name.startswith("postgres")
+            ):
                 continue
-            print(f"{name}:")
-            per_item = []
-            for n in (args.n, 4 * args.n):
-                seconds, items = min(one_tick(n, playbook, store, timer) for _ in range(args.runs))
-                per_item.append(seconds / items)
-                print(
-                    f"{n:>7,} responses: one tick, {items:,} items,"
-                    f" {seconds / items * 1e6:7.2f} µs/item"
-                )
-            print(
-                f"cost per item at 4x the size: {per_item[1] / per_item[0]:.2f}x (linear: about 1x)"
-            )
-            for n in (args.n, 4 * args.n):
-                seconds, _ = min(sends(n, playbook, store, timer) for _ in range(args.runs))
-                print(
-                    f"{n:>7,} due messages: one tick sends them, {seconds / n * 1e6:7.2f} µs/message"
-                )
+            report(name, store, timer, args.n, args.runs, playbook)
+
+
+def report(
+    name: str, store: Store, timer: Callable[[], float], n: int, runs: int, pb: loopkit.Playbook
+) -> None:
+    """Print one store's figures: the tick at ``n`` and ``4 * n``, then the sends alone."""
+    print(f"{name}:")
+    per_item = []
+    for size in (n, 4 * n):
+        seconds, items = min(one_tick(size, pb, store, timer) for _ in range(runs))
+        per_item.append(seconds / items)
+        print(
+            f"{size:>7,} responses: one tick, {items:,} items, {seconds / items * 1e6:7.2f} µs/item"
+        )
+    print(f"cost per item at 4x the size: {per_item[1] / per_item[0]:.2f}x (linear: about 1x)")
+    for size in (n, 4 * n):
+        seconds, _ = min(sends(size, pb, store, timer) for _ in range(runs))
+        print(
+            f"{size:>7,} due messages: one tick sends them, {seconds / size * 1e6:7.2f} µs/message"
+        )
+
+
+@contextlib.contextmanager
+def _postgres() -> Iterator[Store | None]:
+    """New schemas on a PostgreSQL server (see ``bench_postgres.server_dsn``)."""
+    from bench_postgres import _drop, server_dsn
+
+    dsn, stop = server_dsn()
+    if dsn is None:
+        print(f"postgres: skipped: {stop}")
+        yield None
+        return
+    from loopkit.stores.postgres import PostgresStore
+
+    schemas: list[str] = []
+
+    def fresh() -> loopkit.Store:
+        schemas.append(f"bench_tick_{os.getpid()}_{len(schemas)}")
+        return PostgresStore(dsn, schema=schemas[-1])
+
+    try:
+        yield fresh
+    finally:
+        for schema in schemas:
+            _drop(dsn, schema)
+        if stop is not None:
+            stop[0].stop(stop[1])
 
 
 if __name__ == "__main__":
