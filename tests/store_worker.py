@@ -122,8 +122,8 @@ def grant_after(loop: Any, answers: list[Any], worker: str, summary: dict[str, A
     team's one budget (20,000 SEK a month in the example playbook): a grant
     under a key of the response, which every worker ingesting it grants too
     (one grant, the others replays), and for every fourth response one of
-    this worker's own. Amounts of 250 SEK and more, above the agent's
-    authority, are approval requests, whose amounts are reserved. All in
+    this worker's own. Amounts above the agent's authority (200 SEK: here
+    210 and 250) are approval requests, whose amounts are reserved. All in
     all the workers ask for about 1.6 times the budget: once it has run
     out, grants are refused (``BudgetExceeded``)."""
     from loopkit import BudgetExceeded, Money, Offer, OfferKind
