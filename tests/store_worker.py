@@ -6,10 +6,15 @@ the database file ``DIRECTORY/SCHEMA.db``):
 
 - ``work START COUNT SEED``: ingest ``COUNT`` responses of the shared feed
   from ``START`` on (wrapping around), in an order shuffled by ``SEED``, in
-  batches, then tick. It prints ``ready``, waits for a line on stdin (so all
-  workers start at once), and prints a JSON summary.
-- ``tick``: tick once, three days after the feed, on the go-ahead; print
-  the tick's report as JSON.
+  batches, granting compensation after each batch on the cases its answers
+  landed in (see :func:`grant_after`), then tick. It prints ``ready``, waits
+  for a line on stdin (so all workers start at once), and prints a JSON
+  summary: ingest errors, messages sent, the keys it granted anew, how many
+  grants the budget refused, and any other error a grant raised.
+- ``tick [NOW PACE]``: tick once, three days after the feed (or at NOW, an
+  ISO time), on the go-ahead; print the tick's report as JSON. With PACE,
+  each send takes that many seconds (so that a test can kill the process in
+  the middle of a tick).
 - ``crash ACK_FILE``: a fork server. For each line ``go SCHEMA`` on stdin it
   forks a child that ingests the whole feed into SCHEMA in batches, appending the ids of each
   batch to ACK_FILE once ``ingest_many`` returned (acknowledged), and prints
@@ -26,14 +31,22 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 FEED = 600
 T0 = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+GRANT_AT = T0 + timedelta(hours=1)
+AMOUNTS = (20, 30, 250, 40, 60, 210)
+"""SEK a grant gives, by response number modulo 6; 250 and 210 are above the
+agent's authority (200 SEK)."""
+BUDGET = "team-support"
 
 
 def feed() -> list[tuple[object, object]]:
@@ -61,10 +74,13 @@ def feed() -> list[tuple[object, object]]:
 
 
 class AppendingChannel:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, pace: float = 0.0) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._pace = pace
 
     def send(self, message: object) -> None:
+        if self._pace:
+            time.sleep(self._pace)
         os.write(self._fd, f"{message.idempotency_key}\n".encode())  # type: ignore[attr-defined]
 
 
@@ -76,10 +92,12 @@ class FixedClock:
         return self.at
 
 
-def loop_on(dsn: str, schema: str, policies: str, sent: str, clock: FixedClock) -> object:
+def loop_on(
+    dsn: str, schema: str, policies: str, sent: str, clock: FixedClock, pace: float = 0.0
+) -> object:
     import loopkit
 
-    channel = AppendingChannel(sent)
+    channel = AppendingChannel(sent, pace)
     return loopkit.Loop(
         loopkit.load_playbook(policies),
         plugins=[loopkit.ChannelPlugin({"phone": channel, "email": channel})],
@@ -99,27 +117,62 @@ def open_store(dsn: str, schema: str) -> object:
     return PostgresStore(dsn, schema=schema)
 
 
+def grant_after(loop: Any, answers: list[Any], worker: str, summary: dict[str, Any]) -> None:
+    """Grant on the case each ingested answer landed in, against the support
+    team's one budget (20,000 SEK a month in the example playbook): a grant
+    under a key of the response, which every worker ingesting it grants too
+    (one grant, the others replays), and for every fourth response one of
+    this worker's own. Amounts above the agent's authority (200 SEK: here
+    210 and 250) are approval requests, whose amounts are reserved. All in
+    all the workers ask for about 1.6 times the budget: once it has run
+    out, grants are refused (``BudgetExceeded``)."""
+    from loopkit import BudgetExceeded, Money, Offer, OfferKind
+
+    for answer in answers:
+        if answer.result is None or answer.result.case is None:
+            continue
+        i = int(answer.response_id.removeprefix("r-"))
+        keys = [(f"g-{answer.response_id}", AMOUNTS[i % len(AMOUNTS)])]
+        if i % 4 == 0:
+            keys.append((f"{worker}-{answer.response_id}", AMOUNTS[(i + 1) % len(AMOUNTS)]))
+        for key, amount in keys:
+            offer = Offer(kind=OfferKind.REFUND, value=Money.parse(f"{amount} SEK"))
+            try:
+                outcome = loop.compensation.grant(
+                    answer.result.case.id, offer, by="emp-7", key=key, at=GRANT_AT
+                )
+            except BudgetExceeded:
+                summary["refused"] += 1
+            except Exception as err:  # none is expected: the test fails on it
+                summary["grant_errors"].append(f"{key}: {type(err).__name__}: {err}")
+            else:
+                if not outcome.replayed:
+                    summary["granted"].append(key)
+
+
 def work(argv: list[str], items: list[tuple[object, object]]) -> None:
     dsn, schema, policies, sent = argv[:4]
     start, count, seed = (int(a) for a in argv[5:8])
     mine = [items[(start + k) % len(items)] for k in range(count)]
     random.Random(seed).shuffle(mine)
     clock = FixedClock(T0 + timedelta(hours=1))
-    loop = loop_on(dsn, schema, policies, sent, clock)
+    loop: Any = loop_on(dsn, schema, policies, sent, clock)
     print("ready", flush=True)
     sys.stdin.readline()
-    errors = 0
+    summary: dict[str, Any] = {"errors": 0, "refused": 0, "granted": [], "grant_errors": []}
     for at in range(0, len(mine), 20):
-        answers = loop.ingest_many(mine[at : at + 20], batch_size=20)  # type: ignore[attr-defined]
-        errors += sum(a.error is not None for a in answers)
+        answers = loop.ingest_many(mine[at : at + 20], batch_size=20)
+        summary["errors"] += sum(a.error is not None for a in answers)
+        grant_after(loop, answers, f"w{seed}", summary)
     clock.at = T0 + timedelta(days=3)
-    report = loop.tick()  # type: ignore[attr-defined]
-    print(json.dumps({"errors": errors, "sent": report.sent}), flush=True)
+    summary["sent"] = loop.tick().sent
+    print(json.dumps(summary), flush=True)
 
 
 def tick(argv: list[str], items: list[tuple[object, object]]) -> None:
-    clock = FixedClock(T0 + timedelta(days=3))
-    loop = loop_on(*argv[:4], clock)
+    at, pace = argv[5:7] if len(argv) > 5 else (None, "0")
+    clock = FixedClock(T0 + timedelta(days=3) if at is None else datetime.fromisoformat(at))
+    loop = loop_on(*argv[:4], clock, float(pace))
     print("ready", flush=True)
     sys.stdin.readline()
     report = loop.tick()  # type: ignore[attr-defined]
@@ -163,7 +216,7 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def together(workers: list[subprocess.Popen[str]], timeout: float = 300) -> list[dict[str, int]]:
+def together(workers: list[subprocess.Popen[str]], timeout: float = 300) -> list[dict[str, Any]]:
     """Let workers that said ``ready`` go at once; their JSON reports."""
     try:
         for w in workers:
@@ -202,6 +255,110 @@ def check_no_duplicates(store: Any, feed_ids: set[str]) -> list[Any]:
         if record.case_id is not None:
             assert record.response_id in by_id[record.case_id].response_ids
     return cases
+
+
+def check_grants(store: Any, policies: str, reports: list[dict[str, Any]]) -> None:
+    """The workers' grants against the one budget: it was never overspent
+    (what was posted and reserved within its amount, its running totals
+    agreeing with the ledger's entries), each key granted once, by one worker
+    (the others' grants of it were replays), and its event written once on
+    its case; and the budget ran out (some grants were refused), so the test
+    tested something."""
+    import loopkit
+
+    assert [e for r in reports for e in r["grant_errors"]] == []
+    fresh = [key for r in reports for key in r["granted"]]
+    loop = loopkit.Loop(loopkit.load_playbook(policies), store=store, check_channels=False)
+    use = loop.compensation.budget(BUDGET, at=GRANT_AT)
+    ledger = loop.compensation.ledger()
+    budget = loop.compensation.empowerment.budgets[BUDGET]
+    assert use.used.amount + use.reserved.amount <= budget.amount.amount  # never overspent
+    assert use.left.amount >= 0
+    assert (use.used, use.reserved) == (
+        ledger.used(budget, use.period),
+        ledger.reserved(budget, use.period),
+    )
+    posted = sum(e.amount.amount for e in ledger if e.kind.value == "posting" and e.amount)
+    reserved = sum(e.amount.amount for e in ledger if e.kind.value == "reservation" and e.amount)
+    assert (posted, reserved) == (use.used.amount, use.reserved.amount)
+    assert reserved > 0 and posted > 0  # grants at once, and approval requests
+    assert sorted(fresh) == sorted({e.key for e in ledger})  # one grant per key
+    with store.transaction() as tx:
+        cases = tx.cases()
+    written = [
+        e.details["key"]
+        for case in cases
+        for e in case.events
+        if e.kind in ("compensation_granted", "compensation_requested")
+    ]
+    assert sorted(written) == sorted(fresh)  # each once on its case
+    assert sum(r["refused"] for r in reports) > 0 and use.left.amount < max(AMOUNTS)
+
+
+def kill_ticks(
+    dsn: str, schema: str, policies: str, sent: str, store: Any, check: Callable[[], None]
+) -> None:
+    """Workers ticking an outbox of 600 messages, each killed (SIGKILL) at a
+    random moment of its tick: in the middle of a batch's sends, or of the
+    commit that records them. After each, ``check()`` passes, what was
+    recorded stays recorded, and all of it was sent. A last tick, once the
+    dead workers' claims ran out, sends the rest: in the end every message is
+    sent and recorded as sent once, nothing stays claimed, and a message went
+    out twice only when a worker died after sending it, before recording its
+    batch (at most one batch, 25 messages, per death)."""
+    from loopkit import Message, MessageStatus
+
+    ids = [f"m-{i:04d}" for i in range(600)]
+    with store.transaction() as tx:
+        for i, message_id in enumerate(ids):
+            tx.save_message(
+                Message(
+                    id=message_id,
+                    case_id=f"case-{i % 97}",
+                    customer_id=f"c-{i % 89}",
+                    channel=("phone", "email")[i % 2],
+                    purpose="follow_up",
+                    created_at=T0,
+                    not_before=T0 - timedelta(seconds=i % 60),
+                )
+            )
+    rng = random.Random(15)
+    killed, recorded = 0, set[str]()
+    for trial in range(13):
+        now = T0 + timedelta(minutes=1 + 6 * trial)  # past the claims of the dead before
+        worker = spawn(dsn, schema, policies, sent, "tick", now.isoformat(), "0.002")
+        if trial == 12:  # the last: to its end
+            [report] = together([worker])
+            assert report["sent"] == len(ids) - len(recorded)
+            break
+        assert worker.stdout is not None and worker.stdin is not None
+        assert worker.stdout.readline().strip() == "ready"
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+        time.sleep(rng.uniform(0.05, 0.3))
+        worker.kill()
+        _, err = worker.communicate(timeout=60)
+        assert worker.returncode in (0, -signal.SIGKILL), err
+        killed += worker.returncode == -signal.SIGKILL
+        check()
+        with store.transaction() as tx:
+            now_recorded = {m.id for m in tx.messages(status=MessageStatus.SENT)}
+        assert recorded <= now_recorded  # what was recorded stays recorded
+        assert now_recorded <= set(_lines(sent))  # and was sent
+        recorded = now_recorded
+    assert killed >= 3, killed
+    sends = Counter(_lines(sent))
+    assert sorted(sends) == ids  # everything sent
+    assert sum(n - 1 for n in sends.values()) <= 25 * killed  # repeats: the dead's batches
+    with store.transaction() as tx:
+        assert tx.messages(status=MessageStatus.PENDING) == []
+        assert {m.attempts for m in tx.messages(status=MessageStatus.SENT)} == {1}
+        assert [i for i in ids if tx.claimed_by(i) is not None] == []  # nothing claimed
+
+
+def _lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return f.read().split()
 
 
 if __name__ == "__main__":

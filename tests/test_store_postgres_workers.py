@@ -1,8 +1,9 @@
 """Many workers on one PostgreSQL database: eight processes ingesting
-overlapping feeds and ticking at once store each response once, open one case
-per customer and topic and send each message once; a process killed in the
-middle of a batch loses no acknowledged response, and the feed run again
-completes without a duplicate."""
+overlapping feeds, ticking and granting compensation against one budget at
+once store each response once, open one case per customer and topic, send each
+message once, grant each key once and never overspend the budget; a process
+killed in the middle of a batch loses no acknowledged response, and the feed
+run again completes without a duplicate."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def _load_worker() -> Any:
 store_worker = _load_worker()
 
 
-def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
+def test_eight_workers_ingest_tick_and_grant_without_duplicates_or_overspending(
     postgres_dsn: str, postgres_schema: str, tmp_path: Path
 ) -> None:
     sent = tmp_path / "sent.txt"
@@ -81,6 +82,8 @@ def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
     assert len(sends) == len(sent_rows) == sum(r["sent"] for r in reports) > 0
     assert {m.attempts for m in sent_rows} == {1}
     assert not [m for m in pending if m.next_attempt_at is None and m.attempts]
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        store_worker.check_grants(store, str(POLICIES), reports)
 
 
 def test_four_workers_tick_one_database_and_share_the_work(
@@ -172,3 +175,13 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         for name in schemas:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+def test_ticking_workers_killed_at_random_moments_record_each_send_once(
+    postgres_dsn: str, postgres_schema: str, tmp_path: Path
+) -> None:
+    sent = tmp_path / "sent.txt"
+    with PostgresStore(postgres_dsn, schema=postgres_schema) as store:
+        store_worker.kill_ticks(
+            postgres_dsn, postgres_schema, str(POLICIES), str(sent), store, lambda: None
+        )

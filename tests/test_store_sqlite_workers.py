@@ -1,9 +1,11 @@
-"""Many processes on one SQLite file: eight workers ingesting overlapping feeds
-and ticking at once store each response once, open one case per customer and
-topic and send each message once (taking turns for the file's one writer); a
-process killed in the middle of a batch loses no acknowledged response, the
-file stays whole (``PRAGMA integrity_check``), and the feed run again completes
-without a duplicate. (The same worker drives the PostgreSQL tests.)"""
+"""Many processes on one SQLite file: eight workers ingesting overlapping feeds,
+ticking and granting compensation against one budget at once store each
+response once, open one case per customer and topic, send each message once,
+grant each key once and never overspend the budget (taking turns for the
+file's one writer); a process killed in the middle of a batch loses no
+acknowledged response, the file stays whole (``PRAGMA integrity_check``), and
+the feed run again completes without a duplicate. (The same worker drives the
+PostgreSQL tests.)"""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def _intact(path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
-def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
+def test_eight_workers_ingest_tick_and_grant_without_duplicates_or_overspending(
     tmp_path: Path,
 ) -> None:
     sent, dsn = tmp_path / "sent.txt", f"sqlite:{tmp_path}"
@@ -70,6 +72,8 @@ def test_eight_workers_ingest_overlapping_feeds_and_tick_without_duplicates(
     sends = Counter(sent.read_text().split())
     assert [key for key, n in sends.items() if n > 1] == []  # nothing sent twice
     assert len(sends) == len(sent_rows) == sum(r["sent"] for r in reports) > 0
+    with SQLiteStore(tmp_path / "loop.db") as store:
+        store_worker.check_grants(store, str(POLICIES), reports)
     _intact(tmp_path / "loop.db")
 
 
@@ -121,3 +125,13 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
         loop = loopkit.Loop(loopkit.load_playbook(POLICIES), store=store)
         assert all(a.error is None for a in loop.ingest_many(store_worker.feed()))
         store_worker.check_no_duplicates(store, feed_ids)
+
+
+def test_ticking_workers_killed_at_random_moments_record_each_send_once(
+    tmp_path: Path,
+) -> None:
+    sent, dsn = tmp_path / "sent.txt", f"sqlite:{tmp_path}"
+    with SQLiteStore(tmp_path / "loop.db", synchronous="normal") as store:
+        store_worker.kill_ticks(
+            dsn, "loop", str(POLICIES), str(sent), store, lambda: _intact(tmp_path / "loop.db")
+        )

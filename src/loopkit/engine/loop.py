@@ -412,14 +412,14 @@ class Loop:
         break overdue promises, fire warnings, breaches and escalations, queue
         re-surveys and end their answer windows, erase what the retention
         period says, expire unanswered approval requests (releasing their
-        reservations), and send due messages. Each item, or each group of up to
-        100 timers, is its own transaction, so a crash loses at most what is in
-        hand, and the next tick does it again.
+        reservations), and send due messages. Each item, each group of up to 100
+        timers, each batch of 25 sends is its own transaction, so a crash loses
+        at most what is in hand, and the next tick does it again.
 
         Several workers may tick one store at once: each claims the messages
         it sends (for the retry policy's ``claim_lease``), so they share the
         work and never send one message twice while claims hold. Delivery is
-        at least once all the same: a message sent just before a crash (or a
-        send that timed out but went through) is sent again once its claim
-        expires; channels deduplicate by ``message.idempotency_key``."""
+        at least once all the same: messages sent just before a crash (their
+        batch unrecorded), or a send that timed out but went through, go again
+        once the claim expires; channels deduplicate by ``message.idempotency_key``."""
         return self._ticker.tick(now)

@@ -75,6 +75,7 @@ _TEMPLATES: Final = {
     " WHERE m.id = due.id RETURNING m.due_us, m.id, m.data",
     # locked: the worker that still holds its claim writes the message next
     "claimed_by": "SELECT claimed_by FROM {s}.messages WHERE id = %s FOR UPDATE",
+    "claims": "SELECT id, claimed_by FROM {s}.messages WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
     "messages": "SELECT data FROM {s}.messages WHERE (%(case)s::text IS NULL OR case_id = %(case)s)"
     " AND (%(status)s::text IS NULL OR status = %(status)s) ORDER BY created_us, id",
     # promises

@@ -22,6 +22,7 @@ from loopkit.errors import ConflictError
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise
 
 from ._open_policies import _PostgresOpenPolicies
+from ._postgres_claims import PostgresClaims
 from ._postgres_erasure import PostgresErasure
 from ._postgres_known import Known
 from ._postgres_ledger import PostgresLedger
@@ -72,9 +73,11 @@ class _Savepoint:
             tx._known.clear()  # the server undid writes this transaction read back
 
 
-class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _PostgresOpenPolicies):
+class PostgresTransaction(
+    PostgresLedger, PostgresErasure, PostgresOutcomes, _PostgresOpenPolicies, PostgresClaims
+):
     """The operations of :class:`~loopkit.StoreTransaction` on one PostgreSQL
-    connection (the ledger, erasure and outcomes in mixins of their own)."""
+    connection (the ledger, erasure, outcomes and claims in mixins of their own)."""
 
     __slots__ = ("_cursor", "_journal", "_known", "_sql", "_store")
 
@@ -328,12 +331,6 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _Po
         )
         rows.sort(key=lambda row: (row[0], row[1]))
         return [Message.from_dict(json.loads(row[2])) for row in rows]
-
-    def claimed_by(self, message_id: str) -> str | None:
-        if self._journal.seen("messages", message_id) is not None:
-            return None  # saved in this transaction: no claim
-        data = self._get("claimed_by", (message_id,))
-        return None if data is None else str(data)
 
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None

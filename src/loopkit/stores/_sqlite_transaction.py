@@ -296,6 +296,16 @@ class SQLiteTransaction(_Erasures, _SQLiteLedger, _OutcomeStatements, _SQLiteOpe
         ).fetchone()
         return None if row is None or row[0] is None else str(row[0])
 
+    def claims(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """Optional (see :mod:`loopkit.stores.protocol`): ``claimed_by`` of many."""
+        found: dict[str, str] = {}
+        for start in range(0, len(message_ids), _CHUNK):
+            chunk = tuple(message_ids[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, claimed_by FROM messages WHERE id IN ({marks})"
+            found.update((row[0], row[1]) for row in self._conn.execute(sql, chunk) if row[1])
+        return found
+
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
     ) -> Sequence[Message]:

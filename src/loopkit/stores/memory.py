@@ -313,6 +313,11 @@ class MemoryStore(_MemoryLedger, _OutcomeTables, _MemoryOpenPolicies):
         found = self._claims.get(message_id)
         return None if found is None else found[0]
 
+    def claims(self, message_ids: Iterable[str]) -> dict[str, str]:
+        """Optional (see :mod:`loopkit.stores.protocol`): ``claimed_by`` of many."""
+        claims = self._claims
+        return {i: claims[i][0] for i in message_ids if i in claims}
+
     def messages(
         self, case_id: str | None = None, status: MessageStatus | None = None
     ) -> Sequence[Message]:

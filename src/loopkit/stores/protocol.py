@@ -261,6 +261,11 @@ class StoreTransaction(Protocol):
 #     unclosed cases each ``(policy, topic)`` has (cases without a policy left
 #     out). Read once when a Loop is built, to refuse a playbook that would
 #     strand them (:class:`~loopkit.IncompatiblePlaybook`); keep it one query.
+# ``claims(message_ids) -> Mapping[str, str]``: the workers holding claims
+#     (expired or not) on those of ``message_ids`` that have one, as
+#     ``claimed_by`` answers for each, in one query; a server store locks the
+#     rows as ``claimed_by`` does, in id order. The engine reads a batch's
+#     claims with it before it records what the sends did.
 
 
 @runtime_checkable

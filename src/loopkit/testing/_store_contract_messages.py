@@ -125,6 +125,52 @@ class MessageContract:
             assert list(tx.claim_messages(T0, 10, "w-2", until)) == [message]
             assert tx.claimed_by("m-1") == "w-2"
 
+    def test_one_transaction_records_hands_back_and_claims_the_next_batch(
+        self, store: Store
+    ) -> None:
+        # The engine records what a batch's sends did, hands back what it did
+        # not send and claims its next batch in one transaction: the claim
+        # sees the transaction's own saves.
+        first, second = _message("m-1", T0), _message("m-2", T0 + timedelta(seconds=1))
+        third = _message("m-3", T0 + timedelta(seconds=2))
+        now, until = T0 + timedelta(minutes=1), T0 + timedelta(minutes=5)
+        with store.transaction() as tx:
+            for message in (first, second, third):
+                tx.save_message(message)
+        with store.transaction() as tx:
+            assert list(tx.claim_messages(now, 2, "w-1", until)) == [first, second]
+        sent = attrs.evolve(first, status=MessageStatus.SENT, attempts=1, sent_at=T0)
+        with store.transaction() as tx:
+            assert tx.claimed_by("m-1") == tx.claimed_by("m-2") == "w-1"
+            tx.save_message(sent)  # recorded
+            tx.save_message(second)  # handed back
+            assert tx.claimed_by("m-1") is None and tx.claimed_by("m-2") is None
+            later = until + timedelta(minutes=5)
+            assert list(tx.claim_messages(now, 10, "w-1", later)) == [second, third]
+        with store.transaction() as tx:
+            assert [tx.claimed_by(m) for m in ("m-1", "m-2", "m-3")] == [None, "w-1", "w-1"]
+            assert tx.get_message("m-1") == sent
+            assert list(tx.claim_messages(until, 10, "w-2", later)) == []
+
+    def test_the_claims_of_many_messages_agree_with_claimed_by(self, store: Store) -> None:
+        with store.transaction() as tx:
+            if getattr(tx, "claims", None) is None:
+                pytest.skip("claims() is optional: this store's claims are read one at a time")
+            for n in range(1, 5):
+                tx.save_message(_message(f"m-{n}", T0 + timedelta(seconds=n)))
+        now, until = T0 + timedelta(minutes=1), T0 + timedelta(minutes=5)
+        with store.transaction() as tx:
+            assert len(tx.claim_messages(now, 2, "w-1", until)) == 2
+            assert len(tx.claim_messages(now, 1, "w-2", until)) == 1
+        ids = ["no-such-message", "m-4", "m-3", "m-2", "m-1"]
+        with store.transaction() as tx:
+            claims = tx.claims(ids)  # type: ignore[attr-defined]
+            assert dict(claims) == {"m-1": "w-1", "m-2": "w-1", "m-3": "w-2"}
+            assert dict(claims) == {i: tx.claimed_by(i) for i in ids if tx.claimed_by(i)}
+            tx.save_message(_message("m-1", T0))  # saved: its claim released
+            assert dict(tx.claims(["m-1", "m-2"])) == {"m-2": "w-1"}  # type: ignore[attr-defined]
+            assert dict(tx.claims([])) == {}  # type: ignore[attr-defined]
+
     def test_a_failed_transaction_undoes_its_claims(self, store: Store) -> None:
         message = _message("m-1", T0)
         with store.transaction() as tx:
