@@ -41,7 +41,7 @@ def reader_alone() -> Iterator[None]:
     """``from_dict`` as it was: every mapping read by the full Reader."""
     with contextlib.ExitStack() as stack:
         for module, name in _FAST:
-            stack.enter_context(mock.patch.object(module, name, lambda data: SLOW))
+            stack.enter_context(mock.patch.object(module, name, return_value=SLOW))
         yield
 
 
@@ -81,8 +81,8 @@ ODD_VALUES: list[Any] = [
     "posix/UTC", "localtime", "Mars/Base", "2026-01-05T07:00:00+00:00",
     "2026-01-05T07:00:00Z", "2026-01-05T07:00:00z", "2026-01-05T07:00:00", "not a time",
     "20:00-08:00", "25:00-08:00", "relationship", "gold", " gold", "gold\n", "\x00",
-    "a\x00b", "a\tb", "\x7f", "\ud800", "é", "x" * 201, "x" * 321, "email", "Email", "phone", "purchase",
-    "12.5", "1e3", "sv-SE", [], [1], ["a"], (), {}, {"a": 1}, {"channel": "email"},
+    "a\x00b", "a\tb", "\x7f", "\ud800", "é", "x" * 201, "x" * 321, "email", "Email", "phone",
+    "purchase", "12.5", "1e3", "sv-SE", [], [1], ["a"], (), {}, {"a": 1}, {"channel": "email"},
     {"channel": "email", "address": "a@example.com"}, MappingProxyType({"a": 1}),
 ]  # fmt: skip
 
@@ -238,9 +238,11 @@ def test_the_generated_reader_reads_a_common_line_without_the_full_reader() -> N
     """The fast path is taken (else these tests would compare the Reader with itself)."""
     data = _Line().to_dict()
     read_line(data)  # a zone name passes its full check once, then a set lookup
-    with mock.patch("loopkit.model.response.Reader", side_effect=AssertionError):
-        with mock.patch("loopkit.model.customer.Reader", side_effect=AssertionError):
-            subject, customer = read_line(data)
+    with (
+        mock.patch("loopkit.model.response.Reader", side_effect=AssertionError),
+        mock.patch("loopkit.model.customer.Reader", side_effect=AssertionError),
+    ):
+        subject, customer = read_line(data)
     assert isinstance(subject, Response) and subject.touchpoint is not None
     assert customer.contact.channels[0].channel == "email"
     with mock.patch("loopkit.model.response.Reader", side_effect=AssertionError):
