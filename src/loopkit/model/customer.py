@@ -23,12 +23,12 @@ from loopkit._input.checks import (
     optional,
     validator,
 )
-from loopkit._input.compiled import SLOW, SLUG, Each, compile_reader, guard, plain_text
+from loopkit._input.compiled import SLOW, SLUG, Each, compile_reader, guard, lookup, plain_text
 from loopkit._input.reader import REQUIRED, Reader
 from loopkit.errors import ValidationError, describe, describe_input, describe_key
 
 from ._pickling import getstate, setstate
-from .window import DailyWindow
+from .window import PARSED_WINDOWS, DailyWindow
 
 __all__ = ["ContactPoint", "ContactPreferences", "Customer"]
 
@@ -319,6 +319,7 @@ _LABEL: Final = re.compile(r"[!-?A-~][ -?A-~]{0,99}")
 starting with a space, at most 100 characters."""
 
 guard(_check_channel, SLUG)
+lookup(DailyWindow.parse, PARSED_WINDOWS)  # a window parsed before
 guard(_check_address, plain_text(_MAX_ADDRESS) + " and not {v}.isspace() and {v} != ''")
 guard(_check_name, plain_text(_MAX_NAME))
 guard(_label, "type({v}) is str and _LABEL.fullmatch({v}) is not None")

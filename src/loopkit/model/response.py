@@ -10,7 +10,7 @@ import attrs
 
 from loopkit._input.checks import check_id, check_slug, check_text, optional, validator
 from loopkit._input.choices import check_choice, choice, to_choice
-from loopkit._input.compiled import SLOW, SLUG, compile_reader, guard, plain_text
+from loopkit._input.compiled import SLOW, SLUG, Slow, compile_reader, guard, lookup, plain_text
 from loopkit._input.instants import check_aware, format_instant, instant_key, parse_instant
 from loopkit._input.reader import REQUIRED, Reader
 from loopkit.errors import ValidationError, describe_input
@@ -156,14 +156,19 @@ class Response:
         return response
 
 
-def _classified(response: Response) -> Response:
-    """A response read at once, its score checked on its scale and classified."""
+def _classified(response: Response) -> Response | Slow:
+    """A response read at once, its score (an int) on its scale, classified."""
     scale, score = response.scale, response.score
-    scale.check_score(score)
-    object.__setattr__(response, "category", scale.classify(score))
+    if not scale.minimum <= score <= scale.maximum:
+        return SLOW  # for the reader to say
+    _set_category(response, scale.classify(score))
     return response
 
 
+_set_category: Final = Response.category.__set__  # type: ignore[attr-defined]
+
+
+lookup(Scale.from_dict, Scale.BUILTIN)  # a built-in scale by its name, as it is written
 guard(_check_comment, plain_text(MAX_COMMENT_LENGTH))
 guard(_check_source, SLUG)
 _read: Final = compile_reader(
