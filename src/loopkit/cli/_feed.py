@@ -84,7 +84,7 @@ def jsonl_rows(feed: str, times: TimeReading) -> Iterator[Row]:
         except ValidationError as err:
             yield Row(number, [str(p) for p in err.problems], _response_id(data))
             continue
-        subject = entry[0]  # its id is the one _response_id finds: 1 us a line saved
+        subject = entry[0]  # its id is the one _response_id finds (0.2 us a line saved)
         yield Row(number, entry, subject.id if type(subject) is Response else _response_id(data))
 
 
