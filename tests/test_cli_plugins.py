@@ -5,6 +5,7 @@ A plugin's channel is used instead of the console's."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import textwrap
@@ -248,3 +249,42 @@ def test_explain_cases_and_report_refuse_a_plugin_as_the_other_commands_do(
     finally:
         sys.modules.pop("cli_plugin_wrong", None)
     assert "loopkit_no_such_hook" in capsys.readouterr().err
+
+
+def test_explain_classifies_a_custom_scale_as_the_plugins_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stars = {
+        "name": "stars",
+        "minimum": 1,
+        "maximum": 5,
+        "detractor": [1, 2],
+        "passive": [3, 3],
+        "promoter": [4, 5],
+    }
+    line = {
+        "response": {
+            "id": "r-1",
+            "customer_id": "c-1",
+            "scale": stars,
+            "score": 3,
+            "answered_at": "2026-11-20T15:30:00+01:00",
+        },
+        "customer": {"id": "c-1", "timezone": "Europe/Stockholm"},
+    }
+    feed = tmp_path / "stars.jsonl"
+    feed.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    (tmp_path / "cli_plugin_stars.py").write_text(
+        "import loopkit\n\n@loopkit.hookimpl\ndef loopkit_classify_response(response):\n"
+        "    return loopkit.Category.DETRACTOR if response.score <= 3 else None\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["explain", "--policies", str(POLICIES), str(feed), "--no-entry-points"]
+    try:
+        assert main(argv) == 0
+        assert "stars 3, passive" in capsys.readouterr().out
+        assert main([*argv, "--plugin", "cli_plugin_stars"]) == 0
+    finally:
+        sys.modules.pop("cli_plugin_stars", None)
+    assert "stars 3, detractor" in capsys.readouterr().out
