@@ -5,6 +5,7 @@ A plugin's channel is used instead of the console's."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import textwrap
@@ -155,3 +156,135 @@ def test_installed_plugins_load_from_entry_points_unless_told_not_to(
     on = ingest_and_tick(tmp_path / "on.db")
     assert len(sys.modules[plugin].SENT) == _sent(on) == _sent(off) > 0
     assert "[phone] follow_up" not in on and "[email] follow_up" not in on
+
+
+HOLIDAY_PLUGIN = textwrap.dedent(
+    """
+    import datetime
+
+    import loopkit
+
+    CALLS = []
+
+
+    @loopkit.hookimpl
+    def loopkit_register_channels(register):
+        CALLS.append("channels")
+
+
+    @loopkit.hookimpl
+    def loopkit_holidays(calendar, years):
+        CALLS.append("holidays")
+        return [datetime.date(2026, 11, 23)] if calendar == "support" else []
+    """
+)
+
+
+@pytest.fixture
+def holidays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> str:
+    """A plugin module making Monday 23 November 2026 a holiday on the support calendar."""
+    name = "cli_holidays_" + re.sub(r"\W", "_", request.node.name)
+    (tmp_path / f"{name}.py").write_text(HOLIDAY_PLUGIN, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_explain_decides_with_the_plugins_holidays(
+    holidays: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["explain", "--policies", str(POLICIES), str(FEED), "--id", "r-103"]
+    assert main([*argv, "--now", "2026-11-20T21:30:00+01:00"]) == 0
+    before = capsys.readouterr().out
+    assert "due 2026-11-23T16:00+01:00" in before
+    assert holidays not in sys.modules
+    assert main([*argv, "--now", "2026-11-20T21:30:00+01:00", "--plugin", holidays]) == 0
+    after = capsys.readouterr().out
+    assert "holidays" in sys.modules[holidays].CALLS
+    assert "due 2026-11-23" not in after and "due 2026-11-24T16:00+01:00" in after
+
+
+@pytest.mark.parametrize("command", ["cases", "report"])
+def test_cases_and_report_read_through_a_loop_with_the_plugins(
+    tmp_path: Path, holidays: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "loop.db"
+    argv = ["--policies", str(POLICIES), "--db", str(db), "--now", MONDAY, "--quiet", str(FEED)]
+    assert main(["ingest", *argv, "--no-entry-points"]) == 0
+    capsys.readouterr()
+    assert main([command, "--db", str(db), "--no-entry-points"]) == 0
+    without = capsys.readouterr().out
+    assert holidays not in sys.modules
+    assert main([command, "--db", str(db), "--plugin", holidays, "--no-entry-points"]) == 0
+    assert sys.modules[holidays].CALLS == ["channels"]  # registered on the reading loop
+    assert capsys.readouterr().out == without  # reading: the plugin changes nothing shown
+
+
+@pytest.mark.parametrize("command", ["explain", "cases", "report"])
+def test_explain_cases_and_report_refuse_a_plugin_as_the_other_commands_do(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = tmp_path / "loop.db"
+    assert main(["ingest", "--policies", str(POLICIES), "--db", str(db), "-q", str(FEED)]) == 0
+    argv = {
+        "explain": ["explain", "--policies", str(POLICIES), str(FEED)],
+        "cases": ["cases", "--db", str(db)],
+        "report": ["report", "--db", str(db)],
+    }[command]
+    capsys.readouterr()
+    assert main([*argv, "--plugin", "no_such_module_anywhere"]) == 2
+    assert "cannot import 'no_such_module_anywhere'" in capsys.readouterr().err
+    (tmp_path / "cli_plugin_wrong.py").write_text(
+        "import loopkit\n\n@loopkit.hookimpl\ndef loopkit_no_such_hook():\n    pass\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert main([*argv, "--plugin", "cli_plugin_wrong"]) == 1
+    finally:
+        sys.modules.pop("cli_plugin_wrong", None)
+    assert "loopkit_no_such_hook" in capsys.readouterr().err
+
+
+def test_explain_classifies_a_custom_scale_as_the_plugins_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stars = {
+        "name": "stars",
+        "minimum": 1,
+        "maximum": 5,
+        "detractor": [1, 2],
+        "passive": [3, 3],
+        "promoter": [4, 5],
+    }
+    line = {
+        "response": {
+            "id": "r-1",
+            "customer_id": "c-1",
+            "scale": stars,
+            "score": 3,
+            "answered_at": "2026-11-20T15:30:00+01:00",
+        },
+        "customer": {"id": "c-1", "timezone": "Europe/Stockholm"},
+    }
+    feed = tmp_path / "stars.jsonl"
+    feed.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    (tmp_path / "cli_plugin_stars.py").write_text(
+        "import loopkit\n\n@loopkit.hookimpl\ndef loopkit_classify_response(response):\n"
+        "    return loopkit.Category.DETRACTOR if response.score <= 3 else None\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["explain", "--policies", str(POLICIES), str(feed), "--no-entry-points"]
+    try:
+        assert main(argv) == 0
+        assert "stars 3, passive" in capsys.readouterr().out
+        assert main([*argv, "--plugin", "cli_plugin_stars"]) == 0
+    finally:
+        sys.modules.pop("cli_plugin_stars", None)
+    assert "stars 3, detractor" in capsys.readouterr().out

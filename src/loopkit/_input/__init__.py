@@ -10,6 +10,7 @@ Below :mod:`loopkit.model`, above :mod:`loopkit.errors`. Each module has one job
 - :mod:`.durations`: durations as written in policy files (``"90m"``, ``"30d"``).
 - :mod:`.names`: names a person writes in a policy file.
 - :mod:`.reader`: the ``Reader`` behind every ``from_dict``.
+- :mod:`.compiled`: readers generated per class, a ``from_dict``'s fast path.
 - :mod:`.trusted`: constructors for values whose parts were already checked.
 
 Names inside are public to the rest of loopkit (import them from their module:

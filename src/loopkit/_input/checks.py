@@ -192,7 +192,13 @@ def check_timezone(value: object, path: str) -> str:
         raise ValidationError(
             path, "an IANA time zone name such as 'Europe/Stockholm'", describe_input(value)
         )
+    if len(KNOWN_ZONES) < 4096:  # about 600 exist: a bound against a feed of odd names
+        KNOWN_ZONES.add(value)
     return value
+
+
+KNOWN_ZONES: Final[set[str]] = set()
+"""Zone names :func:`check_timezone` has passed: one passes it again as it is."""
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:

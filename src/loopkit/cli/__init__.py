@@ -15,7 +15,8 @@ tool's CSV export through a column mapping) with the SQLite store.
         [--input-format csv|jsonl] [--mapping ...] [--format text|json|csv|html] [--output FILE]
     loopkit demo [--db PATH] [--format text|json|csv|html] [--output FILE]
 
-The commands that act through a loop take ``--plugin MODULE[:ATTR]``
+The commands that act through a loop (``explain``, ``cases`` and ``report``
+too) take ``--plugin MODULE[:ATTR]``
 (repeatable) and load the ``loopkit`` entry points (``--no-entry-points``:
 not); ``ingest`` and ``run`` show progress on stderr (``--quiet``: not).
 
@@ -221,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cases = commands.add_parser("cases", help="list the cases in a database")
     common(cases, policies=False, now=False)
+    add_plugin_options(cases)  # a reading loop: the plugins' channels are known
     cases.add_argument("--customer", metavar="ID", help="only this customer's cases")
     cases.add_argument(
         "--state",

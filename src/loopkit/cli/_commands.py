@@ -26,7 +26,7 @@ from loopkit.errors import LoopkitError
 from loopkit.model import CHANNELS, FollowUpCase, MessageStatus
 from loopkit.playbook import Playbook, load_playbook
 from loopkit.policies import PolicySet
-from loopkit.stores import SQLiteStore, Store
+from loopkit.stores import MemoryStore, SQLiteStore, Store
 
 from ._explain import explain as explain_feed
 from ._ingest import ingest_rows
@@ -109,7 +109,21 @@ def ingest(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def explain(args: argparse.Namespace, out: TextIO) -> int:
-    return explain_feed(args, _playbook(args.policies), out)
+    """Explain the feed's decisions as a loop with the plugins would make them:
+    its calendars with the hosts' holidays, a custom scale's answers classified
+    by a plugin; an empty in-memory store, nothing sent."""
+    playbook = _playbook(args.policies)
+    hosts = plugins_of(args)
+    loop = Loop(
+        playbook,
+        plugins=hosts.objects,
+        store=MemoryStore(),
+        clock=None if args.now is None else _FixedClock(args.now),
+        load_entry_points=hosts.entry_points,
+        check_channels=False,
+        check_store=False,
+    )
+    return explain_feed(args, loop.playbook, out, classify=loop.hooks.classify)
 
 
 def tick(args: argparse.Namespace, out: TextIO) -> int:
@@ -123,8 +137,9 @@ def tick(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cases(args: argparse.Namespace, out: TextIO) -> int:
+    hosts = plugins_of(args)  # before the store: a plugin that cannot load changes nothing
     with _store(args.db, create=False) as store:
-        found = [case for case in _reading(store).cases(args.customer) if _wanted(args, case)]
+        found = [c for c in _reading(store, hosts).cases(args.customer) if _wanted(args, c)]
     if args.json:
         for case in found:  # the log's notes are personal data: left out
             data = case.to_dict()

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-from loopkit import Customer, Decision, Response, Touchpoint
+from loopkit import Category, Customer, Decision, Response, Touchpoint
 from loopkit.playbook import Playbook
 
 from ._feed import Row
 from ._output import for_terminal
+from ._plugins import add_options as add_plugin_options
 from ._source import feed_rows
 
 __all__ = ["add_parser", "explain"]
@@ -44,17 +45,25 @@ def add_parser(
     )
     sub.add_argument("feed", metavar="FEED", help="JSON Lines or a CSV export, as for ingest")
     feed_options(sub)
+    add_plugin_options(sub)
     sub.set_defaults(run=explain_run)
 
 
-def explain(args: argparse.Namespace, playbook: Playbook, out: TextIO) -> int:
+def explain(
+    args: argparse.Namespace,
+    playbook: Playbook,
+    out: TextIO,
+    *,
+    classify: Callable[[Response], Category | None] = lambda response: None,
+) -> int:
     """Print, for each row (or those ``--id`` names), the decision of a loop
     with no history: the policy that decides, the follow-up (channel, owner,
     deadline, first contact) or why contact rules suppressed it, warnings, and
     every policy's verdict in order. Frequency caps and open cases depend on a
     store's history and are not counted. Exit code 1 when a row could not be
     read (it is named, with its reasons) or an ``--id`` is not in the feed,
-    else 0."""
+    else 0. ``classify`` is the plugins' category for an answer on a custom
+    scale (``loopkit_classify_response``), as the loop asks it on ingest."""
     args.rejects = None  # nothing is written: a row that cannot be read is shown
     rows, _, _ = feed_rows(args, out)
     wanted = None if not args.ids else set(args.ids)
@@ -70,6 +79,10 @@ def explain(args: argparse.Namespace, playbook: Playbook, out: TextIO) -> int:
             print(f"line {row.line}: cannot be read: {'; '.join(row.entry)}", file=out)
             continue
         subject, customer = row.entry
+        if isinstance(subject, Response) and not subject.scale.is_builtin:
+            category = classify(subject)
+            if category is not None and category is not subject.category:
+                subject = subject.reclassified(category)
         print(_explained(row.line, subject, customer, playbook, args.now), file=out)
     missing = set() if wanted is None else wanted - seen
     if missing:

@@ -29,6 +29,8 @@ from loopkit.reports.report import PeriodKind
 
 from ._commands import Failed, _reading, _store
 from ._output import for_terminal
+from ._plugins import add_options as add_plugin_options
+from ._plugins import plugins_of
 
 __all__ = ["FORMATS", "add_parser", "build", "report", "write"]
 
@@ -60,6 +62,7 @@ def add_parser(
         metavar="ISO",
         help="the time the report is as of (default: the real clock)",
     )
+    add_plugin_options(sub)
     sub.set_defaults(run=report)
 
 
@@ -83,9 +86,10 @@ def _extras(
 
 def report(args: argparse.Namespace, out: TextIO) -> int:
     now = args.now if args.now is not None else datetime.now(UTC)
+    hosts = plugins_of(args)  # before the store: a plugin that cannot load changes nothing
     with _store(args.db, create=False) as store:
         built = build(
-            _reading(store),
+            _reading(store, hosts),
             now=now,
             timezone=args.tz,
             period=args.period,

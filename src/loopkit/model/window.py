@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from typing import Final
 
 import attrs
 
@@ -116,3 +117,5 @@ class DailyWindow:
 
 _PARSED: dict[str, DailyWindow] = {}
 """Windows already parsed, by their text (a feed repeats a few: "20:00-08:00")."""
+PARSED_WINDOWS: Final = _PARSED
+"""The same, for the generated readers: a text found here reads as its window."""

@@ -43,6 +43,7 @@ from .capacity import DEFAULT_PER_CONTACT, Team
 __all__ = ["Simulation", "SimulationResult", "simulate"]
 
 _UTC = ZoneInfo("UTC")
+_ZERO = Decimal(0)
 
 
 @attrs.frozen(kw_only=True)
@@ -116,14 +117,17 @@ class Simulation:
     def add(self, response: Response, customer: Customer) -> None:
         """Decide ``response`` as at its answer time and count what follows."""
         at = response.answered_at
-        if self._end is None or at > self._end:
+        end = self._end
+        if end is None or at > end:
             self._end = at
-            self._reach(at)
+            if self._pending or self._pending_escalations:  # only ever without staff
+                self._reach(at)
         counts = self._counts
         counts["answers"] += 1
         decision = self.policies.decide(response, customer, at)
         if not decision.follow_up:
-            counts["suppressed"] += decision.policy is not None
+            if decision.policy is not None:
+                counts["suppressed"] += 1
             return
         counts["cases"] += 1
         self._day[at.astimezone(self.zone).date().isoformat()] += 1
@@ -147,7 +151,8 @@ class Simulation:
         done = self._team.contact(at, calendar)
         if due is not None:
             counts["met" if done <= due else "missed"] += 1
-        counts["escalations"] += sum(1 for step in decision.escalations if step.at < done)
+        if decision.escalations:
+            counts["escalations"] += sum(1 for step in decision.escalations if step.at < done)
 
     def _reach(self, end: datetime) -> None:
         """With no staff: deadlines and escalation steps at or before ``end``
@@ -160,10 +165,12 @@ class Simulation:
             self._counts["escalations"] += 1
 
     def _offer(self, response: Response, customer: Customer) -> None:
+        if not self.rules.rules:
+            return
         best: tuple[tuple[int, int, Decimal, int], CompensationRule] | None = None
         for index, rule in enumerate(self.rules.propose(response, customer)):
             value = rule.offer.value
-            key = (rule.rank, 1, Decimal(0), index)
+            key = (rule.rank, 1, _ZERO, index)
             if value is not None:
                 key = (rule.rank, 0, -value.amount, index)
             if best is None or key < best[0]:
