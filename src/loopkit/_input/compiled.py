@@ -29,6 +29,7 @@ from typing import Any, Final, TypeVar
 
 from .checks import _PLAIN_ID, _SLUG, KNOWN_ZONES, check_id, check_optional_id, check_timezone
 from .instants import parse_instant
+from .trusted import field_setter
 
 __all__ = ["SLOW", "Each", "Slow", "compile_reader", "convert", "guard", "lookup", "plain_text"]
 
@@ -156,7 +157,6 @@ def compile_reader(
         **_NAMES,
         "_KEYS": frozenset(fields),
         "_new": object.__new__,
-        "_set": object.__setattr__,
         "_cls": cls,
         "_post": post,
         **(names or {}),
@@ -210,13 +210,9 @@ def _construct(cls: type, fields: Mapping[str, Any], namespace: dict[str, Any]) 
         key = field.alias or field.name
         if key not in fields:
             raise TypeError(f"{cls.__qualname__}: no way to read the field {key!r}")
-        slot = cls.__dict__.get(field.name)
         i = keys.index(key)
-        if type(slot).__name__ == "member_descriptor":
-            namespace[f"_s{i}"] = slot.__set__  # type: ignore[union-attr]
-            lines.append(f"        _s{i}(made, a{i})")
-        else:
-            lines.append(f"        _set(made, {field.name!r}, a{i})")
+        namespace[f"_s{i}"] = field_setter(cls, field.name)
+        lines.append(f"        _s{i}(made, a{i})")
     if set(fields) - {f.alias or f.name for f in attrs.fields(cls) if f.init}:
         raise TypeError(f"{cls.__qualname__}: fields read that it does not have")
     return lines

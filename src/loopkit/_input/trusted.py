@@ -67,7 +67,7 @@ _COPIERS: Final[dict[type, Callable[..., Any]]] = {}
 def _make_copier(cls: Any) -> Callable[..., Any]:
     import attrs
 
-    setters = {field.name: _setter(cls, field.name) for field in attrs.fields(cls)}
+    setters = {field.name: field_setter(cls, field.name) for field in attrs.fields(cls)}
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_setters": setters}
     body = ["def copy(src, changes):", "    obj = _new(_cls)"]
     for i, name in enumerate(setters):
@@ -91,7 +91,7 @@ def _make_builder(cls: Any) -> Callable[..., Any]:
             continue
         name = field.name
         arg = field.alias or name  # the keyword, as in ``__init__`` (``_x`` is ``x``)
-        namespace[f"_s{i}"] = _setter(cls, name)
+        namespace[f"_s{i}"] = field_setter(cls, name)
         if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
             namespace[f"_f{i}"] = field.default.factory
             made = f"_f{i}(obj)" if field.default.takes_self else f"_f{i}()"
@@ -117,7 +117,7 @@ def _make_builder(cls: Any) -> Callable[..., Any]:
 _MISSING_FIELD: Final = object()
 
 
-def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+def field_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     """What sets field ``name`` on a bare ``cls``, past a frozen class's
     ``__setattr__``: the slot's own ``__set__`` on a slotted class (measured:
     0.58 against 0.98 µs to build an eight-field ``IngestResult``, a tenth of
