@@ -21,17 +21,6 @@ def _us(at: datetime) -> int:
     return instant_key(at) // _US  # type: ignore[operator]
 
 
-_ENCODE: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
-).encode
-"""Compact JSON, made once (``json.dumps`` with options builds an encoder per call).
-``to_dict()`` gives trees of plain values, so the circular-reference check is skipped."""
-
-
-def _json(value: Any) -> str:
-    return _ENCODE(value.to_dict())
-
-
 class _Decoded:
     """Values this store wrote or read lately, by their JSON text: a row whose
     text is unchanged is the same value, so it is not decoded (and checked)
