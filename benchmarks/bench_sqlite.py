@@ -33,8 +33,11 @@ one transaction (one commit) per response runs on the first 1,000 responses,
 with each ``synchronous`` setting.
 
 Times are wall-clock (commits wait for the disk, which CPU time would not
-count), best of ``--runs`` interleaved runs, each into a fresh file, with
-Python's cyclic garbage collector paused (as ``timeit`` does). Printed for
+count), best of ``--runs`` interleaved runs (``--large-runs`` above 20,000),
+each into a fresh file, with Python's cyclic garbage collector paused (as
+``timeit`` does); the CPU time of the same runs is printed too, as it moves
+less when other work shares the machine. Both files are checked to hold the
+same number of rows in every table the baseline writes. Printed for
 both ``synchronous`` settings the store offers: ``full`` (the default) and
 ``normal``. Not a test: the figures are for reading, never for pass/fail.
 """
@@ -240,14 +243,22 @@ def loopkit_one_by_one(feed: Feed, playbook: loopkit.Playbook, path: Path, synch
         return _opened(loop.ingest(response, customer=customer) for response, customer in feed)
 
 
+CPU: dict[Callable[..., int], list[float]] = {}
+"""CPU seconds of each timed function's runs (the process's, user and system)."""
+
+
 def timed(fn: Callable[..., int], *args: Any) -> tuple[float, int]:
-    """Wall-clock seconds with the cyclic garbage collector paused."""
+    """Wall-clock seconds with the cyclic garbage collector paused (the CPU
+    seconds are kept in :data:`CPU`)."""
     gc.collect()
     gc.disable()
     try:
+        cpu = time.process_time()
         start = time.perf_counter()
         result = fn(*args)
-        return time.perf_counter() - start, result
+        seconds = time.perf_counter() - start
+        CPU.setdefault(fn, []).append(time.process_time() - cpu)
+        return seconds, result
     finally:
         gc.enable()
 
@@ -280,12 +291,16 @@ def one_size(n: int, args: argparse.Namespace, playbook: loopkit.Playbook, work:
     def per(seconds: float, count: int = n) -> str:
         return f"{seconds / count * 1e6:8.2f} µs"
 
+    CPU.clear()
     memory = min(timed(loopkit_memory, feed, playbook, args.batch)[0] for _ in range(runs))
+    memory_cpu = min(CPU[loopkit_memory])
     print(f"{'loopkit ingest_many, in-memory store':44} {per(memory)} per response")
     for synchronous in ("full", "normal"):
         base: list[float] = []
         ours: list[float] = []
         cases: dict[str, int] = {}
+        CPU.pop(raw_sqlite, None)
+        CPU.pop(loopkit_batches, None)
         for run in range(runs):  # interleaved, so a noisy moment hurts both sides
             raw_file, our_file = fresh(), fresh()
             seconds, cases["raw"] = timed(raw_sqlite, rows, raw_file, args.batch, synchronous)
@@ -312,6 +327,12 @@ def one_size(n: int, args: argparse.Namespace, playbook: loopkit.Playbook, work:
             f"ratio loopkit / raw sqlite3 at {n:,}: {sqlite / raw:.2f}x for the whole ingest, "
             f"{(sqlite - memory) / raw:.2f}x for the store's part "
             f"(target: within 2x); {cases['loopkit']:,} cases"
+        )
+        raw_cpu, sqlite_cpu = min(CPU[raw_sqlite]), min(CPU[loopkit_batches])
+        print(
+            f"  the same in CPU time (not counting waits for the disk or for a busy CPU): "
+            f"{per(sqlite_cpu).strip()} / {per(raw_cpu).strip()} = {sqlite_cpu / raw_cpu:.2f}x, "
+            f"store's part {(sqlite_cpu - memory_cpu) / raw_cpu:.2f}x"
         )
     if not args.no_single:
         single = min(n, 1_000)
