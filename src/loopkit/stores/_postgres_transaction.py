@@ -21,6 +21,7 @@ from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise
 
+from ._json_text import json_text  # the compact JSON of to_dict(), written directly
 from ._open_policies import _PostgresOpenPolicies
 from ._postgres_erasure import PostgresErasure
 from ._postgres_known import Known
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _US: Final = timedelta(microseconds=1)
-_ENCODE: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
-).encode
 
 
 def us(at: datetime) -> int:
@@ -202,7 +200,7 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _Po
             record.customer_id,
             record.case_id,
             us(record.ingested_at),
-            _ENCODE(record.to_dict()),
+            json_text(record),
         )
         known = self._known.ingests
         if self._journal.seen("ingests", key) is not None or known.get(key) is not None:
@@ -244,7 +242,7 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _Po
             case.topic,
             case.state.value,
             us(case.opened_at),
-            text := _ENCODE(case.to_dict()),
+            text := json_text(case),
         )
         self._journal.add(Write("save_case", "cases", params, "cases", case.id, case))
         self._store._cases.keep(text, case)
@@ -279,7 +277,7 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _Po
     # timers --------------------------------------------------------------------
 
     def add_timer(self, timer: Timer) -> None:
-        params = (timer.id, timer.case_id, us(timer.due_at), _ENCODE(timer.to_dict()))
+        params = (timer.id, timer.case_id, us(timer.due_at), json_text(timer))
         self._journal.add(Write("add_timer", "timers", params))
 
     def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
@@ -304,7 +302,7 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _Po
             message.status.value,
             us(message.created_at),
             us(due),
-            _ENCODE(message.to_dict()),
+            json_text(message),
         )
         self._journal.add(
             Write("save_message", "messages", params, "messages", message.id, message)
@@ -350,7 +348,7 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _Po
             promise.status.value,
             us(promise.made_at),
             us(promise.due_at),
-            _ENCODE(promise.to_dict()),
+            json_text(promise),
         )
         self._journal.add(
             Write("save_promise", "promises", params, "promises", promise.id, promise)
@@ -372,7 +370,7 @@ class PostgresTransaction(PostgresLedger, PostgresErasure, PostgresOutcomes, _Po
     # customers -----------------------------------------------------------------
 
     def save_customer(self, customer: Customer) -> None:
-        params = (customer.id, _ENCODE(customer.to_dict()))
+        params = (customer.id, json_text(customer))
         self._journal.add(
             Write("save_customer", "customers", params, "customers", customer.id, customer)
         )
