@@ -1,6 +1,7 @@
 """How the SQLite store writes values: instants as integer microseconds since
-the epoch in UTC (so rows sort by the instant), values as compact JSON; and how
-it reads them back without decoding one text twice (:class:`_Decoded`)."""
+the epoch in UTC (so rows sort by the instant), values as compact JSON (the
+text of their ``to_dict()``, written by ``_json_text``); and how it reads them
+back without decoding one text twice (:class:`_Decoded`)."""
 
 from __future__ import annotations
 
