@@ -211,3 +211,29 @@ def test_one_instant_shared_by_several_values_is_written_with_each_its_offset(
     assert '"2026-03-29T03:30:00+02:00"' in stored(
         path, "SELECT data FROM timers WHERE id = ?", "t-local"
     )
+
+
+def test_a_field_of_an_unexpected_type_is_written_as_to_dict_writes_it(
+    store: tuple[SQLiteStore, Path],
+) -> None:
+    # Message fields without a validator: a number where a text is expected,
+    # a bool for the attempts, a plain string for the status.
+    at = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    odd = loopkit.Message(
+        id="m-odd",
+        case_id="k-1",
+        customer_id="c-1",
+        channel="sms",
+        purpose="follow_up",
+        created_at=at,
+        not_before=at,
+        last_error=404,  # type: ignore[arg-type]
+        attempts=True,
+    )
+    sqlite, path = store
+    with sqlite.transaction() as tx:
+        tx.save_message(odd)
+    text = stored(path, "SELECT data FROM messages WHERE id = ?", odd.id)
+    assert text == compact(odd)
+    assert '"last_error":404' in text
+    assert '"attempts":true' in text

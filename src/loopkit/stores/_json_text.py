@@ -293,6 +293,13 @@ _WRITERS: Final[dict[type, Callable[[Any], str]]] = {
 def json_text(value: Any) -> str:
     """The compact JSON of ``value.to_dict()``: written from the fields for the
     values each ingest writes (by their exact class), through ``to_dict`` for
-    any other."""
+    any other, and for one with a field of a type its writer does not take (a
+    field without a validator given a number instead of a text, say): the
+    same text, or the same error, as before."""
     writer = _WRITERS.get(value.__class__)
-    return ENCODE(value.to_dict()) if writer is None else writer(value)
+    if writer is not None:
+        try:
+            return writer(value)
+        except (TypeError, AttributeError):  # (no cost while nothing is raised)
+            pass
+    return ENCODE(value.to_dict())
