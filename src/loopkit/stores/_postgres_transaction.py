@@ -21,6 +21,7 @@ from loopkit._input.instants import format_instant, instant_key, parse_instant
 from loopkit.errors import ConflictError
 from loopkit.model import Customer, FollowUpCase, Message, MessageStatus, Promise
 
+from ._json_text import json_text  # the compact JSON of to_dict(), written directly
 from ._open_policies import _PostgresOpenPolicies
 from ._postgres_claims import PostgresClaims
 from ._postgres_erasure import PostgresErasure
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _US: Final = timedelta(microseconds=1)
-_ENCODE: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
-).encode
 
 
 def us(at: datetime) -> int:
@@ -205,7 +203,7 @@ class PostgresTransaction(
             record.customer_id,
             record.case_id,
             us(record.ingested_at),
-            _ENCODE(record.to_dict()),
+            json_text(record),
         )
         known = self._known.ingests
         if self._journal.seen("ingests", key) is not None or known.get(key) is not None:
@@ -247,7 +245,7 @@ class PostgresTransaction(
             case.topic,
             case.state.value,
             us(case.opened_at),
-            text := _ENCODE(case.to_dict()),
+            text := json_text(case),
         )
         self._journal.add(Write("save_case", "cases", params, "cases", case.id, case))
         self._store._cases.keep(text, case)
@@ -282,7 +280,7 @@ class PostgresTransaction(
     # timers --------------------------------------------------------------------
 
     def add_timer(self, timer: Timer) -> None:
-        params = (timer.id, timer.case_id, us(timer.due_at), _ENCODE(timer.to_dict()))
+        params = (timer.id, timer.case_id, us(timer.due_at), json_text(timer))
         self._journal.add(Write("add_timer", "timers", params))
 
     def due_timers(self, now: datetime, limit: int) -> Sequence[Timer]:
@@ -307,7 +305,7 @@ class PostgresTransaction(
             message.status.value,
             us(message.created_at),
             us(due),
-            _ENCODE(message.to_dict()),
+            json_text(message),
         )
         self._journal.add(
             Write("save_message", "messages", params, "messages", message.id, message)
@@ -347,7 +345,7 @@ class PostgresTransaction(
             promise.status.value,
             us(promise.made_at),
             us(promise.due_at),
-            _ENCODE(promise.to_dict()),
+            json_text(promise),
         )
         self._journal.add(
             Write("save_promise", "promises", params, "promises", promise.id, promise)
@@ -369,7 +367,7 @@ class PostgresTransaction(
     # customers -----------------------------------------------------------------
 
     def save_customer(self, customer: Customer) -> None:
-        params = (customer.id, _ENCODE(customer.to_dict()))
+        params = (customer.id, json_text(customer))
         self._journal.add(
             Write("save_customer", "customers", params, "customers", customer.id, customer)
         )

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from loopkit.errors import ConflictError
 from loopkit.model import Erasure
 
-from ._sqlite_codec import _json, _us
+from ._json_text import json_text as _json
+from ._sqlite_codec import _us
 from .records import IngestRecord
 
 if TYPE_CHECKING:

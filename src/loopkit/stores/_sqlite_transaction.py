@@ -20,9 +20,10 @@ from loopkit.model import (
     PromiseStatus,
 )
 
+from ._json_text import json_text as _json
 from ._open_policies import _SQLiteOpenPolicies
 from ._sqlite_batch import MISSING, _Batch
-from ._sqlite_codec import _Decoded, _json, _us
+from ._sqlite_codec import _Decoded, _us
 from ._sqlite_erasure import _Erasures
 from ._sqlite_ledger import _SQLiteLedger
 from ._sqlite_outcomes import _OutcomeStatements
