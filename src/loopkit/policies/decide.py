@@ -60,7 +60,7 @@ class PolicySet:
     shown_attributes: frozenset[str] = attrs.field(
         default=frozenset(), converter=_to_shown, validator=lambda _s, _a, v: _check_shown(v)
     )
-    _first: Callable[..., int] = attrs.field(init=False, repr=False, eq=False)
+    _first: Callable[..., FollowUpPolicy | None] = attrs.field(init=False, repr=False, eq=False)
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
     _recovery_plan: _DeadlinePlan | None = attrs.field(init=False, repr=False, eq=False)
@@ -78,7 +78,7 @@ class PolicySet:
                     f"one of the calendars {sorted(self.calendars)}",
                     repr(deadline.calendar),
                 )
-        first = compile_first_match([p.when for p in self.policies])
+        first = compile_first_match([p.when for p in self.policies], results=self.policies)
         object.__setattr__(self, "_first", first)
         object.__setattr__(self, "_deadlines", _deadline_plans(self.policies, self.calendars))
         object.__setattr__(self, "_recovery_plan", _deadline_plan(self.recovery, self.calendars))
@@ -112,8 +112,7 @@ class PolicySet:
 
     def match(self, response: Response, customer: Customer, now: datetime) -> FollowUpPolicy | None:
         """The first policy that matches, or ``None`` (the hot path)."""
-        index = self._first(response, response.touchpoint, customer, now)
-        return None if index < 0 else self.policies[index]
+        return self._first(response, response.touchpoint, customer, now)
 
     def match_touchpoint(
         self, touchpoint: Touchpoint, customer: Customer, now: datetime
