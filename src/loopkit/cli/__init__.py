@@ -9,6 +9,7 @@ tool's CSV export through a column mapping) with the SQLite store.
         [--timezone ZONE] [--rejects FILE] EXPORT.csv
     loopkit tick --policies POLICIES.toml --db loop.db [--now ISO]
     loopkit cases --db loop.db [--customer ID] [--csv]
+    loopkit migrate --db loop.db
     loopkit report --db loop.db [--format text|json|csv|html] [--output FILE]
                    [--since ISO] [--until ISO] [--period day|week|month] [--tz ZONE]
     loopkit run FEED --policies POLICIES.toml --db loop.db [--until ISO] [--tick-every 1h]
@@ -33,7 +34,7 @@ bidirectional overrides are printed as ``\x1b``, ``\n``, ``\u202e`` and so on
 formula is neutralised (``_output.csv_cell``).
 
 This module parses the command line and runs a command; the parts live in
-private modules: ``_commands`` (check, ingest, tick, cases, demo, each over a
+private modules: ``_commands`` (check, ingest, tick, cases, migrate, demo, each over a
 :class:`~loopkit.Loop`: the command never opens a store transaction itself),
 ``_casework`` (contact, step, grant, close: working one case),
 ``_report`` (the report, rendered by :mod:`loopkit.reports`), ``_run``
@@ -219,6 +220,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     common(tick)
     tick.set_defaults(run=_commands.tick)
+
+    migrate = commands.add_parser(
+        "migrate", help="bring a database's layout up to this loopkit's (before new workers start)"
+    )
+    common(migrate, policies=False, now=False)
+    migrate.set_defaults(run=_commands.migrate)
 
     cases = commands.add_parser("cases", help="list the cases in a database")
     common(cases, policies=False, now=False)

@@ -27,6 +27,7 @@ from loopkit.model import CHANNELS, FollowUpCase, MessageStatus
 from loopkit.playbook import Playbook, load_playbook
 from loopkit.policies import PolicySet
 from loopkit.stores import MemoryStore, SQLiteStore, Store
+from loopkit.stores.sqlite import SCHEMA_VERSION as SQLITE_LAYOUT
 
 from ._explain import explain as explain_feed
 from ._ingest import ingest_rows
@@ -43,6 +44,7 @@ __all__ = [
     "cases",
     "check",
     "ingest",
+    "migrate",
     "tick",
 ]
 
@@ -133,6 +135,29 @@ def tick(args: argparse.Namespace, out: TextIO) -> int:
         loop = _loop(playbook, store, args.now, hosts=hosts)
         report = loop.tick()
         print(_report(report), file=out)
+    return 0
+
+
+def migrate(args: argparse.Namespace, out: TextIO) -> int:
+    """Open the database, which brings an older layout up to this loopkit's
+    (every store does so when it opens, in one transaction): run it before
+    starting the workers of a new release. Says from which version to which;
+    a database of a newer loopkit is refused (exit 1)."""
+    with _store(args.db, create=False) as store:
+        if isinstance(store, SQLiteStore):
+            found, latest, name = store.opened_at_version, SQLITE_LAYOUT, for_terminal(args.db)
+        else:
+            from loopkit.stores.postgres import SCHEMA_VERSION, PostgresStore
+
+            assert isinstance(store, PostgresStore)  # the only other store --db opens
+            found, latest = store.opened_at_version, SCHEMA_VERSION
+            name = "the PostgreSQL database"  # its DSN may hold a password
+    if found == latest:
+        print(f"{name}: layout version {latest}, already this loopkit's", file=out)
+    elif found == 0:
+        print(f"{name}: layout version {latest} created", file=out)
+    else:
+        print(f"{name}: layout version {found} upgraded to {latest}", file=out)
     return 0
 
 

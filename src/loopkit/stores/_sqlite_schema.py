@@ -160,9 +160,10 @@ _MIGRATIONS: Final[dict[int, str]] = {
 """The script that takes a file from version ``n`` to ``n + 1``."""
 
 
-def _open_schema(conn: sqlite3.Connection, path: str, synchronous: str) -> None:
+def _open_schema(conn: sqlite3.Connection, path: str, synchronous: str) -> int:
     """Check that the file at ``path`` is empty or loopkit's, then create or
-    upgrade its layout to :data:`SCHEMA_VERSION` in one transaction."""
+    upgrade its layout to :data:`SCHEMA_VERSION` in one transaction; the
+    version it had (0 for a new file)."""
     try:
         app = conn.execute("PRAGMA application_id").fetchone()[0]
     except sqlite3.DatabaseError as err:
@@ -207,6 +208,7 @@ def _open_schema(conn: sqlite3.Connection, path: str, synchronous: str) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+    return int(version)
 
 
 def _not_ours(path: str, expected: str, got: str) -> ValidationError:

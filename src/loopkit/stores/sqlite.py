@@ -36,6 +36,10 @@ class SQLiteStore:
     """Keeps the loop's state in an SQLite database file (stdlib ``sqlite3`` only).
 
     ``path`` is a file (created with its schema if new) or ``":memory:"``.
+    Opening upgrades an older layout in one transaction (``opened_at_version``
+    says which version the file had, 0 for a new one; :data:`SCHEMA_VERSION`
+    is the one it has now); a file written by a newer loopkit is refused with
+    a :class:`~loopkit.ValidationError`.
     Each ``with store.transaction() as tx:`` block is one SQLite transaction,
     begun with ``BEGIN IMMEDIATE``: it takes the database's write lock at once,
     so transactions of several processes on one file run one after the other
@@ -93,7 +97,9 @@ class SQLiteStore:
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            _patiently(lambda: _open_schema(self._connection(), self.path, synchronous), timeout)
+            self.opened_at_version = _patiently(
+                lambda: _open_schema(self._connection(), self.path, synchronous), timeout
+            )
         except BaseException:
             self.close()
             raise
