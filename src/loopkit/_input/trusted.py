@@ -44,8 +44,9 @@ def copier(cls: type[T]) -> Callable[[T, Mapping[str, Any]], T]:
     """A function ``copy(value, changes)``: a copy of ``value`` (a ``cls``)
     with ``changes`` (field names to values already checked) applied, skipping
     validators; generated once per class. What ``attrs.evolve`` does, for the
-    engine's hot path (a case with one more event): measured at 1.7 against
-    2.9 µs for a ``FollowUpCase`` copied field by field with ``object.__setattr__``.
+    engine's hot path (a case with one more event): measured at 1.3 against
+    2.6 µs for a ``FollowUpCase`` (16 fields) copied in a loop with
+    ``object.__setattr__``.
 
     >>> import attrs
     >>> @attrs.frozen
