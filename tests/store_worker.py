@@ -295,20 +295,12 @@ def check_grants(store: Any, policies: str, reports: list[dict[str, Any]]) -> No
     assert sum(r["refused"] for r in reports) > 0 and use.left.amount < max(AMOUNTS)
 
 
-def kill_ticks(
-    dsn: str, schema: str, policies: str, sent: str, store: Any, check: Callable[[], None]
-) -> None:
-    """Workers ticking an outbox of 600 messages, each killed (SIGKILL) at a
-    random moment of its tick: in the middle of a batch's sends, or of the
-    commit that records them. After each, ``check()`` passes, what was
-    recorded stays recorded, and all of it was sent. A last tick, once the
-    dead workers' claims ran out, sends the rest: in the end every message is
-    sent and recorded as sent once, nothing stays claimed, and a message went
-    out twice only when a worker died after sending it, before recording its
-    batch (at most one batch, 25 messages, per death)."""
-    from loopkit import Message, MessageStatus
+def fill_outbox(store: Any, n: int) -> list[str]:
+    """``n`` follow-up messages due at ``T0`` (a minute apart at most), on 97
+    cases of 89 customers, by phone and e-mail; their ids in order."""
+    from loopkit import Message
 
-    ids = [f"m-{i:04d}" for i in range(600)]
+    ids = [f"m-{i:05d}" for i in range(n)]
     with store.transaction() as tx:
         for i, message_id in enumerate(ids):
             tx.save_message(
@@ -322,6 +314,43 @@ def kill_ticks(
                     not_before=T0 - timedelta(seconds=i % 60),
                 )
             )
+    return ids
+
+
+def kill_one(server: subprocess.Popen[str], target: str, rng: random.Random) -> bool:
+    """Have the ``crash`` fork server start a child ingesting into ``target``,
+    SIGKILL it after a random pause of up to half a second, and reap it;
+    whether it was killed (``False``: it had finished first)."""
+    assert server.stdout is not None and server.stdin is not None
+    server.stdin.write(f"go {target}\n")
+    server.stdin.flush()
+    child = int(server.stdout.readline())
+    time.sleep(rng.uniform(0.0, 0.5))
+    try:
+        os.kill(child, signal.SIGKILL)
+        killed = True
+    except ProcessLookupError:
+        killed = False  # it had finished
+    server.stdin.write("reap\n")
+    server.stdin.flush()
+    assert server.stdout.readline().strip() == "reaped"
+    return killed
+
+
+def kill_ticks(
+    dsn: str, schema: str, policies: str, sent: str, store: Any, check: Callable[[], None]
+) -> None:
+    """Workers ticking an outbox of 600 messages, each killed (SIGKILL) at a
+    random moment of its tick: in the middle of a batch's sends, or of the
+    commit that records them. After each, ``check()`` passes, what was
+    recorded stays recorded, and all of it was sent. A last tick, once the
+    dead workers' claims ran out, sends the rest: in the end every message is
+    sent and recorded as sent once, nothing stays claimed, and a message went
+    out twice only when a worker died after sending it, before recording its
+    batch (at most one batch, 25 messages, per death)."""
+    from loopkit import MessageStatus
+
+    ids = fill_outbox(store, 600)
     rng = random.Random(15)
     killed, recorded = 0, set[str]()
     for trial in range(13):

@@ -3,16 +3,18 @@ message is sent exactly once, and opening a new file together never fails."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from loopkit import Message, MessageStatus, SQLiteStore
+from loopkit import MessageStatus, SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "tick_worker.py"
@@ -21,22 +23,21 @@ T0 = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
 MESSAGES = 1_000
 
 
+def _load_worker() -> Any:
+    """The worker module beside this test, for its outbox."""
+    spec = importlib.util.spec_from_file_location("store_worker", HERE / "store_worker.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+store_worker = _load_worker()
+
+
 def _outbox(db: Path, n: int) -> list[str]:
-    ids = [f"m-{i:05d}" for i in range(n)]
-    with SQLiteStore(db) as store, store.transaction() as tx:
-        for i, message_id in enumerate(ids):
-            tx.save_message(
-                Message(
-                    id=message_id,
-                    case_id=f"case-{i % 97}",
-                    customer_id=f"c-{i % 89}",
-                    channel=("phone", "email")[i % 2],
-                    purpose="follow_up",
-                    created_at=T0,
-                    not_before=T0 - timedelta(seconds=i % 60),
-                )
-            )
-    return ids
+    with SQLiteStore(db) as store:
+        return store_worker.fill_outbox(store, n)
 
 
 def _run_together(args: list[list[str]], timeout: float = 60, exit_code: int = 0) -> list[str]:

@@ -8,9 +8,7 @@ run again completes without a duplicate."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import random
-import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -135,18 +133,7 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
     started = time.monotonic()
     try:
         for trials in range(1, 61):
-            server.stdin.write(f"go {schema}\n")
-            server.stdin.flush()
-            child = int(server.stdout.readline())
-            time.sleep(rng.uniform(0.0, 0.5))
-            try:
-                os.kill(child, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass  # it had finished
-            server.stdin.write("reap\n")
-            server.stdin.flush()
-            assert server.stdout.readline().strip() == "reaped"
+            killed += store_worker.kill_one(server, schema, rng)
             acked = set(acks.read_text().split()) if acks.exists() else set()
             with store.transaction() as tx:
                 tx.begin_batch(acked)

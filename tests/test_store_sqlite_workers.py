@@ -10,9 +10,7 @@ PostgreSQL tests.)"""
 from __future__ import annotations
 
 import importlib.util
-import os
 import random
-import signal
 import sqlite3
 import time
 from collections import Counter
@@ -91,18 +89,7 @@ def test_a_process_killed_while_ingesting_loses_no_acknowledged_response(
     started = time.monotonic()
     try:
         for trials in range(1, 61):
-            server.stdin.write(f"go {name}\n")
-            server.stdin.flush()
-            child = int(server.stdout.readline())
-            time.sleep(rng.uniform(0.0, 0.5))
-            try:
-                os.kill(child, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass  # it had finished
-            server.stdin.write("reap\n")
-            server.stdin.flush()
-            assert server.stdout.readline().strip() == "reaped"
+            killed += store_worker.kill_one(server, name, rng)
             path = tmp_path / f"{name}.db"
             acked = set(acks.read_text().split()) if acks.exists() else set()
             with SQLiteStore(path) as store, store.transaction() as tx:
