@@ -64,7 +64,7 @@ class PolicySet:
     _no_match: dict[Category, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _deadlines: Mapping[str, _DeadlinePlan] = attrs.field(init=False, repr=False, eq=False)
     _recovery_plan: _DeadlinePlan | None = attrs.field(init=False, repr=False, eq=False)
-    _first_signal: Callable[..., int] | None = attrs.field(
+    _first_signal: Callable[..., FollowUpPolicy | None] | None = attrs.field(
         init=False, default=None, repr=False, eq=False
     )
 
@@ -131,10 +131,11 @@ class PolicySet:
         """
         first = self._first_signal
         if first is None:  # compiled on first use: most playbooks never see a signal
-            first = compile_first_match([p.when for p in self.policies], optional_response=True)
+            first = compile_first_match(
+                [p.when for p in self.policies], optional_response=True, results=self.policies
+            )
             object.__setattr__(self, "_first_signal", first)
-        index = first(None, touchpoint, customer, now)
-        return None if index < 0 else self.policies[index]
+        return first(None, touchpoint, customer, now)
 
     def no_match_reason(self, response: Response) -> str:
         """The reason given when no policy matches ``response``.
