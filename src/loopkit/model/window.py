@@ -65,7 +65,7 @@ class DailyWindow:
     def parse(cls, text: object, path: str = "window") -> DailyWindow:
         """Parse ``"HH:MM-HH:MM"``; ``24:00`` is allowed as an end."""
         if type(text) is str and cls is DailyWindow:
-            found = _PARSED.get(text)
+            found = PARSED_WINDOWS.get(text)
             if found is not None:
                 return found  # a value: the same text is the same window
         match = _WINDOW.match(text) if isinstance(text, str) else None
@@ -80,9 +80,9 @@ class DailyWindow:
             )
         window = cls(start=start, end=end)
         if type(text) is str and cls is DailyWindow:
-            if len(_PARSED) >= 1024:
-                _PARSED.clear()
-            _PARSED[text] = window
+            if len(PARSED_WINDOWS) >= 1024:
+                PARSED_WINDOWS.clear()
+            PARSED_WINDOWS[text] = window
         return window
 
     @property
@@ -115,7 +115,6 @@ class DailyWindow:
         )
 
 
-_PARSED: dict[str, DailyWindow] = {}
-"""Windows already parsed, by their text (a feed repeats a few: "20:00-08:00")."""
-PARSED_WINDOWS: Final = _PARSED
-"""The same, for the generated readers: a text found here reads as its window."""
+PARSED_WINDOWS: Final[dict[str, DailyWindow]] = {}
+"""Windows already parsed, by their text (a feed repeats a few: "20:00-08:00");
+the generated readers read a text found here as its window."""
